@@ -1,0 +1,88 @@
+"""JSON encoding for responses: orjson by default, the standard library by switch.
+
+Both produce FastAPI's output for the types ``jsonable_encoder`` knows (pydantic models, dataclasses,
+enums, datetimes, UUIDs, Decimals, sets, paths...).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from enum import Enum
+from pathlib import PurePath
+from types import GeneratorType
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+
+ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
+
+
+def _decimal(value: Decimal) -> int | float:
+    # FastAPI's decimal_encoder: integral Decimals as int, the rest as float.
+    exponent = value.as_tuple().exponent
+    return int(value) if isinstance(exponent, int) and exponent >= 0 else float(value)
+
+
+def encode_default(obj: Any) -> Any:
+    """orjson's ``default``: types orjson does not know, converted as jsonable_encoder would."""
+    if isinstance(obj, BaseModel):
+        return obj.model_dump(mode="json", by_alias=True)
+    if isinstance(obj, (set, frozenset, deque, GeneratorType, tuple)):
+        return list(obj)
+    if isinstance(obj, Decimal):
+        return _decimal(obj)
+    if isinstance(obj, timedelta):
+        return obj.total_seconds()
+    if isinstance(obj, bytes):
+        return obj.decode()
+    if isinstance(obj, (PurePath, Enum)):
+        return str(obj) if isinstance(obj, PurePath) else obj.value
+    try:
+        return dict(obj)
+    except Exception:
+        pass
+    try:
+        return vars(obj)
+    except TypeError:
+        pass
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+def orjson_dumps(obj: Any) -> bytes:
+    return orjson.dumps(obj, encode_default, ORJSON_OPTIONS)
+
+
+def stdlib_dumps(obj: Any) -> bytes:
+    from .encoders import jsonable_encoder
+
+    return json.dumps(
+        jsonable_encoder(obj), ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+    ).encode("utf-8")
+
+
+# The encoder the running app uses; `select("stdlib")` switches it (the `json` setting).
+dumps: Callable[[Any], bytes] = orjson_dumps
+
+
+def select(name: str) -> None:
+    global dumps
+    if name == "orjson":
+        dumps = orjson_dumps
+    elif name in ("stdlib", "json"):
+        dumps = stdlib_dumps
+    else:
+        raise ValueError(f"json must be 'orjson' or 'stdlib', not {name!r}")
+
+
+def engine_hook() -> tuple[Callable[..., bytes], list[Any]]:
+    """``(callable, extra positional args)`` for the core: orjson.dumps is called directly."""
+    if dumps is orjson_dumps:
+        return orjson.dumps, [encode_default, ORJSON_OPTIONS]
+    return dumps, []
+
+

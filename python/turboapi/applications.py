@@ -1,0 +1,151 @@
+"""``TurboAPI`` (alias ``FastAPI``): route registration, exception handlers, lifespan, ``run()``."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+from .datastructures import State
+from .exception_handlers import http_exception_handler, request_validation_exception_handler
+from .exceptions import HTTPException, RequestValidationError
+from .requests import Request
+from .responses import JSONResponse
+from .routing import APIRouter, Default
+
+logger = logging.getLogger("turboapi.error")
+
+
+class TurboAPI:
+    def __init__(
+        self,
+        *,
+        debug: bool = False,
+        title: str = "FastAPI",
+        summary: str | None = None,
+        description: str = "",
+        version: str = "0.1.0",
+        routes: list[Any] | None = None,
+        default_response_class: Any = Default(JSONResponse),
+        on_startup: list[Callable[[], Any]] | None = None,
+        on_shutdown: list[Callable[[], Any]] | None = None,
+        lifespan: Callable[[Any], Any] | None = None,
+        exception_handlers: dict[Any, Callable[..., Any]] | None = None,
+        **unsupported: Any,
+    ) -> None:
+        self.debug = debug
+        self.title = title
+        self.summary = summary
+        self.description = description
+        self.version = version
+        self.state = State()
+        self.router = APIRouter(routes=routes, default_response_class=default_response_class)
+        self.on_startup = list(on_startup or [])
+        self.on_shutdown = list(on_shutdown or [])
+        self.lifespan = lifespan
+        self.exception_handlers: dict[Any, Callable[..., Any]] = {
+            HTTPException: http_exception_handler,
+            RequestValidationError: request_validation_exception_handler,
+            **(exception_handlers or {}),
+        }
+        self.extra = unsupported
+
+    # -- registration, delegated to the root router -----------------------------------------
+    @property
+    def routes(self) -> list[Any]:
+        return self.router.routes
+
+    def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        self.router.add_api_route(path, endpoint, **kwargs)
+
+    def api_route(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self.router.api_route(path, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self.router.get(path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self.router.post(path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self.router.put(path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self.router.patch(path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self.router.delete(path, **kwargs)
+
+    def head(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self.router.head(path, **kwargs)
+
+    def options(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self.router.options(path, **kwargs)
+
+    def include_router(self, router: APIRouter, **kwargs: Any) -> None:
+        self.router.include_router(router, **kwargs)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> str:
+        return self.router.url_path_for(name, **path_params)
+
+    def on_event(self, event_type: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        if event_type not in ("startup", "shutdown"):
+            raise ValueError(f"event_type must be 'startup' or 'shutdown', not {event_type!r}")
+
+        def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+            (self.on_startup if event_type == "startup" else self.on_shutdown).append(func)
+            return func
+
+        return decorator
+
+    def exception_handler(self, exc_class_or_status_code: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+            self.add_exception_handler(exc_class_or_status_code, func)
+            return func
+
+        return decorator
+
+    def add_exception_handler(self, exc_class_or_status_code: Any, handler: Callable[..., Any]) -> None:
+        self.exception_handlers[exc_class_or_status_code] = handler
+
+    # -- called by the core when a request raised ------------------------------------------
+    def _lookup_exception_handler(self, exc: BaseException) -> Callable[..., Any] | None:
+        if isinstance(exc, HTTPException) and exc.status_code in self.exception_handlers:
+            return self.exception_handlers[exc.status_code]
+        for cls in type(exc).__mro__:
+            if cls in self.exception_handlers:
+                return self.exception_handlers[cls]
+        return None
+
+    def _handle_exception(self, exc: BaseException, data: Any) -> Any:
+        """A Response for ``exc``, or None when unhandled (logged here; the core answers 500)."""
+        handler = self._lookup_exception_handler(exc)
+        if handler is None:
+            logger.error("Exception in request handler", exc_info=exc)
+            return None
+        result = handler(Request(data, app=self), exc)
+        if hasattr(result, "__await__"):
+            result = _run_to_completion(result)
+        return result
+
+    # -- serving ---------------------------------------------------------------------------
+    def run(self, host: str = "127.0.0.1", port: int = 8000, **settings: Any) -> None:
+        """Serve on host:port until SIGINT/SIGTERM, then drain in-flight requests and return."""
+        from .serving import Runtime, Settings
+
+        runtime = Runtime(self, Settings.resolve(settings, env=os.environ))
+        runtime.serve(host, port)
+
+
+def _run_to_completion(coro: Any) -> Any:
+    """Run an exception handler's coroutine that does not wait on I/O (the default ones don't)."""
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value
+    coro.close()
+    raise RuntimeError("exception handlers that await I/O are not supported by turboapi yet")
+
+
+FastAPI = TurboAPI

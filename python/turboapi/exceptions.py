@@ -1,0 +1,61 @@
+"""Exceptions a handler raises to shape the answer, and the validation errors the core raises."""
+
+from __future__ import annotations
+
+import http
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+class HTTPException(Exception):
+    """Answer with ``status_code`` and ``{"detail": detail}`` (and ``headers``)."""
+
+    def __init__(self, status_code: int, detail: Any = None, headers: Mapping[str, str] | None = None) -> None:
+        if detail is None:
+            detail = http.HTTPStatus(status_code).phrase
+        self.status_code = status_code
+        self.detail = detail
+        self.headers = headers
+        super().__init__(status_code, detail)
+
+    def __str__(self) -> str:
+        return f"{self.status_code}: {self.detail}"
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(status_code={self.status_code!r}, detail={self.detail!r})"
+
+
+class ValidationException(Exception):
+    def __init__(self, errors: Sequence[Any]) -> None:
+        self._errors = list(errors)
+
+    def errors(self) -> list[Any]:
+        return self._errors
+
+    def __str__(self) -> str:
+        lines = [f"{len(self._errors)} validation error{'s' if len(self._errors) != 1 else ''}:"]
+        lines += [f"  {e}" for e in self._errors]
+        return "\n".join(lines)
+
+
+class RequestValidationError(ValidationException):
+    """Invalid request input: answered with 422 and FastAPI's error body."""
+
+    def __init__(self, errors: Sequence[Any], *, body: Any = None) -> None:
+        super().__init__(errors)
+        self.body = body
+
+
+class ResponseValidationError(ValidationException):
+    """The handler's return value does not fit its response_model: answered with 500."""
+
+    def __init__(self, errors: Sequence[Any], *, body: Any = None) -> None:
+        super().__init__(errors)
+        self.body = body
+
+
+class FastAPIError(RuntimeError):
+    """A usage error in the application's own definition (FastAPI's name, kept for imports)."""
+
+
+TurboAPIError = FastAPIError

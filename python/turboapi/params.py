@@ -1,0 +1,101 @@
+"""Parameter markers: where a handler argument comes from (path, query, header, cookie, body).
+
+Each marker is a pydantic ``FieldInfo``, so its constraints (``ge``, ``max_length``, ``pattern``...)
+are enforced by pydantic exactly as in FastAPI.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+Undefined = PydanticUndefined
+
+
+class ParamTypes(Enum):
+    query = "query"
+    header = "header"
+    path = "path"
+    cookie = "cookie"
+
+
+class Param(FieldInfo):
+    """A request-parts parameter. ``in_`` names the source."""
+
+    in_: ParamTypes
+
+    def __init__(
+        self,
+        default: Any = Undefined,
+        *,
+        default_factory: Any = None,
+        alias: str | None = None,
+        convert_underscores: bool = True,
+        include_in_schema: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        self.include_in_schema = include_in_schema
+        self.convert_underscores = convert_underscores
+        if default is ...:
+            default = Undefined
+        if default_factory is not None:
+            kwargs["default_factory"] = default_factory
+        else:
+            kwargs["default"] = default
+        super().__init__(alias=alias, **{k: v for k, v in kwargs.items() if v is not None or k == "default"})
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.default!r})"
+
+
+class Path(Param):
+    in_ = ParamTypes.path
+
+    def __init__(self, default: Any = ..., **kwargs: Any) -> None:
+        if default is not ... and default is not Undefined:
+            raise AssertionError("Path parameters cannot have a default value")
+        super().__init__(Undefined, **kwargs)
+
+
+class Query(Param):
+    in_ = ParamTypes.query
+
+
+class Header(Param):
+    in_ = ParamTypes.header
+
+
+class Cookie(Param):
+    in_ = ParamTypes.cookie
+
+
+class Body(FieldInfo):
+    """A body parameter; ``embed=True`` nests it under its name even when it is the only one."""
+
+    def __init__(
+        self,
+        default: Any = Undefined,
+        *,
+        default_factory: Any = None,
+        embed: bool | None = None,
+        media_type: str = "application/json",
+        alias: str | None = None,
+        include_in_schema: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        self.embed = embed
+        self.media_type = media_type
+        self.include_in_schema = include_in_schema
+        if default is ...:
+            default = Undefined
+        if default_factory is not None:
+            kwargs["default_factory"] = default_factory
+        else:
+            kwargs["default"] = default
+        super().__init__(alias=alias, **{k: v for k, v in kwargs.items() if v is not None or k == "default"})
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.default!r})"

@@ -1,0 +1,101 @@
+"""``Request``: the incoming request as a handler sees it, read lazily from the core's RequestData."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import Any
+
+from .datastructures import URL, Address, Headers, QueryParams, State
+
+
+class Request:
+    def __init__(self, data: Any, *, app: Any = None) -> None:
+        self._data = data
+        self.app = app
+        self._state: State | None = None
+
+    @property
+    def method(self) -> str:
+        return self._data.method
+
+    @cached_property
+    def headers(self) -> Headers:
+        return Headers(raw=self._data.headers)
+
+    @cached_property
+    def query_params(self) -> QueryParams:
+        return QueryParams(self._data.query_string)
+
+    @cached_property
+    def path_params(self) -> dict[str, Any]:
+        return self._data.path_params
+
+    @cached_property
+    def cookies(self) -> dict[str, str]:
+        from http.cookies import _unquote  # type: ignore[attr-defined]
+
+        cookies: dict[str, str] = {}
+        for header in self.headers.getlist("cookie"):
+            for chunk in header.split(";"):
+                key, sep, value = chunk.partition("=")
+                if not sep:
+                    key, value = "", key
+                key, value = key.strip(), value.strip()
+                if key or value:
+                    cookies[key] = _unquote(value)
+        return cookies
+
+    @cached_property
+    def url(self) -> URL:
+        host = self.headers.get("host")
+        if host is None:
+            server = self._data.server
+            host = f"{server[0]}:{server[1]}" if server else "testserver"
+        query = self._data.query_string.decode("latin-1")
+        path = self._data.raw_path.decode("latin-1")
+        return URL(f"http://{host}{path}" + (f"?{query}" if query else ""))
+
+    @property
+    def base_url(self) -> URL:
+        return URL(str(self.url.replace(path="/", query="", fragment="")))
+
+    @property
+    def client(self) -> Address | None:
+        client = self._data.client
+        return Address(*client) if client else None
+
+    @property
+    def state(self) -> State:
+        if self._state is None:
+            self._state = State()
+        return self._state
+
+    @property
+    def scope(self) -> dict[str, Any]:
+        return {
+            "type": "http",
+            "method": self.method,
+            "path": self._data.path,
+            "raw_path": self._data.raw_path,
+            "query_string": self._data.query_string,
+            "headers": self._data.headers,
+            "client": self._data.client,
+            "server": self._data.server,
+            "path_params": self.path_params,
+            "app": self.app,
+            "root_path": "",
+            "scheme": "http",
+        }
+
+    async def body(self) -> bytes:
+        return self._data.body
+
+    async def json(self) -> Any:
+        return json.loads(self._data.body)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.scope[key]
+
+    def url_for(self, name: str, /, **path_params: Any) -> URL:
+        return URL(str(self.base_url).rstrip("/") + self.app.url_path_for(name, **path_params))

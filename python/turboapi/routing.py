@@ -1,0 +1,235 @@
+"""Routes and routers: what the decorators register, and each route's Python half of a request."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, get_type_hints
+
+from pydantic import TypeAdapter
+
+from . import dependencies as deps
+from .exceptions import FastAPIError, RequestValidationError, ResponseValidationError
+from .responses import JSONResponse, Response
+
+PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
+
+
+class _Default:
+    """Marks an argument the user did not pass (FastAPI's DefaultPlaceholder)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+
+def Default(value: Any) -> Any:  # noqa: N802 - FastAPI's name
+    return _Default(value)
+
+
+def _is_coroutine_function(fn: Any) -> bool:
+    if inspect.iscoroutinefunction(fn):
+        return True
+    call = getattr(fn, "__call__", None)  # noqa: B004 - a callable object's async __call__
+    return inspect.iscoroutinefunction(call)
+
+
+class APIRoute:
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        methods: Sequence[str] | None = None,
+        status_code: int | None = None,
+        response_model: Any = Default(None),
+        response_class: Any = Default(JSONResponse),
+        name: str | None = None,
+        tags: list[Any] | None = None,
+        summary: str | None = None,
+        description: str | None = None,
+        response_description: str = "Successful Response",
+        responses: dict[Any, Any] | None = None,
+        deprecated: bool | None = None,
+        operation_id: str | None = None,
+        include_in_schema: bool = True,
+        **unsupported: Any,
+    ) -> None:
+        for key, value in unsupported.items():
+            if value not in (None, [], {}, True, False) and not isinstance(value, _Default):
+                raise FastAPIError(f"route option {key}= is not supported by turboapi yet")
+        self.path = path
+        self.endpoint = endpoint
+        self.methods = {m.upper() for m in (methods or ["GET"])}
+        self.methods_list = sorted(self.methods)
+        self.name = name or getattr(endpoint, "__name__", "endpoint")
+        self.status_code = status_code
+        self.status_code_or_default = status_code or 200
+        self.tags = tags or []
+        self.summary = summary
+        self.description = description or inspect.getdoc(endpoint) or ""
+        self.response_description = response_description
+        self.responses = responses or {}
+        self.deprecated = deprecated
+        self.operation_id = operation_id
+        self.include_in_schema = include_in_schema
+        self.is_async = _is_coroutine_function(endpoint)
+        self.response_class = response_class.value if isinstance(response_class, _Default) else response_class
+        self.custom_response_class = not isinstance(response_class, _Default)
+        self.signature = deps.analyze(endpoint, PATH_PARAM.findall(path))
+        self.param_specs = self.signature.params
+        self.always_solve = bool(self.signature.body or self.signature.request_param)
+        self.response_model = self._response_model(response_model)
+        self.response_adapter = TypeAdapter(self.response_model) if self.response_model is not None else None
+        self.custom_serialize = self.response_adapter is not None or self.custom_response_class
+        self.app: Any = None
+
+    def _response_model(self, response_model: Any) -> Any:
+        if isinstance(response_model, _Default):
+            try:
+                response_model = get_type_hints(self.endpoint).get("return")
+            except Exception:
+                response_model = None
+            if isinstance(response_model, type) and issubclass(response_model, Response):
+                response_model = None
+        if response_model is type(None):
+            return None
+        status = self.status_code_or_default
+        if status < 200 or status in (204, 304):
+            return None
+        return response_model
+
+    # -- called by the core -------------------------------------------------------------------
+    def solve(self, kwargs: dict[str, Any], pending: list[tuple[int, Any]], data: Any) -> None:
+        """Finish the handler's arguments; raise RequestValidationError with FastAPI's errors."""
+        sig = self.signature
+        body_values: dict[str, Any] = {}
+        body_errors: list[dict[str, Any]] = []
+        body: Any = None
+        if sig.body:
+            # FastAPI reads the body first: a JSON syntax error is the only error reported.
+            body, body_errors = deps.solve_body(sig, data, body_values)
+        errors: list[dict[str, Any]] = []
+        for index, raw in pending:
+            spec = sig.params[index]
+            if raw is None:
+                errors.append(deps.missing_error(spec.loc))
+                continue
+            value, errs = spec.validate(raw)
+            if errs:
+                errors.extend(errs)
+            else:
+                kwargs[spec.name] = value
+        errors.extend(body_errors)
+        if errors:
+            raise RequestValidationError(errors, body=body)
+        kwargs.update(body_values)
+        if sig.request_param:
+            from .requests import Request
+
+            kwargs[sig.request_param] = Request(data, app=self.app)
+
+    def serialize(self, result: Any) -> Any:
+        """JSON bytes of a result under the response_model, or a Response of response_class."""
+        if self.response_adapter is not None:
+            value, errors = deps._validate(self.response_adapter, result, ("response",))
+            if errors:
+                raise ResponseValidationError(errors, body=result)
+            content = self.response_adapter.dump_json(value, by_alias=True)
+            if not self.custom_response_class:
+                return content
+            result = self.response_adapter.dump_python(value, mode="json", by_alias=True)
+        return self.response_class(result, status_code=self.status_code_or_default)
+
+
+class APIRouter:
+    def __init__(
+        self,
+        *,
+        prefix: str = "",
+        tags: list[Any] | None = None,
+        responses: dict[Any, Any] | None = None,
+        deprecated: bool | None = None,
+        include_in_schema: bool = True,
+        default_response_class: Any = Default(JSONResponse),
+        routes: list[APIRoute] | None = None,
+        **unsupported: Any,
+    ) -> None:
+        for key, value in unsupported.items():
+            if value not in (None, [], {}):
+                raise FastAPIError(f"APIRouter option {key}= is not supported by turboapi yet")
+        if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+            raise FastAPIError("A path prefix must start with '/' and must not end with '/'")
+        self.prefix = prefix
+        self.tags = tags or []
+        self.responses = responses or {}
+        self.deprecated = deprecated
+        self.include_in_schema = include_in_schema
+        self.default_response_class = default_response_class
+        self.routes: list[APIRoute] = list(routes or [])
+
+    def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        kwargs.setdefault("response_class", self.default_response_class)
+        kwargs["tags"] = self.tags + list(kwargs.get("tags") or [])
+        self.routes.append(APIRoute(self.prefix + path, endpoint, **kwargs))
+
+    def api_route(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+            self.add_api_route(path, func, **kwargs)
+            return func
+
+        return decorator
+
+    def _method(self, method: str, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self.api_route(path, methods=[method], **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self._method("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self._method("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self._method("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self._method("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self._method("DELETE", path, **kwargs)
+
+    def head(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self._method("HEAD", path, **kwargs)
+
+    def options(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self._method("OPTIONS", path, **kwargs)
+
+    def include_router(self, router: APIRouter, *, prefix: str = "", tags: list[Any] | None = None, **_: Any) -> None:
+        if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+            raise FastAPIError("A path prefix must start with '/' and must not end with '/'")
+        for route in router.routes:
+            self.add_api_route(
+                prefix + route.path,
+                route.endpoint,
+                methods=route.methods_list,
+                status_code=route.status_code,
+                response_model=route.response_model if route.response_model is not None else Default(None),
+                response_class=route.response_class if route.custom_response_class else Default(JSONResponse),
+                name=route.name,
+                tags=(tags or []) + route.tags,
+                summary=route.summary,
+                description=route.description,
+                responses=route.responses,
+                deprecated=route.deprecated,
+                operation_id=route.operation_id,
+                include_in_schema=route.include_in_schema,
+            )
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> str:
+        for route in self.routes:
+            if route.name == name and set(PATH_PARAM.findall(route.path)) == set(path_params):
+                return PATH_PARAM.sub(lambda m: str(path_params[m.group(1)]), route.path)
+        raise LookupError(f"No route exists for name {name!r} and params {sorted(path_params)!r}.")

@@ -1,0 +1,239 @@
+"""Running an app on the core: settings, the sync pool threads, the loop shard threads, lifespan,
+and the socket server. ``app.run()`` and the TestClient both go through ``Runtime``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from . import _json
+from ._core import Engine
+from .dependencies import fresh_default
+from .responses import Response
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Server tunables; each is settable from ``app.run(...)`` and a ``TURBOAPI_*`` variable."""
+
+    sync_workers: int = 16
+    shards: int = 1
+    event_loop: str = "uvloop"
+    json: str = "orjson"
+    batch_size: int = 128
+    io_threads: int = 1
+    max_body_size: int = 16 * MiB
+    header_read_timeout: float = 10.0
+    graceful_timeout: float = 10.0
+    max_header_bytes: int = 64 * 1024
+    max_headers: int = 100
+    backlog: int = 1024
+
+    @classmethod
+    def resolve(cls, overrides: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
+        """Defaults, then TURBOAPI_* environment variables, then explicit arguments."""
+        known = {f.name: f for f in fields(cls)}
+        unknown = set(overrides) - set(known)
+        if unknown:
+            raise TypeError(f"unknown server setting(s): {', '.join(sorted(unknown))}")
+        values: dict[str, Any] = {}
+        for name, f in known.items():
+            raw = (env or {}).get(f"TURBOAPI_{name.upper()}")
+            if raw is not None:
+                values[name] = _parse(name, f.type, raw)
+        values.update(overrides)
+        settings = replace(cls(), **values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        for name in ("sync_workers", "shards", "batch_size", "io_threads", "max_body_size", "max_headers", "backlog"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, not {value!r}")
+        for name in ("header_read_timeout", "graceful_timeout"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+        if self.event_loop not in ("uvloop", "asyncio"):
+            raise ValueError(f"event_loop must be 'uvloop' or 'asyncio', not {self.event_loop!r}")
+        if self.json not in ("orjson", "stdlib"):
+            raise ValueError(f"json must be 'orjson' or 'stdlib', not {self.json!r}")
+
+
+def _parse(name: str, type_name: Any, raw: str) -> Any:
+    kind = type_name if isinstance(type_name, str) else type_name.__name__
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError:
+        raise ValueError(f"TURBOAPI_{name.upper()} must be a number, not {raw!r}") from None
+    return raw
+
+
+class _Hooks:
+    """The Python callables the core needs, gathered once."""
+
+    def __init__(self, app: Any) -> None:
+        self.response_class = Response
+        self.dumps, self.dumps_args = _json.engine_hook()
+        self.handle_exception = app._handle_exception
+        self.deepcopy = fresh_default
+
+
+def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
+    if kind == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
+class Runtime:
+    """One app running on one Engine: threads started by ``start()``, ended by ``stop()``."""
+
+    def __init__(self, app: Any, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        _json.select(settings.json)
+        for route in app.routes:
+            route.app = app
+        self.engine = Engine(
+            list(app.routes),
+            _Hooks(app),
+            {
+                "max_body_size": settings.max_body_size,
+                "batch_size": settings.batch_size,
+                "io_threads": settings.io_threads,
+                "header_read_timeout": float(settings.header_read_timeout),
+                "graceful_timeout": float(settings.graceful_timeout),
+                "max_header_bytes": settings.max_header_bytes,
+                "max_headers": settings.max_headers,
+                "shards": settings.shards,
+            },
+        )
+        self._workers: list[threading.Thread] = []
+        self._shards: list[tuple[threading.Thread, asyncio.AbstractEventLoop]] = []
+        self._lifespan_cm: Any = None
+        self.started = False
+
+    # -- threads ---------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.started:
+            return
+        for i in range(self.settings.sync_workers):
+            t = threading.Thread(target=self.engine.worker_loop, name=f"turboapi-sync-{i}", daemon=True)
+            t.start()
+            self._workers.append(t)
+        for index in range(self.engine.shard_count):
+            loop = new_event_loop(self.settings.event_loop)
+            ready = threading.Event()
+            t = threading.Thread(
+                target=self._run_shard, args=(index, loop, ready), name=f"turboapi-shard-{index}", daemon=True
+            )
+            t.start()
+            ready.wait()
+            self._shards.append((t, loop))
+        self.started = True
+
+    def _run_shard(self, index: int, loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+        asyncio.set_event_loop(loop)
+        fd = self.engine.shard_fileno(index)
+        self.engine.bind_shard_loop(index, loop)
+        loop.add_reader(fd, self.engine.drain_shard, index)
+        ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.remove_reader(fd)
+            self.engine.bind_shard_loop(index, None)
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def stop(self) -> None:
+        if not self.started:
+            return
+        self.started = False
+        self.engine.stop_workers(len(self._workers))
+        for t in self._workers:
+            t.join(timeout=10)
+        for t, loop in self._shards:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(loop.stop)
+            t.join(timeout=10)
+        self._workers.clear()
+        self._shards.clear()
+
+    # -- lifespan: runs on shard 0's loop, where async handlers run ---------------------------
+    def _on_loop(self, coro: Any) -> Any:
+        loop = self._shards[0][1]
+        return asyncio.run_coroutine_threadsafe(coro, loop).result()
+
+    def startup(self) -> None:
+        self._on_loop(self._startup())
+
+    def shutdown(self) -> None:
+        self._on_loop(self._shutdown())
+
+    async def _startup(self) -> None:
+        for handler in self.app.on_startup:
+            result = handler()
+            if hasattr(result, "__await__"):
+                await result
+        if self.app.lifespan is not None:
+            self._lifespan_cm = self.app.lifespan(self.app)
+            state = await self._lifespan_cm.__aenter__()
+            if isinstance(state, Mapping):
+                for key, value in state.items():
+                    setattr(self.app.state, key, value)
+
+    async def _shutdown(self) -> None:
+        if self._lifespan_cm is not None:
+            cm, self._lifespan_cm = self._lifespan_cm, None
+            await cm.__aexit__(None, None, None)
+        for handler in self.app.on_shutdown:
+            result = handler()
+            if hasattr(result, "__await__"):
+                await result
+
+    # -- the socket server ----------------------------------------------------------------
+    def serve(self, host: str, port: int) -> None:
+        bound_host, bound_port = self.engine.bind(host, port, self.settings.backlog)
+        self.start()
+        try:
+            try:
+                self.startup()
+            except BaseException as exc:
+                print(f"ERROR:    Application startup failed: {exc!r}. Exiting.", file=sys.stderr, flush=True)
+                raise
+            shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+            print(
+                f"INFO:     turboapi running on http://{shown}:{bound_port} (Press CTRL+C to quit)",
+                file=sys.stderr,
+                flush=True,
+            )
+            with contextlib.suppress(KeyboardInterrupt):
+                self.engine.serve()
+            print("INFO:     Shutting down", file=sys.stderr, flush=True)
+            with contextlib.suppress(KeyboardInterrupt):
+                self.shutdown()
+        finally:
+            with contextlib.suppress(KeyboardInterrupt):
+                self.stop()
+        print("INFO:     Finished server process", file=sys.stderr, flush=True)
+
+

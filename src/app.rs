@@ -1,0 +1,133 @@
+//! The served application as the core sees it: route table, plans, Python hooks, config, and
+//! the request pipeline shared by the socket server and the in-process TestClient.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyTuple};
+use tokio::sync::oneshot;
+
+use crate::dispatch::{Job, RequestInfo};
+use crate::extract::{extract_all, parse_cookies, parse_query, RequestParts};
+use crate::plan::{RoutePlan, Source};
+use crate::response::{body_from_pybytes, Reply};
+use crate::router::{RouteMatch, Router};
+use crate::shards::ShardQueue;
+
+/// Python objects the core calls into, resolved once at start-up.
+pub struct Hooks {
+    /// `turboapi.responses.Response`, for isinstance checks.
+    pub response_class: Py<PyAny>,
+    /// JSON encoder: `dumps(obj, *dumps_args) -> bytes` (orjson, or the stdlib switch).
+    pub dumps: Py<PyAny>,
+    pub dumps_args: Vec<Py<PyAny>>,
+    /// `handle_exception(exc, request) -> Response | None`; None means "unhandled": log, 500.
+    pub handle_exception: Py<PyAny>,
+    pub deepcopy: Py<PyAny>,
+}
+
+impl Hooks {
+    pub fn dumps(&self, py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Bytes> {
+        let mut args = Vec::with_capacity(1 + self.dumps_args.len());
+        args.push(obj.clone());
+        args.extend(self.dumps_args.iter().map(|a| a.bind(py).clone()));
+        let out = self.dumps.bind(py).call1(PyTuple::new(py, args)?)?;
+        Ok(body_from_pybytes(out.downcast::<PyBytes>()?))
+    }
+}
+
+pub struct Config {
+    pub max_body_size: usize,
+    pub batch_size: usize,
+}
+
+pub struct App {
+    pub router: Router,
+    pub plans: Vec<RoutePlan>,
+    pub hooks: Hooks,
+    pub config: Config,
+    /// Sync handlers: a pool of Python threads takes jobs from here (`None` tells one to stop).
+    pub sync_tx: crossbeam_channel::Sender<Option<Job>>,
+    pub sync_rx: crossbeam_channel::Receiver<Option<Job>>,
+    pub shards: Vec<Arc<ShardQueue>>,
+    next_shard: AtomicUsize,
+}
+
+/// What the pipeline needs of a request, from hyper or from the TestClient.
+pub struct Incoming {
+    pub method: http::Method,
+    pub uri: http::Uri,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+    pub client: Option<crate::request::Peer>,
+    pub server: Option<SocketAddr>,
+}
+
+impl App {
+    pub fn new(router: Router, plans: Vec<RoutePlan>, hooks: Hooks, config: Config, shard_count: usize) -> Self {
+        let (sync_tx, sync_rx) = crossbeam_channel::unbounded();
+        let shards = (0..shard_count.max(1)).map(|_| Arc::new(ShardQueue::new())).collect();
+        App { router, plans, hooks, config, sync_tx, sync_rx, shards, next_shard: AtomicUsize::new(0) }
+    }
+
+    /// Route, extract, hand to Python, wait for the reply.
+    pub async fn respond(self: &Arc<Self>, req: Incoming) -> Reply {
+        let path = decode_path(req.uri.path());
+        let (route, path_values) = match self.router.lookup(req.method.as_str(), &path) {
+            RouteMatch::Found { route, params } => (route, params),
+            RouteMatch::NotFound => return Reply::not_found(),
+            RouteMatch::MethodNotAllowed { allow } => return Reply::method_not_allowed(&allow),
+        };
+        let plan = &self.plans[route];
+        let query_string = req.uri.query().unwrap_or("").to_string();
+        let query = parse_query(&query_string);
+        let needs_cookies = plan.params.iter().any(|p| p.source == Source::Cookie);
+        let cookies = if needs_cookies { parse_cookies(&req.headers) } else { Vec::new() };
+        let extracted = extract_all(
+            &plan.params,
+            &RequestParts { path_values: &path_values, query: &query, headers: &req.headers, cookies: &cookies },
+        );
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let job = Job {
+            route,
+            extracted,
+            request: Arc::new(RequestInfo {
+                method: req.method,
+                path,
+                raw_path: req.uri.path().to_string(),
+                query_string,
+                headers: req.headers,
+                body: req.body,
+                client: req.client,
+                server: req.server,
+                path_names: plan.path_names.clone(),
+                path_values,
+            }),
+            reply: reply_tx,
+        };
+        if plan.is_async {
+            self.pick_shard().push(job);
+        } else if self.sync_tx.send(Some(job)).is_err() {
+            return Reply::internal_error(None);
+        }
+        // A dropped sender means the Python side died before answering: never hang.
+        reply_rx.await.unwrap_or_else(|_| Reply::internal_error(None))
+    }
+
+    fn pick_shard(&self) -> &Arc<ShardQueue> {
+        // Round-robin; the loop-shard issue measures the alternatives.
+        let n = self.next_shard.fetch_add(1, Ordering::Relaxed);
+        &self.shards[n % self.shards.len()]
+    }
+}
+
+/// Percent-decode the path as Starlette's `scope["path"]` (UTF-8, invalid bytes replaced).
+fn decode_path(raw: &str) -> String {
+    if !raw.contains('%') {
+        return raw.to_string();
+    }
+    percent_encoding::percent_decode_str(raw).decode_utf8_lossy().into_owned()
+}

@@ -1,0 +1,160 @@
+//! Running a job in Python: build the handler's arguments, call it (sync on a pool thread, async
+//! as a task on a loop shard), turn its result into a reply, and send the reply back to Rust
+//! through a oneshot channel (no Python future per request).
+
+use std::sync::{Arc, Mutex};
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::IntoPyObjectExt;
+use tokio::sync::oneshot;
+
+use crate::app::App;
+use crate::extract::{Extracted, FastValue, RawValue};
+use crate::plan::{ParamPlan, RoutePlan};
+pub use crate::request::RequestInfo;
+use crate::request::RequestData;
+use crate::response::{from_response_object, from_result, Reply};
+
+pub struct Job {
+    pub route: usize,
+    pub extracted: Vec<Extracted>,
+    pub request: Arc<RequestInfo>,
+    pub reply: oneshot::Sender<Reply>,
+}
+
+fn fast_to_py<'py>(py: Python<'py>, value: FastValue) -> PyResult<Bound<'py, PyAny>> {
+    match value {
+        FastValue::Str(s) => Ok(PyString::new(py, &s).into_any()),
+        FastValue::Int(i) => i.into_bound_py_any(py),
+        FastValue::Float(f) => f.into_bound_py_any(py),
+        FastValue::Bool(b) => b.into_bound_py_any(py),
+        FastValue::Bytes(s) => Ok(pyo3::types::PyBytes::new(py, s.as_bytes()).into_any()),
+        FastValue::List(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(fast_to_py(py, item)?)?;
+            }
+            Ok(list.into_any())
+        }
+    }
+}
+
+fn raw_to_py<'py>(py: Python<'py>, raw: RawValue) -> PyResult<Bound<'py, PyAny>> {
+    match raw {
+        RawValue::One(s) => Ok(PyString::new(py, &s).into_any()),
+        RawValue::Many(items) => Ok(PyList::new(py, items)?.into_any()),
+    }
+}
+
+fn default_value<'py>(py: Python<'py>, app: &App, param: &ParamPlan) -> PyResult<Bound<'py, PyAny>> {
+    let default = param.default.as_ref().expect("optional parameters carry a default").bind(py);
+    if param.copy_default {
+        app.hooks.deepcopy.bind(py).call1((default,))
+    } else {
+        Ok(default.clone())
+    }
+}
+
+/// The handler's keyword arguments. Values Rust could not settle go to the route's Python
+/// `solve`, which validates them with pydantic and raises `RequestValidationError` on failure.
+fn build_kwargs<'py>(
+    py: Python<'py>,
+    app: &App,
+    plan: &RoutePlan,
+    extracted: Vec<Extracted>,
+    request: &Arc<RequestInfo>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let kwargs = PyDict::new(py);
+    let mut pending: Option<Bound<'py, PyList>> = None;
+    for (index, (param, value)) in plan.params.iter().zip(extracted).enumerate() {
+        match value {
+            Extracted::Fast(v) => kwargs.set_item(param.name.bind(py), fast_to_py(py, v)?)?,
+            Extracted::Missing if !param.required => kwargs.set_item(param.name.bind(py), default_value(py, app, param)?)?,
+            Extracted::Missing => pending.get_or_insert_with(|| PyList::empty(py)).append((index, py.None()))?,
+            Extracted::Raw(raw) => pending.get_or_insert_with(|| PyList::empty(py)).append((index, raw_to_py(py, raw)?))?,
+        }
+    }
+    if pending.is_some() || plan.always_solve {
+        let pending = pending.unwrap_or_else(|| PyList::empty(py));
+        let data = RequestData { info: request.clone() };
+        plan.route.bind(py).call_method1(pyo3::intern!(py, "solve"), (&kwargs, pending, data))?;
+    }
+    Ok(kwargs)
+}
+
+/// An exception from solving, the handler or serialisation: the app's exception handlers turn it
+/// into a response, or it is unhandled (logged by Python) and becomes a plain 500.
+fn reply_for_error(py: Python<'_>, app: &App, err: PyErr, request: &Arc<RequestInfo>) -> Reply {
+    let data = RequestData { info: request.clone() };
+    let handled = app.hooks.handle_exception.bind(py).call1((err.value(py), data));
+    match handled {
+        Ok(resp) if !resp.is_none() => {
+            from_response_object(&resp).unwrap_or_else(|e| Reply::internal_error(Some(e)))
+        }
+        Ok(_) => Reply::internal_error(Some(err)),
+        Err(hook_err) => {
+            hook_err.print(py);
+            Reply::internal_error(Some(err))
+        }
+    }
+}
+
+/// A `def` handler, on a pool thread holding the GIL.
+pub fn run_sync(py: Python<'_>, app: &App, job: Job) {
+    let plan = &app.plans[job.route];
+    let outcome = build_kwargs(py, app, plan, job.extracted, &job.request)
+        .and_then(|kwargs| plan.endpoint.bind(py).call((), Some(&kwargs)))
+        .and_then(|result| from_result(py, app, plan, &result));
+    let reply = outcome.unwrap_or_else(|err| reply_for_error(py, app, err, &job.request));
+    // The receiver is gone only if the client went away: nothing to answer.
+    let _ = job.reply.send(reply);
+}
+
+/// An `async def` handler, on its loop shard: the coroutine runs as a task whose done-callback
+/// (a `Completion`) converts the result and sends the reply.
+pub fn start_async(py: Python<'_>, app: &Arc<App>, event_loop: &Bound<'_, PyAny>, job: Job) {
+    let plan = &app.plans[job.route];
+    let started = build_kwargs(py, app, plan, job.extracted, &job.request)
+        .and_then(|kwargs| plan.endpoint.bind(py).call((), Some(&kwargs)))
+        .and_then(|coro| event_loop.call_method1(pyo3::intern!(py, "create_task"), (coro,)));
+    match started {
+        Ok(task) => {
+            let completion = Completion {
+                app: app.clone(),
+                route: job.route,
+                request: job.request.clone(),
+                reply: Mutex::new(Some(job.reply)),
+            };
+            if let Err(err) = task.call_method1(pyo3::intern!(py, "add_done_callback"), (completion,)) {
+                err.print(py);
+            }
+        }
+        Err(err) => {
+            let _ = job.reply.send(reply_for_error(py, app, err, &job.request));
+        }
+    }
+}
+
+/// Done-callback of a request's task: holds the oneshot sender back to the Rust side.
+#[pyclass(frozen, module = "turboapi._core")]
+pub struct Completion {
+    app: Arc<App>,
+    route: usize,
+    request: Arc<RequestInfo>,
+    reply: Mutex<Option<oneshot::Sender<Reply>>>,
+}
+
+#[pymethods]
+impl Completion {
+    fn __call__(&self, py: Python<'_>, task: &Bound<'_, PyAny>) {
+        let Some(sender) = self.reply.lock().ok().and_then(|mut s| s.take()) else { return };
+        let app = &self.app;
+        let plan = &app.plans[self.route];
+        let outcome = task
+            .call_method0(pyo3::intern!(py, "result"))
+            .and_then(|result| from_result(py, app, plan, &result));
+        let reply = outcome.unwrap_or_else(|err| reply_for_error(py, app, err, &self.request));
+        let _ = sender.send(reply);
+    }
+}

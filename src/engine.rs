@@ -1,0 +1,196 @@
+//! `Engine`: the Python-facing handle on the core. Python builds it from the route objects,
+//! runs the sync pool threads and the loop shards on it, and either serves a socket or feeds it
+//! requests in-process (the TestClient).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList};
+
+use crate::app::{App, Config, Hooks, Incoming};
+use crate::plan::RoutePlan;
+use crate::response::Reply;
+use crate::router::Router;
+use crate::server::{self, ServerConfig};
+
+#[pyclass(frozen, module = "turboapi._core")]
+pub struct Engine {
+    app: Arc<App>,
+    runtime: tokio::runtime::Runtime,
+    listener: Mutex<Option<std::net::TcpListener>>,
+    stop: Arc<tokio::sync::Notify>,
+    server_config: Mutex<Option<ServerConfig>>,
+}
+
+fn get<'py, T: FromPyObject<'py>>(config: &Bound<'py, PyDict>, key: &str) -> PyResult<T> {
+    config
+        .get_item(key)?
+        .ok_or_else(|| PyValueError::new_err(format!("engine config is missing {key:?}")))?
+        .extract()
+}
+
+#[pymethods]
+impl Engine {
+    /// `routes`: route objects in registration order; `hooks`: object with `response_class`,
+    /// `dumps`, `dumps_args`, `handle_exception`, `deepcopy`; `config`: dict of settings.
+    #[new]
+    fn new(routes: &Bound<'_, PyList>, hooks: &Bound<'_, PyAny>, config: &Bound<'_, PyDict>) -> PyResult<Self> {
+        let plans = routes.iter().map(|r| RoutePlan::from_py(&r)).collect::<PyResult<Vec<_>>>()?;
+        let table: Vec<(Vec<String>, String)> = plans.iter().map(|p| (p.methods.clone(), p.path.clone())).collect();
+        let router = Router::new(&table).map_err(|e| PyValueError::new_err(e.0))?;
+        let hooks = Hooks {
+            response_class: hooks.getattr("response_class")?.unbind(),
+            dumps: hooks.getattr("dumps")?.unbind(),
+            dumps_args: hooks.getattr("dumps_args")?.extract()?,
+            handle_exception: hooks.getattr("handle_exception")?.unbind(),
+            deepcopy: hooks.getattr("deepcopy")?.unbind(),
+        };
+        let app_config = Config { max_body_size: get(config, "max_body_size")?, batch_size: get(config, "batch_size")? };
+        let io_threads: usize = get(config, "io_threads")?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(io_threads.max(1))
+            .thread_name("turboapi-io")
+            .enable_all()
+            .build()
+            .map_err(|e| PyRuntimeError::new_err(format!("cannot start the I/O runtime: {e}")))?;
+        let server_config = ServerConfig {
+            header_read_timeout: Duration::from_secs_f64(get(config, "header_read_timeout")?),
+            graceful_timeout: Duration::from_secs_f64(get(config, "graceful_timeout")?),
+            max_header_bytes: get(config, "max_header_bytes")?,
+            max_headers: get(config, "max_headers")?,
+        };
+        let shards: usize = get(config, "shards")?;
+        Ok(Engine {
+            app: Arc::new(App::new(router, plans, hooks, app_config, shards)),
+            runtime,
+            listener: Mutex::new(None),
+            stop: Arc::new(tokio::sync::Notify::new()),
+            server_config: Mutex::new(Some(server_config)),
+        })
+    }
+
+    /// Bind the listening socket; returns the bound (host, port), so port 0 reports the real one.
+    fn bind(&self, host: &str, port: u16, backlog: i32) -> PyResult<(String, u16)> {
+        let listener =
+            server::bind(host, port, backlog).map_err(|e| PyOSError::new_err(format!("cannot bind {host}:{port}: {e}")))?;
+        let addr = listener.local_addr().map_err(|e| PyOSError::new_err(e.to_string()))?;
+        *self.listener.lock().unwrap() = Some(listener);
+        Ok((addr.ip().to_string(), addr.port()))
+    }
+
+    /// Serve the bound socket until SIGINT/SIGTERM or `request_shutdown()`; blocks without the GIL.
+    fn serve(&self, py: Python<'_>) -> PyResult<()> {
+        let listener = self.listener.lock().unwrap().take().ok_or_else(|| PyRuntimeError::new_err("call bind() first"))?;
+        let config = self.server_config.lock().unwrap().take().ok_or_else(|| PyRuntimeError::new_err("serve() runs once"))?;
+        let app = self.app.clone();
+        let stop = self.stop.clone();
+        py.allow_threads(|| {
+            let _guard = self.runtime.enter();
+            self.runtime.block_on(server::serve(app, listener, config, stop));
+        });
+        Ok(())
+    }
+
+    /// Ask a running `serve()` to stop as if it had received SIGTERM.
+    fn request_shutdown(&self) {
+        self.stop.notify_one();
+    }
+
+    /// Body of a sync-pool thread: take jobs until told to stop. The thread keeps its Python
+    /// thread state for its whole life and releases the GIL only while waiting.
+    fn worker_loop(&self, py: Python<'_>) {
+        let rx = self.app.sync_rx.clone();
+        let batch = self.app.config.batch_size.max(1);
+        loop {
+            let Ok(Some(job)) = py.allow_threads(|| rx.recv()) else { return };
+            crate::dispatch::run_sync(py, &self.app, job);
+            // Jobs already queued run under the same GIL hold.
+            for _ in 1..batch {
+                match rx.try_recv() {
+                    Ok(Some(job)) => crate::dispatch::run_sync(py, &self.app, job),
+                    Ok(None) => return,
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+
+    /// Tell `n` pool threads to leave `worker_loop`.
+    fn stop_workers(&self, n: usize) {
+        for _ in 0..n {
+            let _ = self.app.sync_tx.send(None);
+        }
+    }
+
+    #[getter]
+    fn shard_count(&self) -> usize {
+        self.app.shards.len()
+    }
+
+    fn shard_fileno(&self, index: usize) -> PyResult<i32> {
+        Ok(self.shard(index)?.fileno())
+    }
+
+    /// Attach (or with None, detach) the event loop that runs shard `index`'s tasks.
+    fn bind_shard_loop(&self, index: usize, event_loop: Option<Py<PyAny>>) -> PyResult<()> {
+        self.shard(index)?.bind_loop(event_loop);
+        Ok(())
+    }
+
+    /// The loop's reader callback for shard `index`: start the next batch of queued requests.
+    fn drain_shard(&self, py: Python<'_>, index: usize) -> PyResult<()> {
+        self.shard(index)?.drain(py, &self.app);
+        Ok(())
+    }
+
+    /// Run one request through the full pipeline without a socket (the TestClient's transport).
+    /// Returns (status, [(name, value)], body, unhandled exception or None).
+    #[pyo3(signature = (method, target, headers, body, client=None))]
+    #[allow(clippy::type_complexity)]
+    fn handle<'py>(
+        &self,
+        py: Python<'py>,
+        method: &str,
+        target: &str,
+        headers: Vec<(Vec<u8>, Vec<u8>)>,
+        body: Vec<u8>,
+        client: Option<(String, u16)>,
+    ) -> PyResult<(u16, Bound<'py, PyList>, Bound<'py, PyBytes>, PyObject)> {
+        let method = http::Method::from_bytes(method.as_bytes()).map_err(|_| PyValueError::new_err("invalid method"))?;
+        let uri: http::Uri = target.parse().map_err(|e| PyValueError::new_err(format!("invalid request target: {e}")))?;
+        let mut header_map = http::HeaderMap::with_capacity(headers.len());
+        for (name, value) in headers {
+            let name = http::header::HeaderName::from_bytes(&name).map_err(|e| PyValueError::new_err(e.to_string()))?;
+            let value = http::HeaderValue::from_bytes(&value).map_err(|e| PyValueError::new_err(e.to_string()))?;
+            header_map.append(name, value);
+        }
+        let client = client.map(|(host, port)| crate::request::Peer::Named(host, port));
+        let app = self.app.clone();
+        let reply = py.allow_threads(|| {
+            if body.len() > app.config.max_body_size {
+                return Reply::payload_too_large();
+            }
+            let incoming =
+                Incoming { method, uri, headers: header_map, body: Bytes::from(body), client, server: None };
+            self.runtime.block_on(app.respond(incoming))
+        });
+        let out_headers = PyList::empty(py);
+        for (name, value) in &reply.headers {
+            out_headers.append((name.as_str(), PyBytes::new(py, value.as_bytes())))?;
+        }
+        let error = match &reply.error {
+            Some(err) => err.clone_ref(py).into_value(py).into_any(),
+            None => py.None(),
+        };
+        Ok((reply.status, out_headers, PyBytes::new(py, &reply.body), error))
+    }
+}
+
+impl Engine {
+    fn shard(&self, index: usize) -> PyResult<&Arc<crate::shards::ShardQueue>> {
+        self.app.shards.get(index).ok_or_else(|| PyValueError::new_err(format!("no shard {index}")))
+    }
+}

@@ -1,0 +1,22 @@
+//! `turboapi._core`: the Rust HTTP core. This file only lists what the module exports.
+
+mod app;
+mod dispatch;
+mod engine;
+mod extract;
+mod plan;
+mod request;
+mod response;
+mod router;
+mod server;
+mod shards;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<engine::Engine>()?;
+    m.add_class::<request::RequestData>()?;
+    m.add_class::<dispatch::Completion>()?;
+    Ok(())
+}

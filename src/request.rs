@@ -1,0 +1,96 @@
+//! `RequestData`: the request as Python's `Request` sees it, built only when Python asks
+//! (a `Request` parameter, a body to validate, an exception handler).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList};
+
+/// The client as the request reports it: a socket peer, or a name (the TestClient's "testclient").
+pub enum Peer {
+    Addr(SocketAddr),
+    Named(String, u16),
+}
+
+/// Everything known about one request, owned, shared between the Rust job and Python.
+pub struct RequestInfo {
+    pub method: http::Method,
+    /// Percent-decoded path, as Starlette's `scope["path"]`.
+    pub path: String,
+    pub raw_path: String,
+    pub query_string: String,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+    pub client: Option<Peer>,
+    pub server: Option<SocketAddr>,
+    pub path_names: Vec<String>,
+    pub path_values: Vec<String>,
+}
+
+#[pyclass(frozen, module = "turboapi._core")]
+pub struct RequestData {
+    pub info: Arc<RequestInfo>,
+}
+
+#[pymethods]
+impl RequestData {
+    #[getter]
+    fn method(&self) -> &str {
+        self.info.method.as_str()
+    }
+
+    #[getter]
+    fn path(&self) -> &str {
+        &self.info.path
+    }
+
+    #[getter]
+    fn raw_path<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.info.raw_path.as_bytes())
+    }
+
+    #[getter]
+    fn query_string<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.info.query_string.as_bytes())
+    }
+
+    /// `[(name, value), ...]` as bytes, names lowercase, in arrival order (ASGI's shape).
+    #[getter]
+    fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for (name, value) in &self.info.headers {
+            list.append((PyBytes::new(py, name.as_str().as_bytes()), PyBytes::new(py, value.as_bytes())))?;
+        }
+        Ok(list)
+    }
+
+    #[getter]
+    fn body<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.info.body)
+    }
+
+    #[getter]
+    fn client(&self) -> Option<(String, u16)> {
+        match &self.info.client {
+            Some(Peer::Addr(a)) => Some((a.ip().to_string(), a.port())),
+            Some(Peer::Named(host, port)) => Some((host.clone(), *port)),
+            None => None,
+        }
+    }
+
+    #[getter]
+    fn server(&self) -> Option<(String, u16)> {
+        self.info.server.map(|a| (a.ip().to_string(), a.port()))
+    }
+
+    #[getter]
+    fn path_params<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for (name, value) in self.info.path_names.iter().zip(&self.info.path_values) {
+            dict.set_item(name, value)?;
+        }
+        Ok(dict)
+    }
+}

@@ -1,0 +1,169 @@
+//! Python result -> status, headers and body bytes (`Reply`), and the fixed replies the core
+//! answers by itself (404, 405, 413, 500...).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use pyo3::types::{PyByteArray, PyBytes, PyList, PyMemoryView, PyTuple};
+
+use crate::app::App;
+use crate::plan::RoutePlan;
+
+/// A complete answer, ready for hyper.
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Bytes,
+    /// The unhandled exception behind a 500, for `TestClient(raise_server_exceptions=True)`.
+    pub error: Option<Arc<PyErr>>,
+}
+
+pub const JSON: &str = "application/json";
+const TEXT: &str = "text/plain; charset=utf-8";
+const OCTETS: &str = "application/octet-stream";
+
+/// Bodies smaller than this are copied: a copy is cheaper than keeping the Python object alive
+/// (whose release without the GIL goes through PyO3's deferred decref pool).
+const ZERO_COPY_MIN: usize = 8 * 1024;
+
+impl Reply {
+    pub fn new(status: u16, content_type: &'static str, body: impl Into<Bytes>) -> Self {
+        Reply {
+            status,
+            headers: vec![(CONTENT_TYPE, HeaderValue::from_static(content_type))],
+            body: body.into(),
+            error: None,
+        }
+    }
+
+    pub fn detail(status: u16, detail: &'static str) -> Self {
+        Reply::new(status, JSON, format!("{{\"detail\":\"{detail}\"}}"))
+    }
+
+    pub fn not_found() -> Self {
+        Reply::detail(404, "Not Found")
+    }
+
+    pub fn method_not_allowed(allow: &str) -> Self {
+        let mut reply = Reply::detail(405, "Method Not Allowed");
+        if let Ok(value) = HeaderValue::from_str(allow) {
+            reply.headers.push((http::header::ALLOW, value));
+        }
+        reply
+    }
+
+    pub fn internal_error(error: Option<PyErr>) -> Self {
+        let mut reply = Reply::new(500, TEXT, Bytes::from_static(b"Internal Server Error"));
+        reply.error = error.map(Arc::new);
+        reply
+    }
+
+    pub fn payload_too_large() -> Self {
+        let mut reply = Reply::new(413, TEXT, Bytes::from_static(b"Request body too large"));
+        // The rest of the body is never read, so the connection cannot be reused.
+        reply.headers.push((http::header::CONNECTION, HeaderValue::from_static("close")));
+        reply
+    }
+
+    pub fn into_http(self) -> http::Response<http_body_util::Full<Bytes>> {
+        let mut response = http::Response::new(http_body_util::Full::new(self.body));
+        *response.status_mut() = http::StatusCode::from_u16(self.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = response.headers_mut();
+        headers.reserve(self.headers.len());
+        for (name, value) in self.headers {
+            headers.append(name, value);
+        }
+        response
+    }
+}
+
+/// Bytes of a Python `bytes`, kept alive as the body when large (Phase C: no copy).
+pub fn body_from_pybytes(b: &Bound<'_, PyBytes>) -> Bytes {
+    let slice = b.as_bytes();
+    if slice.len() < ZERO_COPY_MIN {
+        Bytes::copy_from_slice(slice)
+    } else {
+        Bytes::from_owner(PyBackedBytes::from(b.clone()))
+    }
+}
+
+/// Body bytes from bytes, bytearray or memoryview; `None` for anything else.
+fn raw_body(obj: &Bound<'_, PyAny>) -> PyResult<Option<Bytes>> {
+    if let Ok(b) = obj.downcast::<PyBytes>() {
+        return Ok(Some(body_from_pybytes(b)));
+    }
+    if let Ok(b) = obj.downcast::<PyByteArray>() {
+        return Ok(Some(Bytes::from(b.to_vec())));
+    }
+    if obj.is_instance_of::<PyMemoryView>() {
+        let b = obj.call_method0(pyo3::intern!(obj.py(), "tobytes"))?;
+        return Ok(Some(body_from_pybytes(b.downcast::<PyBytes>()?)));
+    }
+    Ok(None)
+}
+
+/// Whether a status code may carry a body (FastAPI empties it for 1xx, 204 and 304).
+fn body_allowed(status: u16) -> bool {
+    !(status < 200 || status == 204 || status == 304)
+}
+
+/// Turn what a handler returned into a reply.
+pub fn from_result(py: Python<'_>, app: &App, plan: &RoutePlan, result: &Bound<'_, PyAny>) -> PyResult<Reply> {
+    if result.is_instance(app.hooks.response_class.bind(py))? {
+        return from_response_object(result);
+    }
+    let status = plan.status_code;
+    let body = if plan.custom_serialize {
+        // response_model or response_class: the route's Python `serialize` decides.
+        let out = plan.route.bind(py).call_method1(pyo3::intern!(py, "serialize"), (result,))?;
+        match out.downcast::<PyBytes>() {
+            Ok(bytes) => body_from_pybytes(bytes),
+            Err(_) => return from_response_object(&out),
+        }
+    } else if let Some(raw) = raw_body(result)? {
+        let mut reply = Reply::new(status, OCTETS, raw);
+        if !body_allowed(status) {
+            reply.body = Bytes::new();
+        }
+        return Ok(reply);
+    } else {
+        app.hooks.dumps(py, result)?
+    };
+    let mut reply = Reply::new(status, JSON, body);
+    if !body_allowed(status) {
+        reply.body = Bytes::new();
+    }
+    Ok(reply)
+}
+
+/// A `turboapi.responses.Response`: its status, raw header list and body, as they are.
+pub fn from_response_object(obj: &Bound<'_, PyAny>) -> PyResult<Reply> {
+    let py = obj.py();
+    let status: u16 = obj.getattr(pyo3::intern!(py, "status_code"))?.extract()?;
+    let body_obj = obj.getattr(pyo3::intern!(py, "body"))?;
+    let body = raw_body(&body_obj)?.ok_or_else(|| {
+        pyo3::exceptions::PyTypeError::new_err(format!(
+            "Response.body must be bytes, not {}",
+            body_obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+        ))
+    })?;
+    let raw_headers = obj.getattr(pyo3::intern!(py, "raw_headers"))?;
+    let raw_headers = raw_headers.downcast::<PyList>()?;
+    let mut headers = Vec::with_capacity(raw_headers.len());
+    for pair in raw_headers.iter() {
+        let pair = pair.downcast::<PyTuple>()?;
+        let name = pair.get_item(0)?;
+        let value = pair.get_item(1)?;
+        let name = HeaderName::from_bytes(name.downcast::<PyBytes>()?.as_bytes())
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("invalid response header name: {e}")))?;
+        // HeaderValue refuses CR, LF and NUL: a header can never be used to inject another one.
+        let value = HeaderValue::from_bytes(value.downcast::<PyBytes>()?.as_bytes()).map_err(|_| {
+            pyo3::exceptions::PyValueError::new_err(format!("invalid value for response header {name}"))
+        })?;
+        headers.push((name, value));
+    }
+    Ok(Reply { status, headers, body: if body_allowed(status) { body } else { Bytes::new() }, error: None })
+}

@@ -1,0 +1,198 @@
+//! Route table: one matchit tree per HTTP method, answering Found / 404 / 405 (with `Allow`).
+//!
+//! One tree per method (not one tree with a method table per path) so that `GET /items/me` still
+//! reaches `GET /items/{id}` when only `POST /items/me` exists, as Starlette's route list does.
+
+use std::collections::HashMap;
+
+/// The methods a route can be registered for; HEAD is also served by GET routes.
+pub const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+pub enum RouteMatch {
+    /// Route index (registration order) and path parameter values in the order they appear.
+    Found { route: usize, params: Vec<String> },
+    NotFound,
+    MethodNotAllowed { allow: String },
+}
+
+#[derive(Debug)]
+pub struct RouteTableError(pub String);
+
+pub struct Router {
+    by_method: HashMap<&'static str, matchit::Router<usize>>,
+    /// The declared methods of each route, for the `Allow` header of a 405.
+    declared: Vec<Vec<String>>,
+}
+
+/// A FastAPI path turned into matchit syntax, with the parameter names in order.
+pub struct ParsedPath {
+    pub pattern: String,
+    pub names: Vec<String>,
+}
+
+/// `/items/{item_id}` -> `/items/{p0}`; `/files/{rest:path}` -> `/files/{*p0}`.
+/// Names are made positional so that `/a/{x}` and `/a/{y}` are the same shape to matchit.
+pub fn parse_path(path: &str) -> Result<ParsedPath, RouteTableError> {
+    if !path.starts_with('/') {
+        return Err(RouteTableError(format!("route path {path:?} must start with '/'")));
+    }
+    let mut pattern = String::with_capacity(path.len());
+    let mut names = Vec::new();
+    let mut rest = path;
+    while let Some(open) = rest.find('{') {
+        pattern.push_str(&rest[..open]);
+        let close = rest[open..]
+            .find('}')
+            .map(|c| open + c)
+            .ok_or_else(|| RouteTableError(format!("route path {path:?} has an unclosed '{{'")))?;
+        let inner = &rest[open + 1..close];
+        let (name, convertor) = match inner.split_once(':') {
+            Some((n, c)) => (n, c),
+            None => (inner, "str"),
+        };
+        let segment_start = pattern.ends_with('/');
+        let segment_end = rest[close + 1..].is_empty() || rest[close + 1..].starts_with('/');
+        if name.is_empty() || !segment_start || !segment_end {
+            return Err(RouteTableError(format!(
+                "route path {path:?}: a parameter must be a whole path segment like '/{{name}}'"
+            )));
+        }
+        match convertor {
+            "path" => {
+                if !rest[close + 1..].is_empty() {
+                    return Err(RouteTableError(format!(
+                        "route path {path:?}: a '{{{inner}}}' parameter must be the last segment"
+                    )));
+                }
+                pattern.push_str(&format!("{{*p{}}}", names.len()));
+            }
+            "str" | "int" | "float" | "uuid" => pattern.push_str(&format!("{{p{}}}", names.len())),
+            other => {
+                return Err(RouteTableError(format!(
+                    "route path {path:?}: unknown path convertor {other:?}"
+                )))
+            }
+        }
+        names.push(name.to_string());
+        rest = &rest[close + 1..];
+    }
+    pattern.push_str(rest);
+    Ok(ParsedPath { pattern, names })
+}
+
+impl Router {
+    /// Routes are given in registration order; the first route registered for a method and path
+    /// shape wins, as in Starlette.
+    pub fn new(routes: &[(Vec<String>, String)]) -> Result<Self, RouteTableError> {
+        let mut by_method: HashMap<&'static str, matchit::Router<usize>> = HashMap::new();
+        let mut declared = Vec::with_capacity(routes.len());
+        // Explicit HEAD routes are inserted before GET routes lend themselves to HEAD.
+        let mut head_from_get = Vec::new();
+        for (index, (methods, path)) in routes.iter().enumerate() {
+            let parsed = parse_path(path)?;
+            for method in methods {
+                let method = METHODS.iter().find(|m| m.eq_ignore_ascii_case(method)).ok_or_else(|| {
+                    RouteTableError(format!("route {path:?}: unsupported HTTP method {method:?}"))
+                })?;
+                insert(by_method.entry(method).or_default(), &parsed.pattern, index)?;
+                if *method == "GET" {
+                    head_from_get.push((parsed.pattern.clone(), index));
+                }
+            }
+            declared.push(methods.iter().map(|m| m.to_ascii_uppercase()).collect());
+        }
+        let head = by_method.entry("HEAD").or_default();
+        for (pattern, index) in head_from_get {
+            insert(head, &pattern, index)?;
+        }
+        Ok(Router { by_method, declared })
+    }
+
+    pub fn lookup(&self, method: &str, path: &str) -> RouteMatch {
+        if let Some(found) = self.by_method.get(method).and_then(|tree| tree.at(path).ok()) {
+            let params = found.params.iter().map(|(_, v)| v.to_string()).collect();
+            return RouteMatch::Found { route: *found.value, params };
+        }
+        // 405 names the methods of the first-registered route whose path matches (Starlette).
+        let first = self
+            .by_method
+            .iter()
+            .filter(|(m, _)| **m != method)
+            .filter_map(|(_, tree)| tree.at(path).ok().map(|f| *f.value))
+            .min();
+        match first {
+            Some(route) => RouteMatch::MethodNotAllowed { allow: self.declared[route].join(", ") },
+            None => RouteMatch::NotFound,
+        }
+    }
+}
+
+fn insert(tree: &mut matchit::Router<usize>, pattern: &str, index: usize) -> Result<(), RouteTableError> {
+    match tree.insert(pattern, index) {
+        Ok(()) => Ok(()),
+        // Same method and shape registered twice: the first one wins, as in Starlette.
+        Err(matchit::InsertError::Conflict { .. }) => Ok(()),
+        Err(e) => Err(RouteTableError(format!("route {pattern:?}: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn router(routes: &[(&[&str], &str)]) -> Router {
+        let owned: Vec<_> = routes
+            .iter()
+            .map(|(m, p)| (m.iter().map(|s| s.to_string()).collect(), p.to_string()))
+            .collect();
+        Router::new(&owned).unwrap()
+    }
+
+    #[test]
+    fn static_param_and_catch_all() {
+        let r = router(&[(&["GET"], "/items/{id}"), (&["GET"], "/files/{rest:path}"), (&["GET"], "/")]);
+        match r.lookup("GET", "/items/42") {
+            RouteMatch::Found { route, params } => assert_eq!((route, params), (0, vec!["42".to_string()])),
+            _ => panic!("expected a match"),
+        }
+        match r.lookup("GET", "/files/a/b/c.txt") {
+            RouteMatch::Found { route, params } => assert_eq!((route, params), (1, vec!["a/b/c.txt".into()])),
+            _ => panic!("expected a match"),
+        }
+        assert!(matches!(r.lookup("GET", "/"), RouteMatch::Found { route: 2, .. }));
+        assert!(matches!(r.lookup("GET", "/nope"), RouteMatch::NotFound));
+        assert!(matches!(r.lookup("GET", "/items/"), RouteMatch::NotFound));
+    }
+
+    #[test]
+    fn head_is_served_by_get_and_405_names_allowed_methods() {
+        let r = router(&[(&["GET"], "/a"), (&["POST", "PUT"], "/b")]);
+        assert!(matches!(r.lookup("HEAD", "/a"), RouteMatch::Found { route: 0, .. }));
+        match r.lookup("DELETE", "/b") {
+            RouteMatch::MethodNotAllowed { allow } => assert_eq!(allow, "POST, PUT"),
+            _ => panic!("expected 405"),
+        }
+    }
+
+    #[test]
+    fn method_trees_are_independent() {
+        let r = router(&[(&["GET"], "/items/{id}"), (&["POST"], "/items/me")]);
+        assert!(matches!(r.lookup("GET", "/items/me"), RouteMatch::Found { route: 0, .. }));
+        assert!(matches!(r.lookup("POST", "/items/me"), RouteMatch::Found { route: 1, .. }));
+    }
+
+    #[test]
+    fn differently_named_params_share_a_shape_and_first_wins() {
+        let r = router(&[(&["GET"], "/u/{a}"), (&["GET"], "/u/{b}")]);
+        assert!(matches!(r.lookup("GET", "/u/x"), RouteMatch::Found { route: 0, .. }));
+    }
+
+    #[test]
+    fn bad_paths_are_errors() {
+        assert!(parse_path("items").is_err());
+        assert!(parse_path("/a/{x").is_err());
+        assert!(parse_path("/a/{x:path}/b").is_err());
+        assert!(parse_path("/a/x{y}").is_err());
+        assert!(parse_path("/a/{y:weird}").is_err());
+    }
+}

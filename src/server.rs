@@ -1,0 +1,137 @@
+//! The socket side: listener, hyper HTTP/1.1 connections (keep-alive, pipelining, limits) and
+//! graceful shutdown on SIGINT/SIGTERM.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming as HyperBody;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::app::{App, Incoming};
+use crate::response::Reply;
+
+pub struct ServerConfig {
+    /// A client must send its complete request head within this time.
+    pub header_read_timeout: Duration,
+    /// On shutdown, in-flight requests get this long to finish.
+    pub graceful_timeout: Duration,
+    /// Largest request head hyper buffers; beyond it the answer is 431.
+    pub max_header_bytes: usize,
+    pub max_headers: usize,
+}
+
+/// Bind a listening socket (SO_REUSEADDR; port 0 picks a free one).
+pub fn bind(host: &str, port: u16, backlog: i32) -> std::io::Result<std::net::TcpListener> {
+    use std::net::ToSocketAddrs;
+    let addr = (host, port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("cannot resolve {host:?}")))?;
+    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(backlog)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+/// Serve until SIGINT/SIGTERM or `stop` is notified, then drain in-flight requests.
+pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: ServerConfig, stop: Arc<Notify>) {
+    let listener = match TcpListener::from_std(listener) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("turboapi: cannot use the listening socket: {e}");
+            return;
+        }
+    };
+    let server_addr = listener.local_addr().ok();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_read_timeout)
+        .keep_alive(true)
+        .pipeline_flush(true)
+        .max_buf_size(config.max_header_bytes.max(8192))
+        .max_headers(config.max_headers);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = Box::pin(shutdown_requested(stop));
+    loop {
+        let (stream, client) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning, keep serving.
+                    eprintln!("turboapi: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = service_fn(move |req| {
+            let app = app.clone();
+            async move { Ok::<_, Infallible>(handle(app, req, Some(client), server_addr).await) }
+        });
+        let conn = builder.serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            // Errors here are the client's (reset, timeout, malformed): hyper has answered them.
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(config.graceful_timeout, graceful.shutdown()).await.is_err() {
+        eprintln!("turboapi: graceful shutdown timed out; closing remaining connections");
+    }
+}
+
+async fn shutdown_requested(stop: Arc<Notify>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut int = signal(SignalKind::interrupt()).ok();
+    tokio::select! {
+        _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {},
+        _ = async { match int.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {},
+        _ = stop.notified() => {},
+    }
+}
+
+/// One request from a socket: enforce the body limit, then run the shared pipeline.
+async fn handle(
+    app: Arc<App>,
+    req: http::Request<HyperBody>,
+    client: Option<SocketAddr>,
+    server: Option<SocketAddr>,
+) -> http::Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let limit = app.config.max_body_size;
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Reply::payload_too_large().into_http();
+    }
+    let body = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            return Reply::payload_too_large().into_http()
+        }
+        // The client went away or sent a broken chunked body.
+        Err(_) => return Reply::new(400, "text/plain; charset=utf-8", "Invalid request body").into_http(),
+    };
+    let client = client.map(crate::request::Peer::Addr);
+    let incoming = Incoming { method: parts.method, uri: parts.uri, headers: parts.headers, body, client, server };
+    app.respond(incoming).await.into_http()
+}

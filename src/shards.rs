@@ -1,0 +1,92 @@
+//! Loop shards: each shard is a Python thread running its own event loop forever. Rust keeps one
+//! queue per shard and wakes the shard through an eventfd watched by the loop (`add_reader`), at
+//! most once per batch: one wake-up and one GIL acquisition serve many requests, and tokio threads
+//! never touch the GIL.
+
+use std::collections::VecDeque;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use pyo3::prelude::*;
+
+use crate::app::App;
+use crate::dispatch::{start_async, Job};
+
+pub struct ShardQueue {
+    jobs: Mutex<VecDeque<Job>>,
+    /// True from the wake-up write until the shard has seen an empty queue: no duplicate wakes.
+    scheduled: AtomicBool,
+    wake: OwnedFd,
+    event_loop: Mutex<Option<Py<PyAny>>>,
+}
+
+impl ShardQueue {
+    pub fn new() -> Self {
+        // SAFETY: eventfd returns a fresh descriptor (or -1, checked) that we alone own.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        assert!(fd >= 0, "eventfd failed: {}", std::io::Error::last_os_error());
+        ShardQueue {
+            jobs: Mutex::new(VecDeque::new()),
+            scheduled: AtomicBool::new(false),
+            wake: unsafe { OwnedFd::from_raw_fd(fd) },
+            event_loop: Mutex::new(None),
+        }
+    }
+
+    pub fn fileno(&self) -> i32 {
+        self.wake.as_raw_fd()
+    }
+
+    pub fn bind_loop(&self, event_loop: Option<Py<PyAny>>) {
+        *self.event_loop.lock().unwrap() = event_loop;
+    }
+
+    pub fn push(&self, job: Job) {
+        self.jobs.lock().unwrap().push_back(job);
+        if !self.scheduled.swap(true, Ordering::AcqRel) {
+            self.signal();
+        }
+    }
+
+    fn signal(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a live u64 to our eventfd. EAGAIN (counter full) still
+        // leaves the fd readable, which is all a wake-up needs.
+        unsafe { libc::write(self.wake.as_raw_fd(), (&one as *const u64).cast(), 8) };
+    }
+
+    fn clear_signal(&self) {
+        let mut value: u64 = 0;
+        // SAFETY: reads 8 bytes into a live u64; non-blocking, EAGAIN is fine.
+        unsafe { libc::read(self.wake.as_raw_fd(), (&mut value as *mut u64).cast(), 8) };
+    }
+
+    /// Called by the loop when the eventfd is readable: start up to one batch of jobs.
+    pub fn drain(&self, py: Python<'_>, app: &Arc<App>) {
+        self.clear_signal();
+        let Some(event_loop) = self.event_loop.lock().unwrap().as_ref().map(|l| l.clone_ref(py)) else {
+            return;
+        };
+        let event_loop = event_loop.bind(py);
+        let batch: Vec<Job> = {
+            let mut jobs = self.jobs.lock().unwrap();
+            let n = jobs.len().min(app.config.batch_size.max(1));
+            jobs.drain(..n).collect()
+        };
+        for job in batch {
+            start_async(py, app, event_loop, job);
+        }
+        // More left than one batch: stay scheduled and let the loop run its other callbacks first.
+        if !self.jobs.lock().unwrap().is_empty() {
+            self.signal();
+            return;
+        }
+        self.scheduled.store(false, Ordering::Release);
+        // A push between the emptiness check and the store saw `scheduled == true` and did not
+        // signal; look once more so its job is not stranded.
+        if !self.jobs.lock().unwrap().is_empty() && !self.scheduled.swap(true, Ordering::AcqRel) {
+            self.signal();
+        }
+    }
+}
