@@ -75,10 +75,22 @@ impl App {
 
     /// Route, extract, hand to Python, wait for the reply.
     pub async fn respond(self: &Arc<Self>, req: Incoming) -> Reply {
+        let is_head = req.method == http::Method::HEAD;
+        let mut reply = self.route_and_run(req).await;
+        if is_head && !reply.body.is_empty() {
+            // HEAD: the GET answer's headers, Content-Length included, and no body.
+            reply.headers.push((http::header::CONTENT_LENGTH, http::HeaderValue::from(reply.body.len())));
+            reply.body = Bytes::new();
+        }
+        reply
+    }
+
+    async fn route_and_run(self: &Arc<Self>, req: Incoming) -> Reply {
         let path = decode_path(req.uri.path());
         let (route, path_values) = match self.router.lookup(req.method.as_str(), &path) {
             RouteMatch::Found { route, params } => (route, params),
             RouteMatch::NotFound => return Reply::not_found(),
+            RouteMatch::RedirectSlash { path } => return redirect_slash(&req, &path),
             RouteMatch::MethodNotAllowed { allow } => return Reply::method_not_allowed(&allow),
         };
         let plan = &self.plans[route];
@@ -123,6 +135,25 @@ impl App {
         &self.shards[n % self.shards.len()]
     }
 }
+
+/// Starlette's `redirect_slashes`: a 307 to the same URL with the trailing slash toggled.
+fn redirect_slash(req: &Incoming, path: &str) -> Reply {
+    let host = req.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let query = req.uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    let encoded = percent_encoding::utf8_percent_encode(path, PATH_UNSAFE);
+    let location = format!("http://{host}{encoded}{query}");
+    let mut reply = Reply::new(307, "text/plain; charset=utf-8", Bytes::new());
+    reply.headers.clear();
+    match http::HeaderValue::from_str(&location) {
+        Ok(value) => reply.headers.push((http::header::LOCATION, value)),
+        Err(_) => return Reply::not_found(),
+    }
+    reply
+}
+
+/// Characters escaped when a decoded path goes back into a URL.
+const PATH_UNSAFE: &percent_encoding::AsciiSet =
+    &percent_encoding::CONTROLS.add(b' ').add(b'"').add(b'#').add(b'<').add(b'>').add(b'?').add(b'`').add(b'{').add(b'}');
 
 /// Percent-decode the path as Starlette's `scope["path"]` (UTF-8, invalid bytes replaced).
 fn decode_path(raw: &str) -> String {

@@ -103,9 +103,10 @@ fn reply_for_error(py: Python<'_>, app: &App, err: PyErr, request: &Arc<RequestI
 /// A `def` handler, on a pool thread holding the GIL.
 pub fn run_sync(py: Python<'_>, app: &App, job: Job) {
     let plan = &app.plans[job.route];
-    let outcome = build_kwargs(py, app, plan, job.extracted, &job.request)
-        .and_then(|kwargs| plan.endpoint.bind(py).call((), Some(&kwargs)))
-        .and_then(|result| from_result(py, app, plan, &result));
+    let outcome = build_kwargs(py, app, plan, job.extracted, &job.request).and_then(|kwargs| {
+        let result = plan.endpoint.bind(py).call((), Some(&kwargs))?;
+        from_result(py, app, plan, &result, Some(&kwargs))
+    });
     let reply = outcome.unwrap_or_else(|err| reply_for_error(py, app, err, &job.request));
     // The receiver is gone only if the client went away: nothing to answer.
     let _ = job.reply.send(reply);
@@ -115,14 +116,17 @@ pub fn run_sync(py: Python<'_>, app: &App, job: Job) {
 /// (a `Completion`) converts the result and sends the reply.
 pub fn start_async(py: Python<'_>, app: &Arc<App>, event_loop: &Bound<'_, PyAny>, job: Job) {
     let plan = &app.plans[job.route];
-    let started = build_kwargs(py, app, plan, job.extracted, &job.request)
-        .and_then(|kwargs| plan.endpoint.bind(py).call((), Some(&kwargs)))
-        .and_then(|coro| event_loop.call_method1(pyo3::intern!(py, "create_task"), (coro,)));
+    let started = build_kwargs(py, app, plan, job.extracted, &job.request).and_then(|kwargs| {
+        let coro = plan.endpoint.bind(py).call((), Some(&kwargs))?;
+        let task = event_loop.call_method1(pyo3::intern!(py, "create_task"), (coro,))?;
+        Ok((task, kwargs))
+    });
     match started {
-        Ok(task) => {
+        Ok((task, kwargs)) => {
             let completion = Completion {
                 app: app.clone(),
                 route: job.route,
+                kwargs: plan.custom_serialize.then(|| kwargs.unbind()),
                 request: job.request.clone(),
                 reply: Mutex::new(Some(job.reply)),
             };
@@ -142,6 +146,8 @@ pub struct Completion {
     app: Arc<App>,
     route: usize,
     request: Arc<RequestInfo>,
+    /// Kept only when the route's `serialize` needs the arguments (a `Response` parameter).
+    kwargs: Option<Py<PyDict>>,
     reply: Mutex<Option<oneshot::Sender<Reply>>>,
 }
 
@@ -153,7 +159,7 @@ impl Completion {
         let plan = &app.plans[self.route];
         let outcome = task
             .call_method0(pyo3::intern!(py, "result"))
-            .and_then(|result| from_result(py, app, plan, &result));
+            .and_then(|result| from_result(py, app, plan, &result, self.kwargs.as_ref().map(|k| k.bind(py))));
         let reply = outcome.unwrap_or_else(|err| reply_for_error(py, app, err, &self.request));
         let _ = sender.send(reply);
     }

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
-use pyo3::types::{PyByteArray, PyBytes, PyList, PyMemoryView, PyTuple};
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyMemoryView, PyTuple};
 
 use crate::app::App;
 use crate::plan::RoutePlan;
@@ -111,14 +111,20 @@ fn body_allowed(status: u16) -> bool {
 }
 
 /// Turn what a handler returned into a reply.
-pub fn from_result(py: Python<'_>, app: &App, plan: &RoutePlan, result: &Bound<'_, PyAny>) -> PyResult<Reply> {
+pub fn from_result(
+    py: Python<'_>,
+    app: &App,
+    plan: &RoutePlan,
+    result: &Bound<'_, PyAny>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Reply> {
     if result.is_instance(app.hooks.response_class.bind(py))? {
         return from_response_object(result);
     }
     let status = plan.status_code;
     let body = if plan.custom_serialize {
-        // response_model or response_class: the route's Python `serialize` decides.
-        let out = plan.route.bind(py).call_method1(pyo3::intern!(py, "serialize"), (result,))?;
+        // response_model, response_class or a `Response` parameter: the route's Python decides.
+        let out = plan.route.bind(py).call_method1(pyo3::intern!(py, "serialize"), (result, kwargs))?;
         match out.downcast::<PyBytes>() {
             Ok(bytes) => body_from_pybytes(bytes),
             Err(_) => return from_response_object(&out),

@@ -11,6 +11,8 @@ pub const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
 pub enum RouteMatch {
     /// Route index (registration order) and path parameter values in the order they appear.
     Found { route: usize, params: Vec<String> },
+    /// No route, but one matches with the trailing slash toggled: Starlette redirects there (307).
+    RedirectSlash { path: String },
     NotFound,
     MethodNotAllowed { allow: String },
 }
@@ -18,8 +20,15 @@ pub enum RouteMatch {
 #[derive(Debug)]
 pub struct RouteTableError(pub String);
 
+/// A tree entry: the route, and whether this entry is a `{x:path}` route's empty-tail form.
+#[derive(Clone, Copy)]
+struct Entry {
+    route: usize,
+    empty_tail: bool,
+}
+
 pub struct Router {
-    by_method: HashMap<&'static str, matchit::Router<usize>>,
+    by_method: HashMap<&'static str, matchit::Router<Entry>>,
     /// The declared methods of each route, for the `Allow` header of a 405.
     declared: Vec<Vec<String>>,
 }
@@ -28,6 +37,8 @@ pub struct Router {
 pub struct ParsedPath {
     pub pattern: String,
     pub names: Vec<String>,
+    /// Ends in a `{x:path}` catch-all, which also matches an empty tail (Starlette's `.*`).
+    pub catch_all: bool,
 }
 
 /// `/items/{item_id}` -> `/items/{p0}`; `/files/{rest:path}` -> `/files/{*p0}`.
@@ -38,6 +49,7 @@ pub fn parse_path(path: &str) -> Result<ParsedPath, RouteTableError> {
     }
     let mut pattern = String::with_capacity(path.len());
     let mut names = Vec::new();
+    let mut catch_all = false;
     let mut rest = path;
     while let Some(open) = rest.find('{') {
         pattern.push_str(&rest[..open]);
@@ -65,6 +77,7 @@ pub fn parse_path(path: &str) -> Result<ParsedPath, RouteTableError> {
                     )));
                 }
                 pattern.push_str(&format!("{{*p{}}}", names.len()));
+                catch_all = true;
             }
             "str" | "int" | "float" | "uuid" => pattern.push_str(&format!("{{p{}}}", names.len())),
             other => {
@@ -77,14 +90,14 @@ pub fn parse_path(path: &str) -> Result<ParsedPath, RouteTableError> {
         rest = &rest[close + 1..];
     }
     pattern.push_str(rest);
-    Ok(ParsedPath { pattern, names })
+    Ok(ParsedPath { pattern, names, catch_all })
 }
 
 impl Router {
     /// Routes are given in registration order; the first route registered for a method and path
     /// shape wins, as in Starlette.
     pub fn new(routes: &[(Vec<String>, String)]) -> Result<Self, RouteTableError> {
-        let mut by_method: HashMap<&'static str, matchit::Router<usize>> = HashMap::new();
+        let mut by_method: HashMap<&'static str, matchit::Router<Entry>> = HashMap::new();
         let mut declared = Vec::with_capacity(routes.len());
         // Explicit HEAD routes are inserted before GET routes lend themselves to HEAD.
         let mut head_from_get = Vec::new();
@@ -94,41 +107,60 @@ impl Router {
                 let method = METHODS.iter().find(|m| m.eq_ignore_ascii_case(method)).ok_or_else(|| {
                     RouteTableError(format!("route {path:?}: unsupported HTTP method {method:?}"))
                 })?;
-                insert(by_method.entry(method).or_default(), &parsed.pattern, index)?;
+                insert(by_method.entry(method).or_default(), &parsed, index)?;
                 if *method == "GET" {
-                    head_from_get.push((parsed.pattern.clone(), index));
+                    head_from_get.push(index);
                 }
             }
             declared.push(methods.iter().map(|m| m.to_ascii_uppercase()).collect());
         }
         let head = by_method.entry("HEAD").or_default();
-        for (pattern, index) in head_from_get {
-            insert(head, &pattern, index)?;
+        for index in head_from_get {
+            insert(head, &parse_path(&routes[index].1)?, index)?;
         }
         Ok(Router { by_method, declared })
     }
 
     pub fn lookup(&self, method: &str, path: &str) -> RouteMatch {
         if let Some(found) = self.by_method.get(method).and_then(|tree| tree.at(path).ok()) {
-            let params = found.params.iter().map(|(_, v)| v.to_string()).collect();
-            return RouteMatch::Found { route: *found.value, params };
+            let mut params: Vec<String> = found.params.iter().map(|(_, v)| v.to_string()).collect();
+            if found.value.empty_tail {
+                params.push(String::new());
+            }
+            return RouteMatch::Found { route: found.value.route, params };
         }
         // 405 names the methods of the first-registered route whose path matches (Starlette).
-        let first = self
-            .by_method
-            .iter()
-            .filter(|(m, _)| **m != method)
-            .filter_map(|(_, tree)| tree.at(path).ok().map(|f| *f.value))
-            .min();
-        match first {
-            Some(route) => RouteMatch::MethodNotAllowed { allow: self.declared[route].join(", ") },
-            None => RouteMatch::NotFound,
+        if let Some(route) = self.first_route_matching(path) {
+            return RouteMatch::MethodNotAllowed { allow: self.declared[route].join(", ") };
         }
+        if path != "/" {
+            let toggled = match path.strip_suffix('/') {
+                Some(without) => without.to_string(),
+                None => format!("{path}/"),
+            };
+            if self.first_route_matching(&toggled).is_some() {
+                return RouteMatch::RedirectSlash { path: toggled };
+            }
+        }
+        RouteMatch::NotFound
+    }
+
+    fn first_route_matching(&self, path: &str) -> Option<usize> {
+        self.by_method.values().filter_map(|tree| tree.at(path).ok().map(|f| f.value.route)).min()
     }
 }
 
-fn insert(tree: &mut matchit::Router<usize>, pattern: &str, index: usize) -> Result<(), RouteTableError> {
-    match tree.insert(pattern, index) {
+fn insert(tree: &mut matchit::Router<Entry>, parsed: &ParsedPath, route: usize) -> Result<(), RouteTableError> {
+    insert_one(tree, &parsed.pattern, Entry { route, empty_tail: false })?;
+    if parsed.catch_all {
+        let prefix = &parsed.pattern[..parsed.pattern.rfind('{').expect("a catch-all has a brace")];
+        insert_one(tree, prefix, Entry { route, empty_tail: true })?;
+    }
+    Ok(())
+}
+
+fn insert_one(tree: &mut matchit::Router<Entry>, pattern: &str, entry: Entry) -> Result<(), RouteTableError> {
+    match tree.insert(pattern, entry) {
         Ok(()) => Ok(()),
         // Same method and shape registered twice: the first one wins, as in Starlette.
         Err(matchit::InsertError::Conflict { .. }) => Ok(()),
@@ -161,7 +193,18 @@ mod tests {
         }
         assert!(matches!(r.lookup("GET", "/"), RouteMatch::Found { route: 2, .. }));
         assert!(matches!(r.lookup("GET", "/nope"), RouteMatch::NotFound));
-        assert!(matches!(r.lookup("GET", "/items/"), RouteMatch::NotFound));
+        match r.lookup("GET", "/files/") {
+            RouteMatch::Found { route, params } => assert_eq!((route, params), (1, vec![String::new()])),
+            _ => panic!("a catch-all matches an empty tail"),
+        }
+    }
+
+    #[test]
+    fn trailing_slash_toggle_redirects() {
+        let r = router(&[(&["GET"], "/items"), (&["POST"], "/things/")]);
+        assert!(matches!(r.lookup("GET", "/items/"), RouteMatch::RedirectSlash { path } if path == "/items"));
+        assert!(matches!(r.lookup("GET", "/things"), RouteMatch::RedirectSlash { path } if path == "/things/"));
+        assert!(matches!(r.lookup("GET", "/"), RouteMatch::NotFound));
     }
 
     #[test]

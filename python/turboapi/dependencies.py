@@ -186,10 +186,12 @@ class EndpointSignature:
     body: list[BodyField]
     embed_body: bool
     request_param: str | None
+    response_param: str | None
 
 
 def analyze(endpoint: Callable[..., Any], path_param_names: Sequence[str]) -> EndpointSignature:
     from .requests import Request
+    from .responses import Response
 
     try:
         hints = get_type_hints(endpoint, include_extras=True)
@@ -198,6 +200,7 @@ def analyze(endpoint: Callable[..., Any], path_param_names: Sequence[str]) -> En
     by_source: dict[str, list[ParamSpec]] = {"path": [], "query": [], "header": [], "cookie": []}
     body: list[BodyField] = []
     request_param = None
+    response_param = None
     for name, parameter in inspect.signature(endpoint).parameters.items():
         if parameter.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
             continue
@@ -206,6 +209,9 @@ def analyze(endpoint: Callable[..., Any], path_param_names: Sequence[str]) -> En
         type_, marker, default = _marker_of(name, annotation, raw_default)
         if _issubclass(type_, Request):
             request_param = name
+            continue
+        if _issubclass(type_, Response):
+            response_param = name
             continue
         if type(raw_default).__name__ in ("Depends", "Security") or marker is None and _unsupported(type_):
             raise FastAPIError(
@@ -258,12 +264,12 @@ def analyze(endpoint: Callable[..., Any], path_param_names: Sequence[str]) -> En
     names = {b.name for b in body}
     embed = len(names) > 1 or bool(body and getattr(body[0].info, "embed", False))
     ordered = by_source["path"] + by_source["query"] + by_source["header"] + by_source["cookie"]
-    return EndpointSignature(ordered, body, embed, request_param)
+    return EndpointSignature(ordered, body, embed, request_param, response_param)
 
 
 def _unsupported(type_: Any) -> str | None:
     name = getattr(type_, "__name__", "")
-    if name in ("BackgroundTasks", "Response", "WebSocket", "SecurityScopes", "UploadFile"):
+    if name in ("BackgroundTasks", "WebSocket", "SecurityScopes", "UploadFile"):
         return name
     return None
 

@@ -53,7 +53,7 @@ class Request:
             server = self._data.server
             host = f"{server[0]}:{server[1]}" if server else "testserver"
         query = self._data.query_string.decode("latin-1")
-        path = self._data.raw_path.decode("latin-1")
+        path = self._data.path
         return URL(f"http://{host}{path}" + (f"?{query}" if query else ""))
 
     @property

@@ -81,10 +81,13 @@ class APIRoute:
         self.custom_response_class = not isinstance(response_class, _Default)
         self.signature = deps.analyze(endpoint, PATH_PARAM.findall(path))
         self.param_specs = self.signature.params
-        self.always_solve = bool(self.signature.body or self.signature.request_param)
+        sig = self.signature
+        self.always_solve = bool(sig.body or sig.request_param or sig.response_param)
         self.response_model = self._response_model(response_model)
         self.response_adapter = TypeAdapter(self.response_model) if self.response_model is not None else None
-        self.custom_serialize = self.response_adapter is not None or self.custom_response_class
+        self.custom_serialize = bool(
+            self.response_adapter is not None or self.custom_response_class or sig.response_param
+        )
         self.app: Any = None
 
     def _response_model(self, response_model: Any) -> Any:
@@ -131,18 +134,35 @@ class APIRoute:
             from .requests import Request
 
             kwargs[sig.request_param] = Request(data, app=self.app)
+        if sig.response_param:
+            # The handler may set headers, cookies and a status on it; `serialize` merges them.
+            sub_response = Response()
+            sub_response.status_code = None  # type: ignore[assignment]
+            kwargs[sig.response_param] = sub_response
 
-    def serialize(self, result: Any) -> Any:
-        """JSON bytes of a result under the response_model, or a Response of response_class."""
+    def serialize(self, result: Any, kwargs: dict[str, Any] | None = None) -> Any:
+        """JSON bytes of a non-Response result, or a Response when the route shapes it
+        (response_class, or headers/status set on a `Response` parameter)."""
+        sub = kwargs.get(self.signature.response_param) if kwargs and self.signature.response_param else None
+        status = (sub.status_code if sub is not None else None) or self.status_code_or_default
         if self.response_adapter is not None:
             value, errors = deps._validate(self.response_adapter, result, ("response",))
             if errors:
                 raise ResponseValidationError(errors, body=result)
             content = self.response_adapter.dump_json(value, by_alias=True)
-            if not self.custom_response_class:
+            if sub is None and not self.custom_response_class:
                 return content
-            result = self.response_adapter.dump_python(value, mode="json", by_alias=True)
-        return self.response_class(result, status_code=self.status_code_or_default)
+            if self.custom_response_class:
+                response = self.response_class(
+                    self.response_adapter.dump_python(value, mode="json", by_alias=True), status_code=status
+                )
+            else:
+                response = Response(content, status_code=status, media_type="application/json")
+        else:
+            response = self.response_class(result, status_code=status)
+        if sub is not None:
+            response.raw_headers.extend(sub.raw_headers)
+        return response
 
 
 class APIRouter:
