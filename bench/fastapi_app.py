@@ -28,8 +28,8 @@ async def json_async():
 
 
 @app.get("/items/{item_id}")
-def read_item(item_id: int, q: str | None = None):
-    return {"item_id": item_id, "q": q}
+def read_item(item_id: int, q: str | None = None, limit: int = 10):
+    return {"item_id": item_id, "q": q, "limit": limit}
 
 
 @app.post("/items", status_code=201)

@@ -58,7 +58,7 @@ class Route:
 ROUTES = [
     Route("json", "GET /json", "GET", "/json", 200, {"message": "Hello, World!"}),
     Route("json-async", "GET /json-async", "GET", "/json-async", 200, {"message": "Hello, World!"}),
-    Route("items", "GET /items/42?q=hello", "GET", "/items/42?q=hello", 200, {"item_id": 42, "q": "hello"}),
+    Route("items", "GET /items/42?q=hello", "GET", "/items/42?q=hello", 200, {"item_id": 42, "q": "hello", "limit": 10}),
     Route(
         "post-items",
         "POST /items",
