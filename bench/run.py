@@ -58,7 +58,9 @@ class Route:
 ROUTES = [
     Route("json", "GET /json", "GET", "/json", 200, {"message": "Hello, World!"}),
     Route("json-async", "GET /json-async", "GET", "/json-async", 200, {"message": "Hello, World!"}),
-    Route("items", "GET /items/42?q=hello", "GET", "/items/42?q=hello", 200, {"item_id": 42, "q": "hello", "limit": 10}),
+    Route(
+        "items", "GET /items/42?q=hello", "GET", "/items/42?q=hello", 200, {"item_id": 42, "q": "hello", "limit": 10}
+    ),
     Route(
         "post-items",
         "POST /items",
@@ -393,9 +395,7 @@ def ratio(ours: Result | None, theirs: Result | None) -> str:
 
 
 def table(results: dict, args) -> str:
-    head = (
-        "| route | c | ours req/s | p50 | p99 | errors | FastAPI req/s | p50 | p99 | errors | ours/FastAPI |"
-    )
+    head = "| route | c | ours req/s | p50 | p99 | errors | FastAPI req/s | p50 | p99 | errors | ours/FastAPI |"
     lines = [head, "| --- | ---: |" + " ---: |" * 9]
     for r in args.routes:
         ours, theirs = results.get("ours", {}).get(r.key), results.get("fastapi", {}).get(r.key)
@@ -406,11 +406,7 @@ def table(results: dict, args) -> str:
 
 def header(args, argv: list[str], pin_note: str) -> str:
     now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    python = (
-        os.path.relpath(sys.executable, REPO_ROOT)
-        if sys.executable.startswith(str(REPO_ROOT))
-        else sys.executable
-    )
+    python = os.path.relpath(sys.executable, REPO_ROOT) if sys.executable.startswith(str(REPO_ROOT)) else sys.executable
     cmd = shlex.join([python, "bench/run.py", *argv])
     return "\n".join(
         [

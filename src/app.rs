@@ -24,9 +24,13 @@ pub struct Hooks {
     /// JSON encoder: `dumps(obj, *dumps_args) -> bytes` (orjson, or the stdlib switch).
     pub dumps: Py<PyAny>,
     pub dumps_args: Vec<Py<PyAny>>,
+    /// Used when `dumps` refuses a value (orjson and integers beyond 64 bits).
+    pub fallback_dumps: Py<PyAny>,
     /// `handle_exception(exc, request) -> Response | None`; None means "unhandled": log, 500.
     pub handle_exception: Py<PyAny>,
     pub deepcopy: Py<PyAny>,
+    /// `EagerTask(coro, loop)`: runs the coroutine's first step inside a real Task.
+    pub eager_task: Py<PyAny>,
 }
 
 impl Hooks {
@@ -34,13 +38,17 @@ impl Hooks {
         let mut args = Vec::with_capacity(1 + self.dumps_args.len());
         args.push(obj.clone());
         args.extend(self.dumps_args.iter().map(|a| a.bind(py).clone()));
-        let out = self.dumps.bind(py).call1(PyTuple::new(py, args)?)?;
+        let out = match self.dumps.bind(py).call1(PyTuple::new(py, args)?) {
+            Ok(out) => out,
+            Err(_) => self.fallback_dumps.bind(py).call1((obj,))?,
+        };
         Ok(body_from_pybytes(out.downcast::<PyBytes>()?))
     }
 }
 
 pub struct Config {
     pub max_body_size: usize,
+    pub max_header_bytes: usize,
     pub batch_size: usize,
 }
 
@@ -59,6 +67,7 @@ pub struct App {
 /// What the pipeline needs of a request, from hyper or from the TestClient.
 pub struct Incoming {
     pub method: http::Method,
+    pub scheme: &'static str,
     pub uri: http::Uri,
     pub headers: http::HeaderMap,
     pub body: Bytes,
@@ -108,6 +117,7 @@ impl App {
             extracted,
             request: Arc::new(RequestInfo {
                 method: req.method,
+                scheme: req.scheme,
                 path,
                 raw_path: req.uri.path().to_string(),
                 query_string,
@@ -152,8 +162,16 @@ fn redirect_slash(req: &Incoming, path: &str) -> Reply {
 }
 
 /// Characters escaped when a decoded path goes back into a URL.
-const PATH_UNSAFE: &percent_encoding::AsciiSet =
-    &percent_encoding::CONTROLS.add(b' ').add(b'"').add(b'#').add(b'<').add(b'>').add(b'?').add(b'`').add(b'{').add(b'}');
+const PATH_UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
 
 /// Percent-decode the path as Starlette's `scope["path"]` (UTF-8, invalid bytes replaced).
 fn decode_path(raw: &str) -> String {

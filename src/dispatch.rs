@@ -12,8 +12,8 @@ use tokio::sync::oneshot;
 use crate::app::App;
 use crate::extract::{Extracted, FastValue, RawValue};
 use crate::plan::{ParamPlan, RoutePlan};
-pub use crate::request::RequestInfo;
 use crate::request::RequestData;
+pub use crate::request::RequestInfo;
 use crate::response::{from_response_object, from_result, Reply};
 
 pub struct Job {
@@ -70,9 +70,13 @@ fn build_kwargs<'py>(
     for (index, (param, value)) in plan.params.iter().zip(extracted).enumerate() {
         match value {
             Extracted::Fast(v) => kwargs.set_item(param.name.bind(py), fast_to_py(py, v)?)?,
-            Extracted::Missing if !param.required => kwargs.set_item(param.name.bind(py), default_value(py, app, param)?)?,
+            Extracted::Missing if !param.required => {
+                kwargs.set_item(param.name.bind(py), default_value(py, app, param)?)?
+            }
             Extracted::Missing => pending.get_or_insert_with(|| PyList::empty(py)).append((index, py.None()))?,
-            Extracted::Raw(raw) => pending.get_or_insert_with(|| PyList::empty(py)).append((index, raw_to_py(py, raw)?))?,
+            Extracted::Raw(raw) => {
+                pending.get_or_insert_with(|| PyList::empty(py)).append((index, raw_to_py(py, raw)?))?
+            }
         }
     }
     if pending.is_some() || plan.always_solve {
@@ -86,16 +90,18 @@ fn build_kwargs<'py>(
 /// An exception from solving, the handler or serialisation: the app's exception handlers turn it
 /// into a response, or it is unhandled (logged by Python) and becomes a plain 500.
 fn reply_for_error(py: Python<'_>, app: &App, err: PyErr, request: &Arc<RequestInfo>) -> Reply {
+    // `into_value` attaches the traceback to the exception, so handlers and the log see it.
+    let exc = err.into_value(py).into_bound(py);
     let data = RequestData { info: request.clone() };
-    let handled = app.hooks.handle_exception.bind(py).call1((err.value(py), data));
-    match handled {
-        Ok(resp) if !resp.is_none() => {
-            from_response_object(&resp).unwrap_or_else(|e| Reply::internal_error(Some(e)))
-        }
-        Ok(_) => Reply::internal_error(Some(err)),
+    let unhandled = |exc: Bound<'_, pyo3::exceptions::PyBaseException>| {
+        Reply::internal_error(Some(PyErr::from_value(exc.into_any())))
+    };
+    match app.hooks.handle_exception.bind(py).call1((&exc, data)) {
+        Ok(resp) if !resp.is_none() => from_response_object(&resp).unwrap_or_else(|e| Reply::internal_error(Some(e))),
+        Ok(_) => unhandled(exc),
         Err(hook_err) => {
             hook_err.print(py);
-            Reply::internal_error(Some(err))
+            unhandled(exc)
         }
     }
 }
@@ -112,31 +118,35 @@ pub fn run_sync(py: Python<'_>, app: &App, job: Job) {
     let _ = job.reply.send(reply);
 }
 
-/// An `async def` handler, on its loop shard: the coroutine runs as a task whose done-callback
-/// (a `Completion`) converts the result and sends the reply.
+/// An `async def` handler, on its loop shard: the coroutine takes its first step at once inside
+/// an eager Task; if it finished, the reply goes out now, else the Task's done-callback
+/// (a `Completion`) sends it when the handler is done.
 pub fn start_async(py: Python<'_>, app: &Arc<App>, event_loop: &Bound<'_, PyAny>, job: Job) {
     let plan = &app.plans[job.route];
     let started = build_kwargs(py, app, plan, job.extracted, &job.request).and_then(|kwargs| {
         let coro = plan.endpoint.bind(py).call((), Some(&kwargs))?;
-        let task = event_loop.call_method1(pyo3::intern!(py, "create_task"), (coro,))?;
+        let task = app.hooks.eager_task.bind(py).call1((coro, event_loop))?;
         Ok((task, kwargs))
     });
-    match started {
-        Ok((task, kwargs)) => {
-            let completion = Completion {
-                app: app.clone(),
-                route: job.route,
-                kwargs: plan.custom_serialize.then(|| kwargs.unbind()),
-                request: job.request.clone(),
-                reply: Mutex::new(Some(job.reply)),
-            };
-            if let Err(err) = task.call_method1(pyo3::intern!(py, "add_done_callback"), (completion,)) {
-                err.print(py);
-            }
-        }
+    let (task, kwargs) = match started {
+        Ok(started) => started,
         Err(err) => {
             let _ = job.reply.send(reply_for_error(py, app, err, &job.request));
+            return;
         }
+    };
+    let completion = Completion {
+        app: app.clone(),
+        route: job.route,
+        request: job.request,
+        kwargs: plan.custom_serialize.then(|| kwargs.unbind()),
+        reply: Mutex::new(Some(job.reply)),
+    };
+    let done = task.call_method0(pyo3::intern!(py, "done")).and_then(|d| d.is_truthy()).unwrap_or(false);
+    if done {
+        completion.complete(py, &task);
+    } else if let Err(err) = task.call_method1(pyo3::intern!(py, "add_done_callback"), (completion,)) {
+        err.print(py);
     }
 }
 
@@ -154,7 +164,15 @@ pub struct Completion {
 #[pymethods]
 impl Completion {
     fn __call__(&self, py: Python<'_>, task: &Bound<'_, PyAny>) {
-        let Some(sender) = self.reply.lock().ok().and_then(|mut s| s.take()) else { return };
+        self.complete(py, task);
+    }
+}
+
+impl Completion {
+    fn complete(&self, py: Python<'_>, task: &Bound<'_, PyAny>) {
+        let Some(sender) = self.reply.lock().ok().and_then(|mut s| s.take()) else {
+            return;
+        };
         let app = &self.app;
         let plan = &app.plans[self.route];
         let outcome = task

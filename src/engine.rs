@@ -26,10 +26,7 @@ pub struct Engine {
 }
 
 fn get<'py, T: FromPyObject<'py>>(config: &Bound<'py, PyDict>, key: &str) -> PyResult<T> {
-    config
-        .get_item(key)?
-        .ok_or_else(|| PyValueError::new_err(format!("engine config is missing {key:?}")))?
-        .extract()
+    config.get_item(key)?.ok_or_else(|| PyValueError::new_err(format!("engine config is missing {key:?}")))?.extract()
 }
 
 #[pymethods]
@@ -45,10 +42,16 @@ impl Engine {
             response_class: hooks.getattr("response_class")?.unbind(),
             dumps: hooks.getattr("dumps")?.unbind(),
             dumps_args: hooks.getattr("dumps_args")?.extract()?,
+            fallback_dumps: hooks.getattr("fallback_dumps")?.unbind(),
             handle_exception: hooks.getattr("handle_exception")?.unbind(),
             deepcopy: hooks.getattr("deepcopy")?.unbind(),
+            eager_task: hooks.getattr("eager_task")?.unbind(),
         };
-        let app_config = Config { max_body_size: get(config, "max_body_size")?, batch_size: get(config, "batch_size")? };
+        let app_config = Config {
+            max_body_size: get(config, "max_body_size")?,
+            max_header_bytes: get(config, "max_header_bytes")?,
+            batch_size: get(config, "batch_size")?,
+        };
         let io_threads: usize = get(config, "io_threads")?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(io_threads.max(1))
@@ -74,8 +77,8 @@ impl Engine {
 
     /// Bind the listening socket; returns the bound (host, port), so port 0 reports the real one.
     fn bind(&self, host: &str, port: u16, backlog: i32) -> PyResult<(String, u16)> {
-        let listener =
-            server::bind(host, port, backlog).map_err(|e| PyOSError::new_err(format!("cannot bind {host}:{port}: {e}")))?;
+        let listener = server::bind(host, port, backlog)
+            .map_err(|e| PyOSError::new_err(format!("cannot bind {host}:{port}: {e}")))?;
         let addr = listener.local_addr().map_err(|e| PyOSError::new_err(e.to_string()))?;
         *self.listener.lock().unwrap() = Some(listener);
         Ok((addr.ip().to_string(), addr.port()))
@@ -83,8 +86,10 @@ impl Engine {
 
     /// Serve the bound socket until SIGINT/SIGTERM or `request_shutdown()`; blocks without the GIL.
     fn serve(&self, py: Python<'_>) -> PyResult<()> {
-        let listener = self.listener.lock().unwrap().take().ok_or_else(|| PyRuntimeError::new_err("call bind() first"))?;
-        let config = self.server_config.lock().unwrap().take().ok_or_else(|| PyRuntimeError::new_err("serve() runs once"))?;
+        let listener =
+            self.listener.lock().unwrap().take().ok_or_else(|| PyRuntimeError::new_err("call bind() first"))?;
+        let config =
+            self.server_config.lock().unwrap().take().ok_or_else(|| PyRuntimeError::new_err("serve() runs once"))?;
         let app = self.app.clone();
         let stop = self.stop.clone();
         py.allow_threads(|| {
@@ -105,7 +110,9 @@ impl Engine {
         let rx = self.app.sync_rx.clone();
         let batch = self.app.config.batch_size.max(1);
         loop {
-            let Ok(Some(job)) = py.allow_threads(|| rx.recv()) else { return };
+            let Ok(Some(job)) = py.allow_threads(|| rx.recv()) else {
+                return;
+            };
             crate::dispatch::run_sync(py, &self.app, job);
             // Jobs already queued run under the same GIL hold.
             for _ in 1..batch {
@@ -148,7 +155,7 @@ impl Engine {
 
     /// Run one request through the full pipeline without a socket (the TestClient's transport).
     /// Returns (status, [(name, value)], body, unhandled exception or None).
-    #[pyo3(signature = (method, target, headers, body, client=None))]
+    #[pyo3(signature = (method, target, headers, body, client=None, scheme="http"))]
     #[allow(clippy::type_complexity)]
     fn handle<'py>(
         &self,
@@ -158,9 +165,12 @@ impl Engine {
         headers: Vec<(Vec<u8>, Vec<u8>)>,
         body: Vec<u8>,
         client: Option<(String, u16)>,
+        scheme: &str,
     ) -> PyResult<(u16, Bound<'py, PyList>, Bound<'py, PyBytes>, PyObject)> {
-        let method = http::Method::from_bytes(method.as_bytes()).map_err(|_| PyValueError::new_err("invalid method"))?;
-        let uri: http::Uri = target.parse().map_err(|e| PyValueError::new_err(format!("invalid request target: {e}")))?;
+        let method =
+            http::Method::from_bytes(method.as_bytes()).map_err(|_| PyValueError::new_err("invalid method"))?;
+        let uri: http::Uri =
+            target.parse().map_err(|e| PyValueError::new_err(format!("invalid request target: {e}")))?;
         let mut header_map = http::HeaderMap::with_capacity(headers.len());
         for (name, value) in headers {
             let name = http::header::HeaderName::from_bytes(&name).map_err(|e| PyValueError::new_err(e.to_string()))?;
@@ -168,18 +178,24 @@ impl Engine {
             header_map.append(name, value);
         }
         let client = client.map(|(host, port)| crate::request::Peer::Named(host, port));
+        let scheme = if scheme == "https" { "https" } else { "http" };
         let app = self.app.clone();
         let reply = py.allow_threads(|| {
             if body.len() > app.config.max_body_size {
                 return Reply::payload_too_large();
             }
             let incoming =
-                Incoming { method, uri, headers: header_map, body: Bytes::from(body), client, server: None };
+                Incoming { method, scheme, uri, headers: header_map, body: Bytes::from(body), client, server: None };
             self.runtime.block_on(app.respond(incoming))
         });
         let out_headers = PyList::empty(py);
         for (name, value) in &reply.headers {
             out_headers.append((name.as_str(), PyBytes::new(py, value.as_bytes())))?;
+        }
+        // What hyper adds on a socket, so that TestClient responses carry the same headers.
+        let bodiless = reply.status < 200 || reply.status == 204 || reply.status == 304;
+        if !bodiless && !reply.headers.iter().any(|(n, _)| n == http::header::CONTENT_LENGTH) {
+            out_headers.append(("content-length", PyBytes::new(py, reply.body.len().to_string().as_bytes())))?;
         }
         let error = match &reply.error {
             Some(err) => err.clone_ref(py).into_value(py).into_any(),

@@ -160,8 +160,7 @@ pub fn parse_cookies(headers: &http::HeaderMap) -> Vec<(String, String)> {
 
 /// `http.cookies._unquote`: strip surrounding quotes and resolve `\ooo` octal and `\c` escapes.
 fn unquote_cookie(value: &str) -> String {
-    let Some(inner) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).filter(|_| value.len() >= 2)
-    else {
+    let Some(inner) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).filter(|_| value.len() >= 2) else {
         return value.to_string();
     };
     let bytes = inner.as_bytes();

@@ -17,6 +17,7 @@ pub enum Peer {
 /// Everything known about one request, owned, shared between the Rust job and Python.
 pub struct RequestInfo {
     pub method: http::Method,
+    pub scheme: &'static str,
     /// Percent-decoded path, as Starlette's `scope["path"]`.
     pub path: String,
     pub raw_path: String,
@@ -39,6 +40,11 @@ impl RequestData {
     #[getter]
     fn method(&self) -> &str {
         self.info.method.as_str()
+    }
+
+    #[getter]
+    fn scheme(&self) -> &str {
+        self.info.scheme
     }
 
     #[getter]

@@ -70,7 +70,8 @@ impl Reply {
 
     pub fn into_http(self) -> http::Response<http_body_util::Full<Bytes>> {
         let mut response = http::Response::new(http_body_util::Full::new(self.body));
-        *response.status_mut() = http::StatusCode::from_u16(self.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        *response.status_mut() =
+            http::StatusCode::from_u16(self.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
         let headers = response.headers_mut();
         headers.reserve(self.headers.len());
         for (name, value) in self.headers {

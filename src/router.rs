@@ -10,11 +10,18 @@ pub const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
 
 pub enum RouteMatch {
     /// Route index (registration order) and path parameter values in the order they appear.
-    Found { route: usize, params: Vec<String> },
+    Found {
+        route: usize,
+        params: Vec<String>,
+    },
     /// No route, but one matches with the trailing slash toggled: Starlette redirects there (307).
-    RedirectSlash { path: String },
+    RedirectSlash {
+        path: String,
+    },
     NotFound,
-    MethodNotAllowed { allow: String },
+    MethodNotAllowed {
+        allow: String,
+    },
 }
 
 #[derive(Debug)]
@@ -27,8 +34,39 @@ struct Entry {
     empty_tail: bool,
 }
 
+/// Starlette's path convertors restrict what a parameter matches; `str` and `path` match anything.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Convertor {
+    Any,
+    Int,
+    Float,
+    Uuid,
+}
+
+impl Convertor {
+    fn matches(self, value: &str) -> bool {
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        match self {
+            Convertor::Any => true,
+            Convertor::Int => digits(value),
+            Convertor::Float => match value.split_once('.') {
+                Some((i, f)) => digits(i) && digits(f),
+                None => digits(value),
+            },
+            Convertor::Uuid => {
+                let groups: Vec<&str> = value.split('-').collect();
+                groups.len() == 5
+                    && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| {
+                        g.len() == n && g.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                    })
+            }
+        }
+    }
+}
+
 pub struct Router {
     by_method: HashMap<&'static str, matchit::Router<Entry>>,
+    convertors: Vec<Vec<Convertor>>,
     /// The declared methods of each route, for the `Allow` header of a 405.
     declared: Vec<Vec<String>>,
 }
@@ -39,6 +77,7 @@ pub struct ParsedPath {
     pub names: Vec<String>,
     /// Ends in a `{x:path}` catch-all, which also matches an empty tail (Starlette's `.*`).
     pub catch_all: bool,
+    pub convertors: Vec<Convertor>,
 }
 
 /// `/items/{item_id}` -> `/items/{p0}`; `/files/{rest:path}` -> `/files/{*p0}`.
@@ -50,6 +89,7 @@ pub fn parse_path(path: &str) -> Result<ParsedPath, RouteTableError> {
     let mut pattern = String::with_capacity(path.len());
     let mut names = Vec::new();
     let mut catch_all = false;
+    let mut convertors = Vec::new();
     let mut rest = path;
     while let Some(open) = rest.find('{') {
         pattern.push_str(&rest[..open]);
@@ -80,17 +120,19 @@ pub fn parse_path(path: &str) -> Result<ParsedPath, RouteTableError> {
                 catch_all = true;
             }
             "str" | "int" | "float" | "uuid" => pattern.push_str(&format!("{{p{}}}", names.len())),
-            other => {
-                return Err(RouteTableError(format!(
-                    "route path {path:?}: unknown path convertor {other:?}"
-                )))
-            }
+            other => return Err(RouteTableError(format!("route path {path:?}: unknown path convertor {other:?}"))),
         }
+        convertors.push(match convertor {
+            "int" => Convertor::Int,
+            "float" => Convertor::Float,
+            "uuid" => Convertor::Uuid,
+            _ => Convertor::Any,
+        });
         names.push(name.to_string());
         rest = &rest[close + 1..];
     }
     pattern.push_str(rest);
-    Ok(ParsedPath { pattern, names, catch_all })
+    Ok(ParsedPath { pattern, names, catch_all, convertors })
 }
 
 impl Router {
@@ -99,26 +141,29 @@ impl Router {
     pub fn new(routes: &[(Vec<String>, String)]) -> Result<Self, RouteTableError> {
         let mut by_method: HashMap<&'static str, matchit::Router<Entry>> = HashMap::new();
         let mut declared = Vec::with_capacity(routes.len());
+        let mut convertors = Vec::with_capacity(routes.len());
         // Explicit HEAD routes are inserted before GET routes lend themselves to HEAD.
         let mut head_from_get = Vec::new();
         for (index, (methods, path)) in routes.iter().enumerate() {
             let parsed = parse_path(path)?;
             for method in methods {
-                let method = METHODS.iter().find(|m| m.eq_ignore_ascii_case(method)).ok_or_else(|| {
-                    RouteTableError(format!("route {path:?}: unsupported HTTP method {method:?}"))
-                })?;
+                let method = METHODS
+                    .iter()
+                    .find(|m| m.eq_ignore_ascii_case(method))
+                    .ok_or_else(|| RouteTableError(format!("route {path:?}: unsupported HTTP method {method:?}")))?;
                 insert(by_method.entry(method).or_default(), &parsed, index)?;
                 if *method == "GET" {
                     head_from_get.push(index);
                 }
             }
             declared.push(methods.iter().map(|m| m.to_ascii_uppercase()).collect());
+            convertors.push(parsed.convertors);
         }
         let head = by_method.entry("HEAD").or_default();
         for index in head_from_get {
             insert(head, &parse_path(&routes[index].1)?, index)?;
         }
-        Ok(Router { by_method, declared })
+        Ok(Router { by_method, convertors, declared })
     }
 
     pub fn lookup(&self, method: &str, path: &str) -> RouteMatch {
@@ -127,7 +172,11 @@ impl Router {
             if found.value.empty_tail {
                 params.push(String::new());
             }
-            return RouteMatch::Found { route: found.value.route, params };
+            let route = found.value.route;
+            if !self.convertors[route].iter().zip(&params).all(|(c, v)| c.matches(v)) {
+                return RouteMatch::NotFound;
+            }
+            return RouteMatch::Found { route, params };
         }
         // 405 names the methods of the first-registered route whose path matches (Starlette).
         if let Some(route) = self.first_route_matching(path) {
@@ -173,10 +222,8 @@ mod tests {
     use super::*;
 
     fn router(routes: &[(&[&str], &str)]) -> Router {
-        let owned: Vec<_> = routes
-            .iter()
-            .map(|(m, p)| (m.iter().map(|s| s.to_string()).collect(), p.to_string()))
-            .collect();
+        let owned: Vec<_> =
+            routes.iter().map(|(m, p)| (m.iter().map(|s| s.to_string()).collect(), p.to_string())).collect();
         Router::new(&owned).unwrap()
     }
 
@@ -184,17 +231,23 @@ mod tests {
     fn static_param_and_catch_all() {
         let r = router(&[(&["GET"], "/items/{id}"), (&["GET"], "/files/{rest:path}"), (&["GET"], "/")]);
         match r.lookup("GET", "/items/42") {
-            RouteMatch::Found { route, params } => assert_eq!((route, params), (0, vec!["42".to_string()])),
+            RouteMatch::Found { route, params } => {
+                assert_eq!((route, params), (0, vec!["42".to_string()]))
+            }
             _ => panic!("expected a match"),
         }
         match r.lookup("GET", "/files/a/b/c.txt") {
-            RouteMatch::Found { route, params } => assert_eq!((route, params), (1, vec!["a/b/c.txt".into()])),
+            RouteMatch::Found { route, params } => {
+                assert_eq!((route, params), (1, vec!["a/b/c.txt".into()]))
+            }
             _ => panic!("expected a match"),
         }
         assert!(matches!(r.lookup("GET", "/"), RouteMatch::Found { route: 2, .. }));
         assert!(matches!(r.lookup("GET", "/nope"), RouteMatch::NotFound));
         match r.lookup("GET", "/files/") {
-            RouteMatch::Found { route, params } => assert_eq!((route, params), (1, vec![String::new()])),
+            RouteMatch::Found { route, params } => {
+                assert_eq!((route, params), (1, vec![String::new()]))
+            }
             _ => panic!("a catch-all matches an empty tail"),
         }
     }
@@ -228,6 +281,17 @@ mod tests {
     fn differently_named_params_share_a_shape_and_first_wins() {
         let r = router(&[(&["GET"], "/u/{a}"), (&["GET"], "/u/{b}")]);
         assert!(matches!(r.lookup("GET", "/u/x"), RouteMatch::Found { route: 0, .. }));
+    }
+
+    #[test]
+    fn convertors_restrict_matches() {
+        let r = router(&[(&["GET"], "/i/{x:int}"), (&["GET"], "/f/{x:float}"), (&["GET"], "/u/{x:uuid}")]);
+        assert!(matches!(r.lookup("GET", "/i/42"), RouteMatch::Found { .. }));
+        assert!(matches!(r.lookup("GET", "/i/-5"), RouteMatch::NotFound));
+        assert!(matches!(r.lookup("GET", "/f/1.5"), RouteMatch::Found { .. }));
+        assert!(matches!(r.lookup("GET", "/f/1."), RouteMatch::NotFound));
+        assert!(matches!(r.lookup("GET", "/u/123e4567-e89b-12d3-a456-426614174000"), RouteMatch::Found { .. }));
+        assert!(matches!(r.lookup("GET", "/u/nope"), RouteMatch::NotFound));
     }
 
     #[test]

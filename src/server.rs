@@ -58,10 +58,10 @@ pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: Serve
         .timer(TokioTimer::new())
         .header_read_timeout(config.header_read_timeout)
         .keep_alive(true)
-        .pipeline_flush(true)
         .max_buf_size(config.max_header_bytes.max(8192))
         .max_headers(config.max_headers);
     let graceful = GracefulShutdown::new();
+    let mut connections = tokio::task::JoinSet::new();
     let mut shutdown = Box::pin(shutdown_requested(stop));
     loop {
         let (stream, client) = tokio::select! {
@@ -84,14 +84,17 @@ pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: Serve
         });
         let conn = builder.serve_connection(TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
-        tokio::spawn(async move {
+        connections.spawn(async move {
             // Errors here are the client's (reset, timeout, malformed): hyper has answered them.
             let _ = conn.await;
         });
+        // Reap finished connections so the set does not grow with the connection count.
+        while connections.try_join_next().is_some() {}
     }
     drop(listener);
     if tokio::time::timeout(config.graceful_timeout, graceful.shutdown()).await.is_err() {
         eprintln!("turboapi: graceful shutdown timed out; closing remaining connections");
+        connections.abort_all();
     }
 }
 
@@ -106,6 +109,12 @@ async fn shutdown_requested(stop: Arc<Notify>) {
     }
 }
 
+/// Bytes of the request head as sent: request line and `name: value\r\n` lines.
+fn head_size(parts: &http::request::Parts) -> usize {
+    let line = parts.method.as_str().len() + parts.uri.to_string().len() + 12;
+    line + parts.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum::<usize>()
+}
+
 /// One request from a socket: enforce the body limit, then run the shared pipeline.
 async fn handle(
     app: Arc<App>,
@@ -114,6 +123,12 @@ async fn handle(
     server: Option<SocketAddr>,
 ) -> http::Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
+    if head_size(&parts) > app.config.max_header_bytes {
+        // hyper's own check is per read, so it can overshoot; this one is exact.
+        let mut reply = Reply::new(431, "text/plain; charset=utf-8", "Request Header Fields Too Large");
+        reply.headers.push((http::header::CONNECTION, http::HeaderValue::from_static("close")));
+        return reply.into_http();
+    }
     let limit = app.config.max_body_size;
     let declared = parts
         .headers
@@ -132,6 +147,7 @@ async fn handle(
         Err(_) => return Reply::new(400, "text/plain; charset=utf-8", "Invalid request body").into_http(),
     };
     let client = client.map(crate::request::Peer::Addr);
-    let incoming = Incoming { method: parts.method, uri: parts.uri, headers: parts.headers, body, client, server };
+    let incoming =
+        Incoming { method: parts.method, scheme: "http", uri: parts.uri, headers: parts.headers, body, client, server };
     app.respond(incoming).await.into_http()
 }

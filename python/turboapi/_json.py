@@ -84,5 +84,3 @@ def engine_hook() -> tuple[Callable[..., bytes], list[Any]]:
     if dumps is orjson_dumps:
         return orjson.dumps, [encode_default, ORJSON_OPTIONS]
     return dumps, []
-
-

@@ -166,7 +166,9 @@ def _marker_of(name: str, annotation: Any, default: Any) -> tuple[Any, FieldInfo
                 )
     if isinstance(default, FieldInfo):
         if marker is not None:
-            raise FastAPIError(f"Cannot specify FastAPI annotations in `Annotated` and default value together for {name!r}")
+            raise FastAPIError(
+                f"Cannot specify FastAPI annotations in `Annotated` and default value together for {name!r}"
+            )
         marker, default = default, Undefined
         if marker.default_factory is not None:
             default = _DefaultFactory(marker.default_factory)

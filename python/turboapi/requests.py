@@ -54,7 +54,7 @@ class Request:
             host = f"{server[0]}:{server[1]}" if server else "testserver"
         query = self._data.query_string.decode("latin-1")
         path = self._data.path
-        return URL(f"http://{host}{path}" + (f"?{query}" if query else ""))
+        return URL(f"{self._data.scheme}://{host}{path}" + (f"?{query}" if query else ""))
 
     @property
     def base_url(self) -> URL:
@@ -68,7 +68,8 @@ class Request:
     @property
     def state(self) -> State:
         if self._state is None:
-            self._state = State()
+            # Each request starts from a shallow copy of what the lifespan yielded (as Starlette).
+            self._state = State(dict(getattr(self.app, "_lifespan_state", None) or {}))
         return self._state
 
     @property
@@ -85,7 +86,7 @@ class Request:
             "path_params": self.path_params,
             "app": self.app,
             "root_path": "",
-            "scheme": "http",
+            "scheme": self._data.scheme,
         }
 
     async def body(self) -> bytes:

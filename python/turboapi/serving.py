@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from . import _json
 from ._core import Engine
+from ._eager import EagerTask
 from .dependencies import fresh_default
 from .responses import Response
 
@@ -86,8 +89,11 @@ class _Hooks:
     def __init__(self, app: Any) -> None:
         self.response_class = Response
         self.dumps, self.dumps_args = _json.engine_hook()
+        # orjson refuses ints beyond 64 bits; the standard library takes over for those.
+        self.fallback_dumps = _json.stdlib_dumps
         self.handle_exception = app._handle_exception
         self.deepcopy = fresh_default
+        self.eager_task = EagerTask
 
 
 def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
@@ -164,19 +170,22 @@ class Runtime:
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> bool:
+        """End the pool and shard threads; False if some were still busy after ``timeout``."""
         if not self.started:
-            return
+            return True
         self.started = False
+        deadline = time.monotonic() + timeout
         self.engine.stop_workers(len(self._workers))
-        for t in self._workers:
-            t.join(timeout=10)
         for t, loop in self._shards:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(loop.stop)
-            t.join(timeout=10)
+        threads = self._workers + [t for t, _ in self._shards]
+        for t in threads:
+            t.join(timeout=max(0.0, deadline - time.monotonic()))
         self._workers.clear()
         self._shards.clear()
+        return not any(t.is_alive() for t in threads)
 
     # -- lifespan: runs on shard 0's loop, where async handlers run ---------------------------
     def _on_loop(self, coro: Any) -> Any:
@@ -197,9 +206,9 @@ class Runtime:
         if self.app.lifespan is not None:
             self._lifespan_cm = self.app.lifespan(self.app)
             state = await self._lifespan_cm.__aenter__()
-            if isinstance(state, Mapping):
-                for key, value in state.items():
-                    setattr(self.app.state, key, value)
+            if state is not None and not isinstance(state, Mapping):
+                raise TypeError(f"lifespan must yield a mapping or None, not {type(state).__name__}")
+            self.app._lifespan_state = dict(state or {})
 
     async def _shutdown(self) -> None:
         if self._lifespan_cm is not None:
@@ -233,7 +242,11 @@ class Runtime:
                 self.shutdown()
         finally:
             with contextlib.suppress(KeyboardInterrupt):
-                self.stop()
+                stopped = self.stop(timeout=self.settings.graceful_timeout)
         print("INFO:     Finished server process", file=sys.stderr, flush=True)
-
-
+        if not stopped:
+            # A handler is still running past the grace period. Its thread cannot be interrupted,
+            # and letting the interpreter finalise under it would abort; leave at once, status 0.
+            print("WARNING:  handlers still running after the grace period; exiting", file=sys.stderr, flush=True)
+            sys.stdout.flush()
+            os._exit(0)

@@ -26,7 +26,7 @@ class _EngineTransport(httpx.BaseTransport):
         target = request.url.raw_path.decode("ascii")
         headers = [(k.lower(), v) for k, v in request.headers.raw]
         status, out_headers, body, error = runtime.engine.handle(
-            request.method, target, headers, request.read(), ("testclient", 50000)
+            request.method, target, headers, request.read(), client.client_address, request.url.scheme
         )
         if error is not None and client.raise_server_exceptions:
             raise error
@@ -50,6 +50,7 @@ class TestClient(httpx.Client):
     ) -> None:
         self.app = app
         self.raise_server_exceptions = raise_server_exceptions
+        self.client_address = client
         self._settings = Settings.resolve({"sync_workers": 4, **settings})
         self._runtime: Runtime | None = None
         self._lifespan = False

@@ -4,7 +4,6 @@ Run: ``python tests/apps/basic.py --port 0 [--setting value ...]`` (see _runner.
 Handlers that tests need to observe print a marker line to stderr.
 """
 
-
 import asyncio
 import sys
 import time

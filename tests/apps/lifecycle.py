@@ -4,7 +4,6 @@
 ``--mode lifespan``: ``TurboAPI(lifespan=...)`` with an async context manager.
 """
 
-
 import asyncio
 import contextlib
 import sys
