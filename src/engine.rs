@@ -156,7 +156,7 @@ impl Engine {
     /// Run one request through the full pipeline without a socket (the TestClient's transport).
     /// Returns (status, [(name, value)], body, unhandled exception or None).
     #[pyo3(signature = (method, target, headers, body, client=None, scheme="http"))]
-    #[allow(clippy::type_complexity)]
+    #[allow(clippy::type_complexity, clippy::too_many_arguments)]
     fn handle<'py>(
         &self,
         py: Python<'py>,

@@ -177,7 +177,7 @@ class Runtime:
         self.started = False
         deadline = time.monotonic() + timeout
         self.engine.stop_workers(len(self._workers))
-        for t, loop in self._shards:
+        for _thread, loop in self._shards:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(loop.stop)
         threads = self._workers + [t for t, _ in self._shards]
