@@ -12,10 +12,11 @@ use tokio::sync::oneshot;
 
 use crate::dispatch::{Job, RequestInfo};
 use crate::extract::{extract_all, parse_cookies, parse_query, RequestParts};
+use crate::gate::Gate;
 use crate::plan::{RoutePlan, Source};
 use crate::response::{body_from_pybytes, Reply};
 use crate::router::{RouteMatch, Router};
-use crate::shards::ShardQueue;
+use crate::shards::{ShardPolicy, ShardQueue};
 
 /// Python objects the core calls into, resolved once at start-up.
 pub struct Hooks {
@@ -50,6 +51,12 @@ pub struct Config {
     pub max_body_size: usize,
     pub max_header_bytes: usize,
     pub batch_size: usize,
+    pub shards: usize,
+    pub shard_policy: ShardPolicy,
+    /// Per-shard limit of handler coroutines in flight; `None` turns the gate off.
+    pub max_concurrent: Option<usize>,
+    pub gate_queue: usize,
+    pub gate_timeout: std::time::Duration,
 }
 
 pub struct App {
@@ -76,9 +83,14 @@ pub struct Incoming {
 }
 
 impl App {
-    pub fn new(router: Router, plans: Vec<RoutePlan>, hooks: Hooks, config: Config, shard_count: usize) -> Self {
+    pub fn new(router: Router, plans: Vec<RoutePlan>, hooks: Hooks, config: Config) -> Self {
         let (sync_tx, sync_rx) = crossbeam_channel::unbounded();
-        let shards = (0..shard_count.max(1)).map(|_| Arc::new(ShardQueue::new())).collect();
+        let shards = (0..config.shards.max(1))
+            .map(|_| {
+                let gate = config.max_concurrent.map(|n| Gate::new(n, config.gate_queue, config.gate_timeout));
+                Arc::new(ShardQueue::new(gate))
+            })
+            .collect();
         App { router, plans, hooks, config, sync_tx, sync_rx, shards, next_shard: AtomicUsize::new(0) }
     }
 
@@ -111,6 +123,7 @@ impl App {
             &plan.params,
             &RequestParts { path_values: &path_values, query: &query, headers: &req.headers, cookies: &cookies },
         );
+        let shard_index = if plan.is_async { self.pick_shard(route) } else { 0 };
         let (reply_tx, reply_rx) = oneshot::channel();
         let job = Job {
             route,
@@ -118,6 +131,7 @@ impl App {
             request: Arc::new(RequestInfo {
                 method: req.method,
                 scheme: req.scheme,
+                shard: shard_index,
                 path,
                 raw_path: req.uri.path().to_string(),
                 query_string,
@@ -130,19 +144,57 @@ impl App {
             }),
             reply: reply_tx,
         };
-        if plan.is_async {
-            self.pick_shard().push(job);
-        } else if self.sync_tx.send(Some(job)).is_err() {
-            return Reply::internal_error(None);
+        if !plan.is_async {
+            if self.sync_tx.send(Some(job)).is_err() {
+                return Reply::internal_error(None);
+            }
+            // A dropped sender means the Python side died before answering: never hang.
+            return reply_rx.await.unwrap_or_else(|_| Reply::internal_error(None));
         }
-        // A dropped sender means the Python side died before answering: never hang.
+        let shard = &self.shards[shard_index];
+        let _permit = match &shard.gate {
+            None => None,
+            Some(gate) => match gate.enter().await {
+                Ok(permit) => Some(permit),
+                Err(_) => return Reply::overloaded(gate.retry_after_secs()),
+            },
+        };
+        let _in_flight = InFlight::enter(&shard.in_flight);
+        shard.push(job);
         reply_rx.await.unwrap_or_else(|_| Reply::internal_error(None))
     }
 
-    fn pick_shard(&self) -> &Arc<ShardQueue> {
-        // Round-robin; the loop-shard issue measures the alternatives.
-        let n = self.next_shard.fetch_add(1, Ordering::Relaxed);
-        &self.shards[n % self.shards.len()]
+    /// The shard an async request runs on, by `shard_policy`.
+    fn pick_shard(&self, route: usize) -> usize {
+        let n = self.shards.len();
+        if n == 1 {
+            return 0;
+        }
+        let turn = self.next_shard.fetch_add(1, Ordering::Relaxed);
+        match self.config.shard_policy {
+            ShardPolicy::RoundRobin => turn % n,
+            ShardPolicy::RouteHash => route % n,
+            ShardPolicy::LeastLoaded => (0..n)
+                .map(|i| (turn + i) % n)
+                .min_by_key(|&i| self.shards[i].in_flight.load(Ordering::Relaxed))
+                .expect("at least one shard"),
+        }
+    }
+}
+
+/// Counts a request as in flight on its shard for as long as it lives.
+struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn enter(counter: &'a std::sync::atomic::AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        InFlight(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -15,6 +15,7 @@ use crate::plan::RoutePlan;
 use crate::response::Reply;
 use crate::router::Router;
 use crate::server::{self, ServerConfig};
+use crate::shards::ShardPolicy;
 
 #[pyclass(frozen, module = "turboapi._core")]
 pub struct Engine {
@@ -47,10 +48,17 @@ impl Engine {
             deepcopy: hooks.getattr("deepcopy")?.unbind(),
             eager_task: hooks.getattr("eager_task")?.unbind(),
         };
+        let policy: String = get(config, "shard_policy")?;
         let app_config = Config {
             max_body_size: get(config, "max_body_size")?,
             max_header_bytes: get(config, "max_header_bytes")?,
             batch_size: get(config, "batch_size")?,
+            shards: get::<usize>(config, "shards")?.max(1),
+            shard_policy: ShardPolicy::parse(&policy)
+                .ok_or_else(|| PyValueError::new_err(format!("unknown shard_policy {policy:?}")))?,
+            max_concurrent: get(config, "max_concurrent")?,
+            gate_queue: get(config, "gate_queue")?,
+            gate_timeout: Duration::from_secs_f64(get(config, "gate_timeout")?),
         };
         let io_threads: usize = get(config, "io_threads")?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -65,9 +73,8 @@ impl Engine {
             max_header_bytes: get(config, "max_header_bytes")?,
             max_headers: get(config, "max_headers")?,
         };
-        let shards: usize = get(config, "shards")?;
         Ok(Engine {
-            app: Arc::new(App::new(router, plans, hooks, app_config, shards)),
+            app: Arc::new(App::new(router, plans, hooks, app_config)),
             runtime,
             listener: Mutex::new(None),
             stop: Arc::new(tokio::sync::Notify::new()),

@@ -4,6 +4,7 @@ mod app;
 mod dispatch;
 mod engine;
 mod extract;
+mod gate;
 mod plan;
 mod request;
 mod response;

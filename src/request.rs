@@ -18,6 +18,8 @@ pub enum Peer {
 pub struct RequestInfo {
     pub method: http::Method,
     pub scheme: &'static str,
+    /// The loop shard running the request (0 for sync handlers): selects its lifespan state.
+    pub shard: usize,
     /// Percent-decoded path, as Starlette's `scope["path"]`.
     pub path: String,
     pub raw_path: String,
@@ -40,6 +42,11 @@ impl RequestData {
     #[getter]
     fn method(&self) -> &str {
         self.info.method.as_str()
+    }
+
+    #[getter]
+    fn shard(&self) -> usize {
+        self.info.shard
     }
 
     #[getter]

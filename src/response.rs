@@ -61,6 +61,13 @@ impl Reply {
         reply
     }
 
+    /// The gate's queue is full or the wait timed out: come back later.
+    pub fn overloaded(retry_after_secs: u64) -> Self {
+        let mut reply = Reply::detail(503, "Service Unavailable");
+        reply.headers.push((http::header::RETRY_AFTER, HeaderValue::from(retry_after_secs)));
+        reply
+    }
+
     pub fn payload_too_large() -> Self {
         let mut reply = Reply::new(413, TEXT, Bytes::from_static(b"Request body too large"));
         // The rest of the body is never read, so the connection cannot be reused.

@@ -5,13 +5,35 @@
 
 use std::collections::VecDeque;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
 
 use crate::app::App;
 use crate::dispatch::{start_async, Job};
+use crate::gate::Gate;
+
+/// How a request's shard is chosen (`shard_policy`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ShardPolicy {
+    RoundRobin,
+    /// Fewest requests in flight; round-robin among equals.
+    LeastLoaded,
+    /// One route always on one shard (for comparison: a hot route loads one shard).
+    RouteHash,
+}
+
+impl ShardPolicy {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "round_robin" => Some(ShardPolicy::RoundRobin),
+            "least_loaded" => Some(ShardPolicy::LeastLoaded),
+            "route_hash" => Some(ShardPolicy::RouteHash),
+            _ => None,
+        }
+    }
+}
 
 pub struct ShardQueue {
     jobs: Mutex<VecDeque<Job>>,
@@ -19,10 +41,14 @@ pub struct ShardQueue {
     scheduled: AtomicBool,
     wake: OwnedFd,
     event_loop: Mutex<Option<Py<PyAny>>>,
+    /// `None` when gating is off (`max_concurrent=None`).
+    pub gate: Option<Gate>,
+    /// Requests handed to this shard and not yet answered.
+    pub in_flight: AtomicUsize,
 }
 
 impl ShardQueue {
-    pub fn new() -> Self {
+    pub fn new(gate: Option<Gate>) -> Self {
         // SAFETY: eventfd returns a fresh descriptor (or -1, checked) that we alone own.
         let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
         assert!(fd >= 0, "eventfd failed: {}", std::io::Error::last_os_error());
@@ -31,6 +57,8 @@ impl ShardQueue {
             scheduled: AtomicBool::new(false),
             wake: unsafe { OwnedFd::from_raw_fd(fd) },
             event_loop: Mutex::new(None),
+            gate,
+            in_flight: AtomicUsize::new(0),
         }
     }
 

@@ -68,8 +68,9 @@ class Request:
     @property
     def state(self) -> State:
         if self._state is None:
-            # Each request starts from a shallow copy of what the lifespan yielded (as Starlette).
-            self._state = State(dict(getattr(self.app, "_lifespan_state", None) or {}))
+            # Each request starts from a shallow copy of what its shard's lifespan yielded.
+            states = getattr(self.app, "_lifespan_states", None) or [{}]
+            self._state = State(dict(states[self._data.shard]))
         return self._state
 
     @property

@@ -28,9 +28,13 @@ class Settings:
 
     sync_workers: int = 16
     shards: int = 1
+    shard_policy: str = "round_robin"
     event_loop: str = "uvloop"
     json: str = "orjson"
     batch_size: int = 128
+    max_concurrent: int | None = 512
+    gate_queue: int = 4096
+    gate_timeout: float = 10.0
     io_threads: int = 1
     max_body_size: int = 16 * MiB
     header_read_timeout: float = 10.0
@@ -57,11 +61,20 @@ class Settings:
         return settings
 
     def check(self) -> None:
-        for name in ("sync_workers", "shards", "batch_size", "io_threads", "max_body_size", "max_headers", "backlog"):
+        positive = ("sync_workers", "shards", "batch_size", "io_threads", "max_body_size", "max_headers", "backlog")
+        for name in (*positive, "gate_queue"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
-        for name in ("header_read_timeout", "graceful_timeout"):
+        if self.max_concurrent is not None and (
+            not isinstance(self.max_concurrent, int) or isinstance(self.max_concurrent, bool) or self.max_concurrent < 1
+        ):
+            raise ValueError(f"max_concurrent must be a positive integer or None, not {self.max_concurrent!r}")
+        if self.shard_policy not in ("round_robin", "least_loaded", "route_hash"):
+            raise ValueError(
+                f"shard_policy must be 'round_robin', 'least_loaded' or 'route_hash', not {self.shard_policy!r}"
+            )
+        for name in ("header_read_timeout", "graceful_timeout", "gate_timeout"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
@@ -73,6 +86,10 @@ class Settings:
 
 def _parse(name: str, type_name: Any, raw: str) -> Any:
     kind = type_name if isinstance(type_name, str) else type_name.__name__
+    if kind == "int | None":
+        if raw.strip().lower() == "none":
+            return None
+        kind = "int"
     try:
         if kind == "int":
             return int(raw)
@@ -125,11 +142,15 @@ class Runtime:
                 "max_header_bytes": settings.max_header_bytes,
                 "max_headers": settings.max_headers,
                 "shards": settings.shards,
+                "shard_policy": settings.shard_policy,
+                "max_concurrent": settings.max_concurrent,
+                "gate_queue": settings.gate_queue,
+                "gate_timeout": float(settings.gate_timeout),
             },
         )
         self._workers: list[threading.Thread] = []
         self._shards: list[tuple[threading.Thread, asyncio.AbstractEventLoop]] = []
-        self._lifespan_cm: Any = None
+        self._lifespans: list[Any] = []
         self.started = False
 
     # -- threads ---------------------------------------------------------------------------
@@ -187,32 +208,41 @@ class Runtime:
         self._shards.clear()
         return not any(t.is_alive() for t in threads)
 
-    # -- lifespan: runs on shard 0's loop, where async handlers run ---------------------------
-    def _on_loop(self, coro: Any) -> Any:
-        loop = self._shards[0][1]
-        return asyncio.run_coroutine_threadsafe(coro, loop).result()
+    # -- lifespan: once per shard, on that shard's loop ---------------------------------------
+    # Loop-bound objects (an asyncio.Lock, a connection pool) created in a lifespan or a startup
+    # handler must belong to the loop that uses them, so each shard runs its own lifespan and
+    # gets its own state; requests see the state of the shard that runs them.
+    def _on_every_shard(self, make_coro: Any) -> None:
+        futures = [
+            asyncio.run_coroutine_threadsafe(make_coro(index), loop) for index, (_t, loop) in enumerate(self._shards)
+        ]
+        for future in futures:
+            future.result()
 
     def startup(self) -> None:
-        self._on_loop(self._startup())
+        self._lifespans = [None] * len(self._shards)
+        self.app._lifespan_states = [{} for _ in self._shards]
+        self._on_every_shard(self._startup)
 
     def shutdown(self) -> None:
-        self._on_loop(self._shutdown())
+        self._on_every_shard(self._shutdown)
 
-    async def _startup(self) -> None:
+    async def _startup(self, index: int) -> None:
         for handler in self.app.on_startup:
             result = handler()
             if hasattr(result, "__await__"):
                 await result
         if self.app.lifespan is not None:
-            self._lifespan_cm = self.app.lifespan(self.app)
-            state = await self._lifespan_cm.__aenter__()
+            cm = self.app.lifespan(self.app)
+            state = await cm.__aenter__()
+            self._lifespans[index] = cm
             if state is not None and not isinstance(state, Mapping):
                 raise TypeError(f"lifespan must yield a mapping or None, not {type(state).__name__}")
-            self.app._lifespan_state = dict(state or {})
+            self.app._lifespan_states[index] = dict(state or {})
 
-    async def _shutdown(self) -> None:
-        if self._lifespan_cm is not None:
-            cm, self._lifespan_cm = self._lifespan_cm, None
+    async def _shutdown(self, index: int) -> None:
+        cm, self._lifespans[index] = self._lifespans[index], None
+        if cm is not None:
             await cm.__aexit__(None, None, None)
         for handler in self.app.on_shutdown:
             result = handler()
