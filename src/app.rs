@@ -124,8 +124,10 @@ impl App {
             &RequestParts { path_values: &path_values, query: &query, headers: &req.headers, cookies: &cookies },
         );
         let shard_index = if plan.is_async { self.pick_shard(route) } else { 0 };
+        let id = if plan.is_async { self.shards[shard_index].next_job_id() } else { 0 };
         let (reply_tx, reply_rx) = oneshot::channel();
         let job = Job {
+            id,
             route,
             extracted,
             request: Arc::new(RequestInfo {
@@ -161,7 +163,11 @@ impl App {
         };
         let _in_flight = InFlight::enter(&shard.in_flight);
         shard.push(job);
-        reply_rx.await.unwrap_or_else(|_| Reply::internal_error(None))
+        // If hyper drops this future (the client went away), the guard cancels the task.
+        let mut guard = CancelOnDrop { shard, id, armed: true };
+        let reply = reply_rx.await.unwrap_or_else(|_| Reply::internal_error(None));
+        guard.armed = false;
+        reply
     }
 
     /// The shard an async request runs on, by `shard_policy`.
@@ -178,6 +184,21 @@ impl App {
                 .map(|i| (turn + i) % n)
                 .min_by_key(|&i| self.shards[i].in_flight.load(Ordering::Relaxed))
                 .expect("at least one shard"),
+        }
+    }
+}
+
+/// Cancels a request's task when the request's future is dropped before its reply arrived.
+struct CancelOnDrop<'a> {
+    shard: &'a ShardQueue,
+    id: u64,
+    armed: bool,
+}
+
+impl Drop for CancelOnDrop<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.shard.cancel(self.id);
         }
     }
 }

@@ -15,8 +15,11 @@ use crate::plan::{ParamPlan, RoutePlan};
 use crate::request::RequestData;
 pub use crate::request::RequestInfo;
 use crate::response::{from_response_object, from_result, Reply};
+use crate::shards::ShardQueue;
 
 pub struct Job {
+    /// Unique per shard, for cancelling the job's task when its client goes away.
+    pub id: u64,
     pub route: usize,
     pub extracted: Vec<Extracted>,
     pub request: Arc<RequestInfo>,
@@ -121,7 +124,7 @@ pub fn run_sync(py: Python<'_>, app: &App, job: Job) {
 /// An `async def` handler, on its loop shard: the coroutine takes its first step at once inside
 /// an eager Task; if it finished, the reply goes out now, else the Task's done-callback
 /// (a `Completion`) sends it when the handler is done.
-pub fn start_async(py: Python<'_>, app: &Arc<App>, event_loop: &Bound<'_, PyAny>, job: Job) {
+pub fn start_async(py: Python<'_>, app: &Arc<App>, shard: &ShardQueue, event_loop: &Bound<'_, PyAny>, job: Job) {
     let plan = &app.plans[job.route];
     let started = build_kwargs(py, app, plan, job.extracted, &job.request).and_then(|kwargs| {
         let coro = plan.endpoint.bind(py).call((), Some(&kwargs))?;
@@ -138,6 +141,8 @@ pub fn start_async(py: Python<'_>, app: &Arc<App>, event_loop: &Bound<'_, PyAny>
     let completion = Completion {
         app: app.clone(),
         route: job.route,
+        shard: job.request.shard,
+        id: job.id,
         request: job.request,
         kwargs: plan.custom_serialize.then(|| kwargs.unbind()),
         reply: Mutex::new(Some(job.reply)),
@@ -145,7 +150,10 @@ pub fn start_async(py: Python<'_>, app: &Arc<App>, event_loop: &Bound<'_, PyAny>
     let done = task.call_method0(pyo3::intern!(py, "done")).and_then(|d| d.is_truthy()).unwrap_or(false);
     if done {
         completion.complete(py, &task);
-    } else if let Err(err) = task.call_method1(pyo3::intern!(py, "add_done_callback"), (completion,)) {
+        return;
+    }
+    shard.track(job.id, task.clone().unbind());
+    if let Err(err) = task.call_method1(pyo3::intern!(py, "add_done_callback"), (completion,)) {
         err.print(py);
     }
 }
@@ -155,6 +163,8 @@ pub fn start_async(py: Python<'_>, app: &Arc<App>, event_loop: &Bound<'_, PyAny>
 pub struct Completion {
     app: Arc<App>,
     route: usize,
+    shard: usize,
+    id: u64,
     request: Arc<RequestInfo>,
     /// Kept only when the route's `serialize` needs the arguments (a `Response` parameter).
     kwargs: Option<Py<PyDict>>,
@@ -170,9 +180,14 @@ impl Completion {
 
 impl Completion {
     fn complete(&self, py: Python<'_>, task: &Bound<'_, PyAny>) {
+        self.app.shards[self.shard].untrack(self.id);
         let Some(sender) = self.reply.lock().ok().and_then(|mut s| s.take()) else {
             return;
         };
+        if sender.is_closed() {
+            // The client is gone (its task may have been cancelled for that): nobody to answer.
+            return;
+        }
         let app = &self.app;
         let plan = &app.plans[self.route];
         let outcome = task

@@ -3,9 +3,9 @@
 //! most once per batch: one wake-up and one GIL acquisition serve many requests, and tokio threads
 //! never touch the GIL.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
@@ -45,6 +45,11 @@ pub struct ShardQueue {
     pub gate: Option<Gate>,
     /// Requests handed to this shard and not yet answered.
     pub in_flight: AtomicUsize,
+    next_id: AtomicU64,
+    /// Jobs whose client went away; their tasks are cancelled on the next drain.
+    cancels: Mutex<Vec<u64>>,
+    /// Tasks that waited (did not finish in their eager step), by job id: what a cancel reaches.
+    running: Mutex<HashMap<u64, Py<PyAny>>>,
 }
 
 impl ShardQueue {
@@ -59,6 +64,9 @@ impl ShardQueue {
             event_loop: Mutex::new(None),
             gate,
             in_flight: AtomicUsize::new(0),
+            next_id: AtomicU64::new(1),
+            cancels: Mutex::new(Vec::new()),
+            running: Mutex::new(HashMap::new()),
         }
     }
 
@@ -70,11 +78,37 @@ impl ShardQueue {
         *self.event_loop.lock().unwrap() = event_loop;
     }
 
+    pub fn next_job_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
     pub fn push(&self, job: Job) {
         self.jobs.lock().unwrap().push_back(job);
+        self.wake();
+    }
+
+    /// The client of job `id` is gone: cancel its task (if it is still running) on the shard.
+    pub fn cancel(&self, id: u64) {
+        self.cancels.lock().unwrap().push(id);
+        self.wake();
+    }
+
+    pub fn track(&self, id: u64, task: Py<PyAny>) {
+        self.running.lock().unwrap().insert(id, task);
+    }
+
+    pub fn untrack(&self, id: u64) {
+        self.running.lock().unwrap().remove(&id);
+    }
+
+    fn wake(&self) {
         if !self.scheduled.swap(true, Ordering::AcqRel) {
             self.signal();
         }
+    }
+
+    fn has_work(&self) -> bool {
+        !self.jobs.lock().unwrap().is_empty() || !self.cancels.lock().unwrap().is_empty()
     }
 
     fn signal(&self) {
@@ -97,23 +131,35 @@ impl ShardQueue {
             return;
         };
         let event_loop = event_loop.bind(py);
+        let cancels = std::mem::take(&mut *self.cancels.lock().unwrap());
+        for id in cancels {
+            let task = self.running.lock().unwrap().remove(&id);
+            if let Some(task) = task {
+                if let Err(err) = task.bind(py).call_method0(pyo3::intern!(py, "cancel")) {
+                    err.print(py);
+                }
+            }
+        }
         let batch: Vec<Job> = {
             let mut jobs = self.jobs.lock().unwrap();
             let n = jobs.len().min(app.config.batch_size.max(1));
             jobs.drain(..n).collect()
         };
         for job in batch {
-            start_async(py, app, event_loop, job);
+            // A client that left while its request was queued: nothing to run.
+            if !job.reply.is_closed() {
+                start_async(py, app, self, event_loop, job);
+            }
         }
         // More left than one batch: stay scheduled and let the loop run its other callbacks first.
-        if !self.jobs.lock().unwrap().is_empty() {
+        if self.has_work() {
             self.signal();
             return;
         }
         self.scheduled.store(false, Ordering::Release);
         // A push between the emptiness check and the store saw `scheduled == true` and did not
         // signal; look once more so its job is not stranded.
-        if !self.jobs.lock().unwrap().is_empty() && !self.scheduled.swap(true, Ordering::AcqRel) {
+        if self.has_work() && !self.scheduled.swap(true, Ordering::AcqRel) {
             self.signal();
         }
     }
