@@ -13,6 +13,30 @@ from .routing import APIRouter
 
 __version__ = "0.1.0"
 
+# FastAPI's public names that turboapi does not provide yet: importing one says so plainly.
+_NOT_YET = {
+    "BackgroundTasks",
+    "Depends",
+    "File",
+    "Form",
+    "Security",
+    "UploadFile",
+    "WebSocket",
+    "WebSocketDisconnect",
+    "WebSocketException",
+}
+
+
+class NotSupportedYet(ImportError):
+    """A FastAPI name turboapi does not implement yet."""
+
+
+def __getattr__(name: str) -> object:
+    if name in _NOT_YET:
+        raise NotSupportedYet(f"turboapi does not support FastAPI's {name!r} yet")
+    raise AttributeError(f"module 'turboapi' has no attribute {name!r}")
+
+
 __all__ = [
     "APIRouter",
     "Body",
