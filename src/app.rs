@@ -16,7 +16,7 @@ use crate::gate::Gate;
 use crate::plan::{RoutePlan, Source};
 use crate::response::{body_from_pybytes, Reply};
 use crate::router::{RouteMatch, Router};
-use crate::shards::{ShardPolicy, ShardQueue};
+use crate::shards::{Admission, ShardPolicy, ShardQueue};
 
 /// Python objects the core calls into, resolved once at start-up.
 pub struct Hooks {
@@ -145,6 +145,7 @@ impl App {
                 path_values,
             }),
             reply: reply_tx,
+            admission: None,
         };
         if !plan.is_async {
             if self.sync_tx.send(Some(job)).is_err() {
@@ -154,14 +155,17 @@ impl App {
             return reply_rx.await.unwrap_or_else(|_| Reply::internal_error(None));
         }
         let shard = &self.shards[shard_index];
-        let _permit = match &shard.gate {
+        let permit = match &shard.gate {
             None => None,
             Some(gate) => match gate.enter().await {
                 Ok(permit) => Some(permit),
                 Err(_) => return Reply::overloaded(gate.retry_after_secs()),
             },
         };
-        let _in_flight = InFlight::enter(&shard.in_flight);
+        // The admission travels with the job and is released when the handler's task ends,
+        // not when this future does: a cancelled task still counts until it has unwound.
+        let mut job = job;
+        job.admission = Some(Admission::new(shard.clone(), permit));
         shard.push(job);
         // If hyper drops this future (the client went away), the guard cancels the task.
         let mut guard = CancelOnDrop { shard, id, armed: true };
@@ -200,22 +204,6 @@ impl Drop for CancelOnDrop<'_> {
         if self.armed {
             self.shard.cancel(self.id);
         }
-    }
-}
-
-/// Counts a request as in flight on its shard for as long as it lives.
-struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
-
-impl<'a> InFlight<'a> {
-    fn enter(counter: &'a std::sync::atomic::AtomicUsize) -> Self {
-        counter.fetch_add(1, Ordering::Relaxed);
-        InFlight(counter)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

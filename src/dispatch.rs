@@ -15,7 +15,7 @@ use crate::plan::{ParamPlan, RoutePlan};
 use crate::request::RequestData;
 pub use crate::request::RequestInfo;
 use crate::response::{from_response_object, from_result, Reply};
-use crate::shards::ShardQueue;
+use crate::shards::{Admission, ShardQueue};
 
 pub struct Job {
     /// Unique per shard, for cancelling the job's task when its client goes away.
@@ -24,6 +24,8 @@ pub struct Job {
     pub extracted: Vec<Extracted>,
     pub request: Arc<RequestInfo>,
     pub reply: oneshot::Sender<Reply>,
+    /// Async jobs: the shard admission, held until the handler's task has ended.
+    pub admission: Option<Admission>,
 }
 
 fn fast_to_py<'py>(py: Python<'py>, value: FastValue) -> PyResult<Bound<'py, PyAny>> {
@@ -146,6 +148,7 @@ pub fn start_async(py: Python<'_>, app: &Arc<App>, shard: &ShardQueue, event_loo
         request: job.request,
         kwargs: plan.custom_serialize.then(|| kwargs.unbind()),
         reply: Mutex::new(Some(job.reply)),
+        admission: Mutex::new(job.admission),
     };
     let done = task.call_method0(pyo3::intern!(py, "done")).and_then(|d| d.is_truthy()).unwrap_or(false);
     if done {
@@ -169,6 +172,7 @@ pub struct Completion {
     /// Kept only when the route's `serialize` needs the arguments (a `Response` parameter).
     kwargs: Option<Py<PyDict>>,
     reply: Mutex<Option<oneshot::Sender<Reply>>>,
+    admission: Mutex<Option<Admission>>,
 }
 
 #[pymethods]
@@ -181,6 +185,8 @@ impl Completion {
 impl Completion {
     fn complete(&self, py: Python<'_>, task: &Bound<'_, PyAny>) {
         self.app.shards[self.shard].untrack(self.id);
+        // The task has ended: its gate permit can admit the next request.
+        drop(self.admission.lock().ok().and_then(|mut a| a.take()));
         let Some(sender) = self.reply.lock().ok().and_then(|mut s| s.take()) else {
             return;
         };

@@ -35,6 +35,26 @@ impl ShardPolicy {
     }
 }
 
+/// A request's place on a shard: its gate permit and its count in `in_flight`, both given back
+/// when the admission is dropped (when the handler's task has ended, or the job was dropped).
+pub struct Admission {
+    shard: Arc<ShardQueue>,
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl Admission {
+    pub fn new(shard: Arc<ShardQueue>, permit: Option<tokio::sync::OwnedSemaphorePermit>) -> Self {
+        shard.in_flight.fetch_add(1, Ordering::Relaxed);
+        Admission { shard, _permit: permit }
+    }
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.shard.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 pub struct ShardQueue {
     jobs: Mutex<VecDeque<Job>>,
     /// True from the wake-up write until the shard has seen an empty queue: no duplicate wakes.

@@ -4,6 +4,7 @@ into the real Rust pipeline (routing, extraction, validation, serialisation) wit
 from __future__ import annotations
 
 import atexit
+import os
 import weakref
 from typing import Any
 
@@ -51,7 +52,7 @@ class TestClient(httpx.Client):
         self.app = app
         self.raise_server_exceptions = raise_server_exceptions
         self.client_address = client
-        self._settings = Settings.resolve({"sync_workers": 4, **settings})
+        self._settings = Settings.resolve({"sync_workers": 4, **settings}, env=os.environ)
         self._runtime: Runtime | None = None
         self._lifespan = False
         merged = {"user-agent": "testclient", **(headers or {})}
