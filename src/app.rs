@@ -14,6 +14,7 @@ use crate::dispatch::{Job, RequestInfo};
 use crate::extract::{extract_all, parse_cookies, parse_query, RequestParts};
 use crate::gate::Gate;
 use crate::plan::{RoutePlan, Source};
+use crate::pool::SyncPool;
 use crate::response::{body_from_pybytes, Reply};
 use crate::router::{RouteMatch, Router};
 use crate::shards::{Admission, ShardPolicy, ShardQueue};
@@ -64,9 +65,8 @@ pub struct App {
     pub plans: Vec<RoutePlan>,
     pub hooks: Hooks,
     pub config: Config,
-    /// Sync handlers: a pool of Python threads takes jobs from here (`None` tells one to stop).
-    pub sync_tx: crossbeam_channel::Sender<Option<Job>>,
-    pub sync_rx: crossbeam_channel::Receiver<Option<Job>>,
+    /// Sync handlers: Python pool threads take jobs from here.
+    pub pool: Arc<SyncPool>,
     pub shards: Vec<Arc<ShardQueue>>,
     next_shard: AtomicUsize,
 }
@@ -84,14 +84,13 @@ pub struct Incoming {
 
 impl App {
     pub fn new(router: Router, plans: Vec<RoutePlan>, hooks: Hooks, config: Config) -> Self {
-        let (sync_tx, sync_rx) = crossbeam_channel::unbounded();
         let shards = (0..config.shards.max(1))
             .map(|_| {
                 let gate = config.max_concurrent.map(|n| Gate::new(n, config.gate_queue, config.gate_timeout));
                 Arc::new(ShardQueue::new(gate))
             })
             .collect();
-        App { router, plans, hooks, config, sync_tx, sync_rx, shards, next_shard: AtomicUsize::new(0) }
+        App { router, plans, hooks, config, pool: Arc::new(SyncPool::new()), shards, next_shard: AtomicUsize::new(0) }
     }
 
     /// Route, extract, hand to Python, wait for the reply.
@@ -148,8 +147,8 @@ impl App {
             admission: None,
         };
         if !plan.is_async {
-            if self.sync_tx.send(Some(job)).is_err() {
-                return Reply::internal_error(None);
+            if !self.pool.submit(job) {
+                return Reply::overloaded(1);
             }
             // A dropped sender means the Python side died before answering: never hang.
             return reply_rx.await.unwrap_or_else(|_| Reply::internal_error(None));

@@ -111,32 +111,26 @@ impl Engine {
         self.stop.notify_one();
     }
 
-    /// Body of a sync-pool thread: take jobs until told to stop. The thread keeps its Python
-    /// thread state for its whole life and releases the GIL only while waiting.
+    /// Body of a sync-pool thread: run jobs until the pool stops. The thread keeps its Python
+    /// thread state for its whole life and releases the GIL only while parked.
     fn worker_loop(&self, py: Python<'_>) {
-        let rx = self.app.sync_rx.clone();
-        let batch = self.app.config.batch_size.max(1);
+        let pool = self.app.pool.clone();
+        pool.enter();
         loop {
-            let Ok(Some(job)) = py.allow_threads(|| rx.recv()) else {
+            // Drain the queue under one GIL hold.
+            while let Some(job) = pool.take() {
+                crate::dispatch::run_sync(py, &self.app, job);
+                pool.job_done();
+            }
+            if pool.is_stopping() || !py.allow_threads(|| pool.park()) {
                 return;
-            };
-            crate::dispatch::run_sync(py, &self.app, job);
-            // Jobs already queued run under the same GIL hold.
-            for _ in 1..batch {
-                match rx.try_recv() {
-                    Ok(Some(job)) => crate::dispatch::run_sync(py, &self.app, job),
-                    Ok(None) => return,
-                    Err(_) => break,
-                }
             }
         }
     }
 
-    /// Tell `n` pool threads to leave `worker_loop`.
-    fn stop_workers(&self, n: usize) {
-        for _ in 0..n {
-            let _ = self.app.sync_tx.send(None);
-        }
+    /// Stop the sync pool: parked threads leave `worker_loop` now, busy ones after their job.
+    fn stop_workers(&self) {
+        self.app.pool.stop();
     }
 
     #[getter]

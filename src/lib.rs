@@ -6,6 +6,7 @@ mod engine;
 mod extract;
 mod gate;
 mod plan;
+mod pool;
 mod request;
 mod response;
 mod router;

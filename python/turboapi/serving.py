@@ -197,7 +197,7 @@ class Runtime:
             return True
         self.started = False
         deadline = time.monotonic() + timeout
-        self.engine.stop_workers(len(self._workers))
+        self.engine.stop_workers()
         for _thread, loop in self._shards:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(loop.stop)
