@@ -22,7 +22,21 @@ class ParamTypes(Enum):
     cookie = "cookie"
 
 
-class Param(FieldInfo):
+class _Marker(FieldInfo):
+    """What all markers share: ``...`` means required, and options left as None are not passed on."""
+
+    def __init__(self, default: Any, default_factory: Any, alias: str | None, kwargs: dict[str, Any]) -> None:
+        if default_factory is not None:
+            kwargs["default_factory"] = default_factory
+        else:
+            kwargs["default"] = Undefined if default is ... else default
+        super().__init__(alias=alias, **{k: v for k, v in kwargs.items() if v is not None or k == "default"})
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.default!r})"
+
+
+class Param(_Marker):
     """A request-parts parameter. ``in_`` names the source."""
 
     in_: ParamTypes
@@ -39,16 +53,7 @@ class Param(FieldInfo):
     ) -> None:
         self.include_in_schema = include_in_schema
         self.convert_underscores = convert_underscores
-        if default is ...:
-            default = Undefined
-        if default_factory is not None:
-            kwargs["default_factory"] = default_factory
-        else:
-            kwargs["default"] = default
-        super().__init__(alias=alias, **{k: v for k, v in kwargs.items() if v is not None or k == "default"})
-
-    def __repr__(self) -> str:
-        return f"{self.__class__.__name__}({self.default!r})"
+        super().__init__(default, default_factory, alias, kwargs)
 
 
 class Path(Param):
@@ -72,7 +77,7 @@ class Cookie(Param):
     in_ = ParamTypes.cookie
 
 
-class Body(FieldInfo):
+class Body(_Marker):
     """A body parameter; ``embed=True`` nests it under its name even when it is the only one."""
 
     def __init__(
@@ -89,13 +94,4 @@ class Body(FieldInfo):
         self.embed = embed
         self.media_type = media_type
         self.include_in_schema = include_in_schema
-        if default is ...:
-            default = Undefined
-        if default_factory is not None:
-            kwargs["default_factory"] = default_factory
-        else:
-            kwargs["default"] = default
-        super().__init__(alias=alias, **{k: v for k, v in kwargs.items() if v is not None or k == "default"})
-
-    def __repr__(self) -> str:
-        return f"{self.__class__.__name__}({self.default!r})"
+        super().__init__(default, default_factory, alias, kwargs)
