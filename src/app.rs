@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 use crate::dispatch::{Job, RequestInfo};
 use crate::extract::{extract_all, parse_cookies, parse_query, RequestParts};
 use crate::gate::Gate;
-use crate::plan::{RoutePlan, Source};
+use crate::plan::RoutePlan;
 use crate::pool::SyncPool;
 use crate::response::{body_from_pybytes, Reply};
 use crate::router::{RouteMatch, Router};
@@ -116,8 +116,7 @@ impl App {
         let plan = &self.plans[route];
         let query_string = req.uri.query().unwrap_or("").to_string();
         let query = parse_query(&query_string);
-        let needs_cookies = plan.params.iter().any(|p| p.source == Source::Cookie);
-        let cookies = if needs_cookies { parse_cookies(&req.headers) } else { Vec::new() };
+        let cookies = if plan.needs_cookies { parse_cookies(&req.headers) } else { Vec::new() };
         let extracted = extract_all(
             &plan.params,
             &RequestParts { path_values: &path_values, query: &query, headers: &req.headers, cookies: &cookies },

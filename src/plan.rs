@@ -55,7 +55,9 @@ pub struct RoutePlan {
     pub always_solve: bool,
     pub custom_serialize: bool,
     /// Parameter names of the path pattern, in order (matchit gives values positionally).
-    pub path_names: Vec<String>,
+    pub path_names: std::sync::Arc<[String]>,
+    /// Some parameter is a cookie: only then is the Cookie header parsed.
+    pub needs_cookies: bool,
 }
 
 fn attr<'py, T: FromPyObject<'py>>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<T> {
@@ -111,6 +113,7 @@ impl RoutePlan {
         let specs = route.getattr("param_specs")?;
         let specs = specs.downcast::<PyList>()?;
         let params = specs.iter().map(|s| ParamPlan::from_py(&s, &parsed.names)).collect::<PyResult<Vec<_>>>()?;
+        let needs_cookies = params.iter().any(|p| p.source == Source::Cookie);
         Ok(RoutePlan {
             methods: attr(route, "methods_list")?,
             path,
@@ -121,7 +124,8 @@ impl RoutePlan {
             route: route.clone().unbind(),
             always_solve: attr(route, "always_solve")?,
             custom_serialize: attr(route, "custom_serialize")?,
-            path_names: parsed.names,
+            needs_cookies,
+            path_names: parsed.names.into(),
         })
     }
 }

@@ -28,7 +28,7 @@ pub struct RequestInfo {
     pub body: Bytes,
     pub client: Option<Peer>,
     pub server: Option<SocketAddr>,
-    pub path_names: Vec<String>,
+    pub path_names: Arc<[String]>,
     pub path_values: Vec<String>,
 }
 
