@@ -31,8 +31,8 @@ pub struct Hooks {
     /// `handle_exception(exc, request) -> Response | None`; None means "unhandled": log, 500.
     pub handle_exception: Py<PyAny>,
     pub deepcopy: Py<PyAny>,
-    /// `EagerTask(coro, loop)`: runs the coroutine's first step inside a real Task.
-    pub eager_task: Py<PyAny>,
+    /// `_eager.start(coro, loop)`: the coroutine's first step, inside its real Task.
+    pub eager_start: Py<PyAny>,
 }
 
 impl Hooks {

@@ -17,6 +17,10 @@ pub use crate::request::RequestInfo;
 use crate::response::{from_response_object, from_result, Reply};
 use crate::shards::{Admission, ShardQueue};
 
+/// What `_eager.start` reports (see python/turboapi/_eager.py).
+const EAGER_DONE: u8 = 0;
+const EAGER_WAITING: u8 = 2;
+
 pub struct Job {
     /// Unique per shard, for cancelling the job's task when its client goes away.
     pub id: u64,
@@ -130,16 +134,29 @@ pub fn start_async(py: Python<'_>, app: &Arc<App>, shard: &ShardQueue, event_loo
     let plan = &app.plans[job.route];
     let started = build_kwargs(py, app, plan, job.extracted, &job.request).and_then(|kwargs| {
         let coro = plan.endpoint.bind(py).call((), Some(&kwargs))?;
-        let task = app.hooks.eager_task.bind(py).call1((coro, event_loop))?;
-        Ok((task, kwargs))
+        let (state, value): (u8, Bound<'_, PyAny>) =
+            app.hooks.eager_start.bind(py).call1((coro, event_loop))?.extract()?;
+        Ok((state, value, kwargs))
     });
-    let (task, kwargs) = match started {
+    let (state, value, kwargs) = match started {
         Ok(started) => started,
         Err(err) => {
             let _ = job.reply.send(reply_for_error(py, app, err, &job.request));
             return;
         }
     };
+    // Finished in its eager step: answer now, in this batch (the admission drops with `job`).
+    if state != EAGER_WAITING {
+        let outcome = if state == EAGER_DONE {
+            from_result(py, app, plan, &value, Some(&kwargs))
+        } else {
+            Err(PyErr::from_value(value))
+        };
+        let reply = outcome.unwrap_or_else(|err| reply_for_error(py, app, err, &job.request));
+        let _ = job.reply.send(reply);
+        return;
+    }
+    let task = value;
     let completion = Completion {
         app: app.clone(),
         route: job.route,
@@ -150,11 +167,6 @@ pub fn start_async(py: Python<'_>, app: &Arc<App>, shard: &ShardQueue, event_loo
         reply: Mutex::new(Some(job.reply)),
         admission: Mutex::new(job.admission),
     };
-    let done = task.call_method0(pyo3::intern!(py, "done")).and_then(|d| d.is_truthy()).unwrap_or(false);
-    if done {
-        completion.complete(py, &task);
-        return;
-    }
     shard.track(job.id, task.clone().unbind());
     if let Err(err) = task.call_method1(pyo3::intern!(py, "add_done_callback"), (completion,)) {
         err.print(py);

@@ -46,7 +46,7 @@ impl Engine {
             fallback_dumps: hooks.getattr("fallback_dumps")?.unbind(),
             handle_exception: hooks.getattr("handle_exception")?.unbind(),
             deepcopy: hooks.getattr("deepcopy")?.unbind(),
-            eager_task: hooks.getattr("eager_task")?.unbind(),
+            eager_start: hooks.getattr("eager_start")?.unbind(),
         };
         let policy: String = get(config, "shard_policy")?;
         let app_config = Config {

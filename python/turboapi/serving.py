@@ -13,9 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from . import _json
+from . import _eager, _json
 from ._core import Engine
-from ._eager import EagerTask
 from .dependencies import fresh_default
 from .responses import Response
 
@@ -110,7 +109,7 @@ class _Hooks:
         self.fallback_dumps = _json.stdlib_dumps
         self.handle_exception = app._handle_exception
         self.deepcopy = fresh_default
-        self.eager_task = EagerTask
+        self.eager_start = _eager.start
 
 
 def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
