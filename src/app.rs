@@ -28,6 +28,10 @@ pub struct Hooks {
     pub dumps_args: Vec<Py<PyAny>>,
     /// Used when `dumps` refuses a value (orjson and integers beyond 64 bits).
     pub fallback_dumps: Py<PyAny>,
+    /// `pydantic.BaseModel`, and the one-pass JSON dump used for a returned model (None when the
+    /// `json` switch asks for the standard library's exact output).
+    pub base_model: Py<PyAny>,
+    pub dump_model: Option<Py<PyAny>>,
     /// `handle_exception(exc, request) -> Response | None`; None means "unhandled": log, 500.
     pub handle_exception: Py<PyAny>,
     pub deepcopy: Py<PyAny>,
@@ -37,6 +41,12 @@ pub struct Hooks {
 
 impl Hooks {
     pub fn dumps(&self, py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Bytes> {
+        if let Some(dump_model) = &self.dump_model {
+            if obj.is_instance(self.base_model.bind(py))? {
+                let out = dump_model.bind(py).call1((obj,))?;
+                return Ok(body_from_pybytes(out.downcast::<PyBytes>()?));
+            }
+        }
         let mut args = Vec::with_capacity(1 + self.dumps_args.len());
         args.push(obj.clone());
         args.extend(self.dumps_args.iter().map(|a| a.bind(py).clone()));

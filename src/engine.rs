@@ -44,6 +44,8 @@ impl Engine {
             dumps: hooks.getattr("dumps")?.unbind(),
             dumps_args: hooks.getattr("dumps_args")?.extract()?,
             fallback_dumps: hooks.getattr("fallback_dumps")?.unbind(),
+            base_model: hooks.getattr("base_model")?.unbind(),
+            dump_model: hooks.getattr("dump_model")?.extract()?,
             handle_exception: hooks.getattr("handle_exception")?.unbind(),
             deepcopy: hooks.getattr("deepcopy")?.unbind(),
             eager_start: hooks.getattr("eager_start")?.unbind(),

@@ -79,6 +79,12 @@ impl RequestData {
         Ok(list)
     }
 
+    /// The Content-Type header (latin-1), without building the whole header list.
+    #[getter]
+    fn content_type(&self) -> Option<String> {
+        self.info.headers.get(http::header::CONTENT_TYPE).map(|v| crate::extract::latin1(v.as_bytes()))
+    }
+
     #[getter]
     fn body<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, &self.info.body)

@@ -32,6 +32,7 @@ class RequestData:
     raw_path: bytes
     query_string: bytes
     headers: list[tuple[bytes, bytes]]
+    content_type: str | None
     body: bytes
     client: tuple[str, int] | None
     server: tuple[str, int] | None

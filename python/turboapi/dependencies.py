@@ -287,20 +287,12 @@ def _is_json_content_type(content_type: str) -> bool:
     return subtype == "json" or subtype.endswith("+json")
 
 
-def _content_type(headers: list[tuple[bytes, bytes]]) -> str | None:
-    for name, value in headers:
-        if name == b"content-type":
-            return value.decode("latin-1")
-    return None
-
-
-def read_body(raw: bytes, headers: list[tuple[bytes, bytes]]) -> Any:
+def read_body(raw: bytes, content_type: str | None) -> Any:
     """FastAPI's reading of a JSON body: parsed only with a JSON content type, else the raw bytes."""
     from .exceptions import HTTPException
 
     if not raw:
         return None
-    content_type = _content_type(headers)
     if not content_type or not _is_json_content_type(content_type):
         return raw
     try:
@@ -320,13 +312,13 @@ def solve_body(sig: EndpointSignature, data: Any, values: dict[str, Any]) -> tup
     if len(fields) == 1 and not sig.embed_body:
         only = fields[0]
         # Fast path: a JSON body validated by pydantic-core straight from the bytes.
-        if raw and _is_json_content_type(_content_type(data.headers) or ""):
+        if raw and _is_json_content_type(data.content_type or ""):
             try:
                 values[only.name] = only.adapter.validate_json(raw)
                 return None, []
             except ValueError:
                 pass  # FastAPI's exact flow below produces FastAPI's exact errors.
-        body = read_body(raw, data.headers)
+        body = read_body(raw, data.content_type)
         if body is None:
             if only.required:
                 return body, [missing_error(("body",))]
@@ -336,7 +328,7 @@ def solve_body(sig: EndpointSignature, data: Any, values: dict[str, Any]) -> tup
         if not errors:
             values[only.name] = value
         return body, errors
-    body = read_body(raw, data.headers)
+    body = read_body(raw, data.content_type)
     errors: list[dict[str, Any]] = []
     for f in fields:
         loc = ("body", f.alias)

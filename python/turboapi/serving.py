@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from pydantic import BaseModel
+
 from . import _eager, _json
 from ._core import Engine
 from .dependencies import fresh_default
@@ -107,6 +109,8 @@ class _Hooks:
         self.dumps, self.dumps_args = _json.engine_hook()
         # orjson refuses ints beyond 64 bits; the standard library takes over for those.
         self.fallback_dumps = _json.stdlib_dumps
+        self.base_model = BaseModel
+        self.dump_model = _json.dump_model if _json.dumps is _json.orjson_dumps else None
         self.handle_exception = app._handle_exception
         self.deepcopy = fresh_default
         self.eager_start = _eager.start
