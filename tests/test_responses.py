@@ -548,3 +548,23 @@ def test_unhandled_exception_reraised_by_default_client(client):
 def test_unhandled_exception_in_async_handler_reraised_by_default_client(client):
     with pytest.raises(KeyError):
         client.get("/error/unhandled-async")
+
+
+def test_response_header_with_crlf_is_refused_not_injected():
+    app = FastAPI()
+
+    @app.get("/inject")
+    def inject():
+        return PlainTextResponse("x", headers={"x-a": "ok\r\nset-cookie: evil=1"})
+
+    @app.get("/fine")
+    def fine():
+        return "fine"
+
+    client = TestClient(app, raise_server_exceptions=False)
+    r = client.get("/inject")
+    assert r.status_code == 500
+    assert r.text == "Internal Server Error"
+    assert "set-cookie" not in r.headers and "x-a" not in r.headers
+    assert client.get("/fine").json() == "fine"
+    client.close()
