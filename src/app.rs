@@ -109,7 +109,9 @@ impl App {
         let mut reply = self.route_and_run(req).await;
         if is_head && !reply.body.is_empty() {
             // HEAD: the GET answer's headers, Content-Length included, and no body.
-            reply.headers.push((http::header::CONTENT_LENGTH, http::HeaderValue::from(reply.body.len())));
+            if !reply.headers.iter().any(|(n, _)| n == http::header::CONTENT_LENGTH) {
+                reply.headers.push((http::header::CONTENT_LENGTH, http::HeaderValue::from(reply.body.len())));
+            }
             reply.body = Bytes::new();
         }
         reply

@@ -174,8 +174,10 @@ fn unquote_cookie(value: &str) -> String {
                 out.push(code as char);
                 i += 4;
             } else {
-                out.push(bytes[i + 1] as char);
-                i += 2;
+                // `\c` stands for `c`; the backslash is ASCII, so `i + 1` is a char boundary.
+                let ch = inner[i + 1..].chars().next().unwrap_or('\u{fffd}');
+                out.push(ch);
+                i += 1 + ch.len_utf8();
             }
         } else {
             let ch = inner[i..].chars().next().unwrap_or('\u{fffd}');
@@ -231,5 +233,13 @@ mod tests {
         assert_eq!(lookup_last(&c, "b").as_deref(), Some("two"));
         assert_eq!(lookup_last(&c, "c").as_deref(), Some("quo\"ted"));
         assert_eq!(lookup_last(&c, "").as_deref(), Some("lone"));
+    }
+
+    #[test]
+    fn escaped_non_ascii_in_a_quoted_cookie_does_not_panic() {
+        let mut h = http::HeaderMap::new();
+        h.append(http::header::COOKIE, http::HeaderValue::from_bytes(b"a=\"\\\xe9x\"").unwrap());
+        let c = parse_cookies(&h);
+        assert_eq!(lookup_last(&c, "a").as_deref(), Some("\u{e9}x"));
     }
 }

@@ -70,10 +70,14 @@ impl SyncPool {
 
     /// Queue a job (from a tokio thread). Returns false once the pool is stopping.
     pub fn submit(self: &Arc<Self>, job: Job) -> bool {
-        if self.stopping.load(Ordering::Acquire) {
-            return false;
+        {
+            // Checked under the queue lock, which `stop` also takes: no job slips in after it.
+            let mut queue = self.queue.lock().unwrap();
+            if self.stopping.load(Ordering::Acquire) {
+                return false;
+            }
+            queue.push_back(job);
         }
-        self.queue.lock().unwrap().push_back(job);
         if self.running.load(Ordering::Acquire) == 0 || self.stalled() {
             self.wake_one();
         }
@@ -138,10 +142,13 @@ impl SyncPool {
 
     /// Stop: parked workers leave at once, running ones after their current job.
     pub fn stop(&self) {
-        self.stopping.store(true, Ordering::Release);
-        // Jobs nobody will run: dropping them drops their reply senders, so their requests get a
-        // 500 instead of waiting forever.
-        self.queue.lock().unwrap().clear();
+        {
+            let mut queue = self.queue.lock().unwrap();
+            self.stopping.store(true, Ordering::Release);
+            // Jobs nobody will run: dropping them drops their reply senders, so their requests
+            // get a 500 instead of waiting forever.
+            queue.clear();
+        }
         let idle = std::mem::take(&mut *self.idle.lock().unwrap());
         for worker in idle {
             worker.woken.store(true, Ordering::Release);

@@ -64,6 +64,8 @@ pub struct ShardQueue {
     scheduled: AtomicBool,
     wake: OwnedFd,
     event_loop: Mutex<Option<Py<PyAny>>>,
+    /// No loop is attached (not started yet, or stopped): jobs are refused.
+    closed: AtomicBool,
     /// `None` when gating is off (`max_concurrent=None`).
     pub gate: Option<Gate>,
     /// Requests handed to this shard and not yet answered.
@@ -85,6 +87,7 @@ impl ShardQueue {
             scheduled: AtomicBool::new(false),
             wake: unsafe { OwnedFd::from_raw_fd(fd) },
             event_loop: Mutex::new(None),
+            closed: AtomicBool::new(true),
             gate,
             in_flight: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
@@ -97,8 +100,15 @@ impl ShardQueue {
         self.wake.as_raw_fd()
     }
 
+    /// Attach the loop; detaching it (the shard stopped) also drops queued jobs, so their
+    /// requests get a 500 instead of waiting forever, and later pushes are refused the same way.
     pub fn bind_loop(&self, event_loop: Option<Py<PyAny>>) {
+        let mut jobs = self.jobs.lock().unwrap();
+        self.closed.store(event_loop.is_none(), Ordering::Release);
         *self.event_loop.lock().unwrap() = event_loop;
+        if self.closed.load(Ordering::Acquire) {
+            jobs.clear();
+        }
     }
 
     pub fn next_job_id(&self) -> u64 {
@@ -106,7 +116,13 @@ impl ShardQueue {
     }
 
     pub fn push(&self, job: Job) {
-        self.jobs.lock().unwrap().push_back(job);
+        {
+            let mut jobs = self.jobs.lock().unwrap();
+            if self.closed.load(Ordering::Acquire) {
+                return; // dropping the job drops its reply sender: the request gets a 500
+            }
+            jobs.push_back(job);
+        }
         self.wake();
     }
 

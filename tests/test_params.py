@@ -772,3 +772,16 @@ def test_error_order_is_by_source_not_declaration(client):
     assert r.json() == {
         "detail": [missing(["query", "q"]), missing(["header", "h"]), missing(["cookie", "c"]), missing(["body"])]
     }
+
+
+def test_escaped_non_ascii_in_a_quoted_cookie_is_decoded_not_a_crash():
+    app = FastAPI()
+
+    @app.get("/c")
+    def read_cookie(a: str | None = Cookie(None)):
+        return {"a": a}
+
+    with TestClient(app) as client:
+        r = client.get("/c", headers={"cookie": b'a="\\\xe9x"'})
+        assert r.status_code == 200
+        assert r.json() == {"a": "\u00e9x"}
