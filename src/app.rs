@@ -34,7 +34,8 @@ pub struct Hooks {
     pub dump_model: Option<Py<PyAny>>,
     /// `handle_exception(exc, request) -> Response | None`; None means "unhandled": log, 500.
     pub handle_exception: Py<PyAny>,
-    pub deepcopy: Py<PyAny>,
+    /// `fresh_default(value)`: a per-request default (factory product or deep copy).
+    pub fresh_default: Py<PyAny>,
     /// `_eager.start(coro, loop)`: the coroutine's first step, inside its real Task.
     pub eager_start: Py<PyAny>,
 }

@@ -59,7 +59,7 @@ fn raw_to_py<'py>(py: Python<'py>, raw: RawValue) -> PyResult<Bound<'py, PyAny>>
 fn default_value<'py>(py: Python<'py>, app: &App, param: &ParamPlan) -> PyResult<Bound<'py, PyAny>> {
     let default = param.default.as_ref().expect("optional parameters carry a default").bind(py);
     if param.copy_default {
-        app.hooks.deepcopy.bind(py).call1((default,))
+        app.hooks.fresh_default.bind(py).call1((default,))
     } else {
         Ok(default.clone())
     }

@@ -22,7 +22,6 @@ pub struct Engine {
     app: Arc<App>,
     runtime: tokio::runtime::Runtime,
     listener: Mutex<Option<std::net::TcpListener>>,
-    stop: Arc<tokio::sync::Notify>,
     server_config: Mutex<Option<ServerConfig>>,
 }
 
@@ -33,7 +32,7 @@ fn get<'py, T: FromPyObject<'py>>(config: &Bound<'py, PyDict>, key: &str) -> PyR
 #[pymethods]
 impl Engine {
     /// `routes`: route objects in registration order; `hooks`: object with `response_class`,
-    /// `dumps`, `dumps_args`, `handle_exception`, `deepcopy`; `config`: dict of settings.
+    /// `dumps`, `dumps_args`, `handle_exception`, `fresh_default`, `eager_start`, `fallback_dumps`, `base_model`, `dump_model`; `config`: dict of settings.
     #[new]
     fn new(routes: &Bound<'_, PyList>, hooks: &Bound<'_, PyAny>, config: &Bound<'_, PyDict>) -> PyResult<Self> {
         let plans = routes.iter().map(|r| RoutePlan::from_py(&r)).collect::<PyResult<Vec<_>>>()?;
@@ -47,7 +46,7 @@ impl Engine {
             base_model: hooks.getattr("base_model")?.unbind(),
             dump_model: hooks.getattr("dump_model")?.extract()?,
             handle_exception: hooks.getattr("handle_exception")?.unbind(),
-            deepcopy: hooks.getattr("deepcopy")?.unbind(),
+            fresh_default: hooks.getattr("fresh_default")?.unbind(),
             eager_start: hooks.getattr("eager_start")?.unbind(),
         };
         let policy: String = get(config, "shard_policy")?;
@@ -79,7 +78,6 @@ impl Engine {
             app: Arc::new(App::new(router, plans, hooks, app_config)),
             runtime,
             listener: Mutex::new(None),
-            stop: Arc::new(tokio::sync::Notify::new()),
             server_config: Mutex::new(Some(server_config)),
         })
     }
@@ -93,24 +91,18 @@ impl Engine {
         Ok((addr.ip().to_string(), addr.port()))
     }
 
-    /// Serve the bound socket until SIGINT/SIGTERM or `request_shutdown()`; blocks without the GIL.
+    /// Serve the bound socket until SIGINT/SIGTERM; blocks without the GIL.
     fn serve(&self, py: Python<'_>) -> PyResult<()> {
         let listener =
             self.listener.lock().unwrap().take().ok_or_else(|| PyRuntimeError::new_err("call bind() first"))?;
         let config =
             self.server_config.lock().unwrap().take().ok_or_else(|| PyRuntimeError::new_err("serve() runs once"))?;
         let app = self.app.clone();
-        let stop = self.stop.clone();
         py.allow_threads(|| {
             let _guard = self.runtime.enter();
-            self.runtime.block_on(server::serve(app, listener, config, stop));
+            self.runtime.block_on(server::serve(app, listener, config));
         });
         Ok(())
-    }
-
-    /// Ask a running `serve()` to stop as if it had received SIGTERM.
-    fn request_shutdown(&self) {
-        self.stop.notify_one();
     }
 
     /// Body of a sync-pool thread: run jobs until the pool stops. The thread keeps its Python

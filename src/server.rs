@@ -13,7 +13,6 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 
 use crate::app::{App, Incoming};
 use crate::response::Reply;
@@ -43,8 +42,8 @@ pub fn bind(host: &str, port: u16, backlog: i32) -> std::io::Result<std::net::Tc
     Ok(socket.into())
 }
 
-/// Serve until SIGINT/SIGTERM or `stop` is notified, then drain in-flight requests.
-pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: ServerConfig, stop: Arc<Notify>) {
+/// Serve until SIGINT/SIGTERM, then drain in-flight requests.
+pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: ServerConfig) {
     let listener = match TcpListener::from_std(listener) {
         Ok(l) => l,
         Err(e) => {
@@ -62,7 +61,7 @@ pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: Serve
         .max_headers(config.max_headers);
     let graceful = GracefulShutdown::new();
     let mut connections = tokio::task::JoinSet::new();
-    let mut shutdown = Box::pin(shutdown_requested(stop));
+    let mut shutdown = Box::pin(shutdown_requested());
     loop {
         let (stream, client) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -98,14 +97,13 @@ pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: Serve
     }
 }
 
-async fn shutdown_requested(stop: Arc<Notify>) {
+async fn shutdown_requested() {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).ok();
     let mut int = signal(SignalKind::interrupt()).ok();
     tokio::select! {
         _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {},
         _ = async { match int.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {},
-        _ = stop.notified() => {},
     }
 }
 

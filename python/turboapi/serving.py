@@ -112,7 +112,7 @@ class _Hooks:
         self.base_model = BaseModel
         self.dump_model = _json.dump_model if _json.dumps is _json.orjson_dumps else None
         self.handle_exception = app._handle_exception
-        self.deepcopy = fresh_default
+        self.fresh_default = fresh_default
         self.eager_start = _eager.start
 
 
