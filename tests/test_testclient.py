@@ -286,3 +286,19 @@ def test_lifespan_not_run_without_with():
     finally:
         c.close()
     assert events == []
+
+
+def test_unknown_setting_is_a_clear_error():
+    with pytest.raises(TypeError, match="unknown server setting.*no_such_knob"):
+        TestClient(FastAPI(), no_such_knob=1)
+
+
+def test_lifespan_yielding_a_non_mapping_fails_startup_clearly():
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield ["not", "a", "mapping"]
+
+    client = TestClient(FastAPI(lifespan=lifespan))
+    with pytest.raises(TypeError, match="lifespan must yield a mapping or None, not list"):
+        client.__enter__()
+    client.close()
