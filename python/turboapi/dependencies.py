@@ -112,7 +112,7 @@ def _adapter(annotation: Any, info: FieldInfo) -> TypeAdapter[Any]:
         return TypeAdapter(annotation)
 
 
-def _validate(adapter: TypeAdapter[Any], value: Any, loc: tuple[Any, ...]) -> tuple[Any, list[dict[str, Any]]]:
+def validate(adapter: TypeAdapter[Any], value: Any, loc: tuple[Any, ...]) -> tuple[Any, list[dict[str, Any]]]:
     try:
         return adapter.validate_python(value, from_attributes=True), []
     except ValidationError as exc:
@@ -137,7 +137,7 @@ class ParamSpec:
     info: FieldInfo = field(repr=False)
 
     def validate(self, raw: Any) -> tuple[Any, list[dict[str, Any]]]:
-        return _validate(self.adapter, raw, self.loc)
+        return validate(self.adapter, raw, self.loc)
 
 
 @dataclass
@@ -324,7 +324,7 @@ def solve_body(sig: EndpointSignature, data: Any, values: dict[str, Any]) -> tup
                 return body, [missing_error(("body",))]
             values[only.name] = fresh_default(only.default)
             return body, []
-        value, errors = _validate(only.adapter, body, ("body",))
+        value, errors = validate(only.adapter, body, ("body",))
         if not errors:
             values[only.name] = value
         return body, errors
@@ -345,7 +345,7 @@ def solve_body(sig: EndpointSignature, data: Any, values: dict[str, Any]) -> tup
             else:
                 values[f.name] = fresh_default(f.default)
             continue
-        validated, errs = _validate(f.adapter, value, loc)
+        validated, errs = validate(f.adapter, value, loc)
         if errs:
             errors.extend(errs)
         else:

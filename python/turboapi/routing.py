@@ -11,6 +11,7 @@ from pydantic import TypeAdapter
 
 from . import dependencies as deps
 from .exceptions import FastAPIError, RequestValidationError, ResponseValidationError
+from .requests import Request
 from .responses import JSONResponse, Response
 
 PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
@@ -131,8 +132,6 @@ class APIRoute:
             raise RequestValidationError(errors, body=body)
         kwargs.update(body_values)
         if sig.request_param:
-            from .requests import Request
-
             kwargs[sig.request_param] = Request(data, app=self.app)
         if sig.response_param:
             # The handler may set headers, cookies and a status on it; `serialize` merges them.
@@ -146,7 +145,7 @@ class APIRoute:
         sub = kwargs.get(self.signature.response_param) if kwargs and self.signature.response_param else None
         status = (sub.status_code if sub is not None else None) or self.status_code_or_default
         if self.response_adapter is not None:
-            value, errors = deps._validate(self.response_adapter, result, ("response",))
+            value, errors = deps.validate(self.response_adapter, result, ("response",))
             if errors:
                 raise ResponseValidationError(errors, body=result)
             content = self.response_adapter.dump_json(value, by_alias=True)
