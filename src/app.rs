@@ -38,6 +38,9 @@ pub struct Hooks {
     pub fresh_default: Py<PyAny>,
     /// `_eager.start(coro, loop)`: the coroutine's first step, inside its real Task.
     pub eager_start: Py<PyAny>,
+    /// `background.start(background, loop_or_none)`: called before a reply that carries a
+    /// background is sent; without a loop it returns the function to call once the reply is out.
+    pub start_background: Py<PyAny>,
 }
 
 impl Hooks {

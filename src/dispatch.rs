@@ -65,15 +65,31 @@ fn default_value<'py>(py: Python<'py>, app: &App, param: &ParamPlan) -> PyResult
     }
 }
 
+/// What the endpoint is called with: the handler's keyword arguments, or (a route with
+/// dependencies) the one scope object its dependency runner takes.
+struct Args<'py> {
+    kwargs: Bound<'py, PyDict>,
+    scope: Option<Bound<'py, PyAny>>,
+}
+
+impl<'py> Args<'py> {
+    fn call(&self, endpoint: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        match &self.scope {
+            Some(scope) => endpoint.call1((scope,)),
+            None => endpoint.call((), Some(&self.kwargs)),
+        }
+    }
+}
+
 /// The handler's keyword arguments. Values Rust could not settle go to the route's Python
 /// `solve`, which validates them with pydantic and raises `RequestValidationError` on failure.
-fn build_kwargs<'py>(
+fn build_args<'py>(
     py: Python<'py>,
     app: &App,
     plan: &RoutePlan,
     extracted: Vec<Extracted>,
     request: &Arc<RequestInfo>,
-) -> PyResult<Bound<'py, PyDict>> {
+) -> PyResult<Args<'py>> {
     let kwargs = PyDict::new(py);
     let mut pending: Option<Bound<'py, PyList>> = None;
     for (index, (param, value)) in plan.params.iter().zip(extracted).enumerate() {
@@ -88,12 +104,61 @@ fn build_kwargs<'py>(
             }
         }
     }
+    let mut scope = None;
     if pending.is_some() || plan.always_solve {
         let pending = pending.unwrap_or_else(|| PyList::empty(py));
         let data = RequestData { info: request.clone() };
-        plan.route.bind(py).call_method1(pyo3::intern!(py, "solve"), (&kwargs, pending, data))?;
+        let solved = plan.route.bind(py).call_method1(pyo3::intern!(py, "solve"), (&kwargs, pending, data))?;
+        scope = (!solved.is_none()).then_some(solved);
     }
-    Ok(kwargs)
+    Ok(Args { kwargs, scope })
+}
+
+/// Send a reply; a reply with a `background` (tasks, dependency exits) starts it through the
+/// Python hook: as a task on `event_loop` (an async route), or here once the reply is out.
+fn deliver(
+    py: Python<'_>,
+    app: &App,
+    sender: oneshot::Sender<Reply>,
+    mut reply: Reply,
+    event_loop: Option<&Bound<'_, PyAny>>,
+) {
+    let Some(background) = reply.background.take() else {
+        let _ = sender.send(reply);
+        return;
+    };
+    run_background(py, app, background, event_loop, move || {
+        let _ = sender.send(reply);
+    });
+}
+
+/// Start a background; `send` runs once it is registered (so a TestClient that waits for
+/// backgrounds sees it) and before it runs.
+fn run_background(
+    py: Python<'_>,
+    app: &App,
+    background: Py<PyAny>,
+    event_loop: Option<&Bound<'_, PyAny>>,
+    send: impl FnOnce(),
+) {
+    let loop_arg = match event_loop {
+        Some(l) => l.clone(),
+        None => py.None().into_bound(py),
+    };
+    match app.hooks.start_background.bind(py).call1((background, loop_arg)) {
+        Ok(run_after) => {
+            send();
+            if !run_after.is_none() {
+                if let Err(err) = run_after.call0() {
+                    err.print(py);
+                }
+            }
+        }
+        Err(err) => {
+            err.print(py);
+            send();
+        }
+    }
 }
 
 /// An exception from solving, the handler or serialisation: the app's exception handlers turn it
@@ -118,13 +183,14 @@ fn reply_for_error(py: Python<'_>, app: &App, err: PyErr, request: &Arc<RequestI
 /// A `def` handler, on a pool thread holding the GIL.
 pub fn run_sync(py: Python<'_>, app: &App, job: Job) {
     let plan = &app.plans[job.route];
-    let outcome = build_kwargs(py, app, plan, job.extracted, &job.request).and_then(|kwargs| {
-        let result = plan.endpoint.bind(py).call((), Some(&kwargs))?;
-        from_result(py, app, plan, &result, Some(&kwargs))
+    let outcome = build_args(py, app, plan, job.extracted, &job.request).and_then(|args| {
+        let result = args.call(plan.endpoint.bind(py))?;
+        from_result(py, app, plan, &result, Some(&args.kwargs))
     });
     let reply = outcome.unwrap_or_else(|err| reply_for_error(py, app, err, &job.request));
-    // The receiver is gone only if the client went away: nothing to answer.
-    let _ = job.reply.send(reply);
+    // The receiver is gone only if the client went away: nothing to answer, but a background
+    // (dependency exits among them) still runs.
+    deliver(py, app, job.reply, reply, None);
 }
 
 /// An `async def` handler, on its loop shard: the coroutine takes its first step at once inside
@@ -132,11 +198,11 @@ pub fn run_sync(py: Python<'_>, app: &App, job: Job) {
 /// (a `Completion`) sends it when the handler is done.
 pub fn start_async(py: Python<'_>, app: &Arc<App>, shard: &ShardQueue, event_loop: &Bound<'_, PyAny>, job: Job) {
     let plan = &app.plans[job.route];
-    let started = build_kwargs(py, app, plan, job.extracted, &job.request).and_then(|kwargs| {
-        let coro = plan.endpoint.bind(py).call((), Some(&kwargs))?;
+    let started = build_args(py, app, plan, job.extracted, &job.request).and_then(|args| {
+        let coro = args.call(plan.endpoint.bind(py))?;
         let (state, value): (u8, Bound<'_, PyAny>) =
             app.hooks.eager_start.bind(py).call1((coro, event_loop))?.extract()?;
-        Ok((state, value, kwargs))
+        Ok((state, value, args.kwargs))
     });
     let (state, value, kwargs) = match started {
         Ok(started) => started,
@@ -153,7 +219,7 @@ pub fn start_async(py: Python<'_>, app: &Arc<App>, shard: &ShardQueue, event_loo
             Err(PyErr::from_value(value))
         };
         let reply = outcome.unwrap_or_else(|err| reply_for_error(py, app, err, &job.request));
-        let _ = job.reply.send(reply);
+        deliver(py, app, job.reply, reply, Some(event_loop));
         return;
     }
     let task = value;
@@ -202,16 +268,25 @@ impl Completion {
         let Some(sender) = self.reply.lock().ok().and_then(|mut s| s.take()) else {
             return;
         };
+        let app = &self.app;
+        let event_loop = task.call_method0(pyo3::intern!(py, "get_loop")).ok();
         if sender.is_closed() {
-            // The client is gone (its task may have been cancelled for that): nobody to answer.
+            // The client is gone (its task may have been cancelled for that): nobody to answer,
+            // but a finished response's background (dependency exits among them) still runs.
+            if let Ok(result) = task.call_method0(pyo3::intern!(py, "result")) {
+                if let Ok(reply) = from_response_object(&result) {
+                    if let Some(background) = reply.background {
+                        run_background(py, app, background, event_loop.as_ref(), || ());
+                    }
+                }
+            }
             return;
         }
-        let app = &self.app;
         let plan = &app.plans[self.route];
         let outcome = task
             .call_method0(pyo3::intern!(py, "result"))
             .and_then(|result| from_result(py, app, plan, &result, self.kwargs.as_ref().map(|k| k.bind(py))));
         let reply = outcome.unwrap_or_else(|err| reply_for_error(py, app, err, &self.request));
-        let _ = sender.send(reply);
+        deliver(py, app, sender, reply, event_loop.as_ref());
     }
 }

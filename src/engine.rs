@@ -32,7 +32,7 @@ fn get<'py, T: FromPyObject<'py>>(config: &Bound<'py, PyDict>, key: &str) -> PyR
 #[pymethods]
 impl Engine {
     /// `routes`: route objects in registration order; `hooks`: object with `response_class`,
-    /// `dumps`, `dumps_args`, `handle_exception`, `fresh_default`, `eager_start`, `fallback_dumps`, `base_model`, `dump_model`; `config`: dict of settings.
+    /// `dumps`, `dumps_args`, `handle_exception`, `fresh_default`, `eager_start`, `start_background`, `fallback_dumps`, `base_model`, `dump_model`; `config`: dict of settings.
     #[new]
     fn new(routes: &Bound<'_, PyList>, hooks: &Bound<'_, PyAny>, config: &Bound<'_, PyDict>) -> PyResult<Self> {
         let plans = routes.iter().map(|r| RoutePlan::from_py(&r)).collect::<PyResult<Vec<_>>>()?;
@@ -48,6 +48,7 @@ impl Engine {
             handle_exception: hooks.getattr("handle_exception")?.unbind(),
             fresh_default: hooks.getattr("fresh_default")?.unbind(),
             eager_start: hooks.getattr("eager_start")?.unbind(),
+            start_background: hooks.getattr("start_background")?.unbind(),
         };
         let policy: String = get(config, "shard_policy")?;
         let app_config = Config {

@@ -51,7 +51,8 @@ pub struct RoutePlan {
     /// The Python route object: `solve(kwargs, pending, request)` finishes what Rust could not
     /// (pydantic validation, bodies, Request), `serialize(result)` applies a response_model.
     pub route: Py<PyAny>,
-    /// Python must run `solve` for this route on every request (body, Request parameter...).
+    /// Python must run `solve` (and with dependencies, `solve` returns the one argument the
+    /// endpoint, then the route's dependency runner, takes) for this route on every request (body, Request parameter...).
     pub always_solve: bool,
     pub custom_serialize: bool,
     /// Parameter names of the path pattern, in order (matchit gives values positionally).
@@ -117,8 +118,8 @@ impl RoutePlan {
         Ok(RoutePlan {
             methods: attr(route, "methods_list")?,
             path,
-            endpoint: route.getattr("endpoint")?.unbind(),
-            is_async: attr(route, "is_async")?,
+            endpoint: route.getattr("core_endpoint")?.unbind(),
+            is_async: attr(route, "core_is_async")?,
             status_code: attr(route, "status_code_or_default")?,
             params,
             route: route.clone().unbind(),

@@ -19,6 +19,8 @@ pub struct Reply {
     pub body: Bytes,
     /// The unhandled exception behind a 500, for `TestClient(raise_server_exceptions=True)`.
     pub error: Option<Arc<PyErr>>,
+    /// The response's `background`: run by the Python side once the reply has been sent.
+    pub background: Option<Py<PyAny>>,
 }
 
 pub const JSON: &str = "application/json";
@@ -36,6 +38,7 @@ impl Reply {
             headers: vec![(CONTENT_TYPE, HeaderValue::from_static(content_type))],
             body: body.into(),
             error: None,
+            background: None,
         }
     }
 
@@ -179,5 +182,6 @@ pub fn from_response_object(obj: &Bound<'_, PyAny>) -> PyResult<Reply> {
         })?;
         headers.push((name, value));
     }
-    Ok(Reply { status, headers, body: if body_allowed(status) { body } else { Bytes::new() }, error: None })
+    let background = obj.getattr(pyo3::intern!(py, "background")).ok().filter(|b| !b.is_none()).map(|b| b.unbind());
+    Ok(Reply { status, headers, body: if body_allowed(status) { body } else { Bytes::new() }, error: None, background })
 }

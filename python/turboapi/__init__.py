@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from . import status
 from .applications import FastAPI, TurboAPI
-from .datastructures import State
+from .background import BackgroundTasks
+from .datastructures import State, UploadFile
 from .exceptions import HTTPException, RequestValidationError, ResponseValidationError
-from .param_functions import Body, Cookie, Header, Path, Query
+from .param_functions import Body, Cookie, Depends, File, Form, Header, Path, Query, Security
 from .requests import Request
 from .responses import Response
 from .routing import APIRouter
@@ -15,12 +16,6 @@ __version__ = "0.1.0"
 
 # FastAPI's public names that turboapi does not provide yet: importing one says so plainly.
 _NOT_YET = {
-    "BackgroundTasks",
-    "Depends",
-    "File",
-    "Form",
-    "Security",
-    "UploadFile",
     "WebSocket",
     "WebSocketDisconnect",
     "WebSocketException",
@@ -39,9 +34,13 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "APIRouter",
+    "BackgroundTasks",
     "Body",
     "Cookie",
+    "Depends",
     "FastAPI",
+    "File",
+    "Form",
     "HTTPException",
     "Header",
     "Path",
@@ -50,7 +49,9 @@ __all__ = [
     "RequestValidationError",
     "Response",
     "ResponseValidationError",
+    "Security",
     "State",
     "TurboAPI",
+    "UploadFile",
     "status",
 ]

@@ -32,6 +32,7 @@ class TurboAPI:
         on_shutdown: list[Callable[[], Any]] | None = None,
         lifespan: Callable[[Any], Any] | None = None,
         exception_handlers: dict[Any, Callable[..., Any]] | None = None,
+        dependencies: list[Any] | None = None,
         **unsupported: Any,
     ) -> None:
         self.debug = debug
@@ -40,7 +41,9 @@ class TurboAPI:
         self.description = description
         self.version = version
         self.state = State()
-        self.router = APIRouter(routes=routes, default_response_class=default_response_class)
+        self.router = APIRouter(routes=routes, default_response_class=default_response_class, dependencies=dependencies)
+        #: ``{dependency: replacement}``, read on every request (tests set it after building a client).
+        self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
         self.on_startup = list(on_startup or [])
         self.on_shutdown = list(on_shutdown or [])
         self.lifespan = lifespan

@@ -180,3 +180,65 @@ class State:
 
     def __delattr__(self, key: str) -> None:
         del self._state[key]
+
+
+class UploadFile:
+    """An uploaded file: its data lives in a spooled temporary file (on disk past 1 MiB)."""
+
+    def __init__(
+        self, file: Any, *, size: int | None = None, filename: str | None = None, headers: Headers | None = None
+    ) -> None:
+        self.file = file
+        self.size = size
+        self.filename = filename
+        self.headers = headers or Headers()
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type", None)
+
+    async def write(self, data: bytes) -> None:
+        if self.size is not None:
+            self.size += len(data)
+        self.file.write(data)
+
+    async def read(self, size: int = -1) -> bytes:
+        return self.file.read(size)
+
+    async def seek(self, offset: int) -> None:
+        self.file.seek(offset)
+
+    async def close(self) -> None:
+        self.file.close()
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(filename={self.filename!r}, size={self.size!r}, headers={self.headers!r})"
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        def check(value: Any) -> Any:
+            if not isinstance(value, UploadFile):
+                raise ValueError(f"Expected UploadFile, received: {type(value)}")
+            return value
+
+        return core_schema.no_info_plain_validator_function(check)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        return {"type": "string", "format": "binary"}
+
+
+class FormData(ImmutableMultiDict):
+    """Form fields (str) and files (UploadFile)."""
+
+    async def close(self) -> None:
+        for _, value in self.multi_items():
+            if isinstance(value, UploadFile):
+                await value.close()
+
+    def close_sync(self) -> None:
+        for _, value in self.multi_items():
+            if isinstance(value, UploadFile):
+                value.file.close()

@@ -8,15 +8,14 @@ core asks for it (a value to validate, a body, a ``Request``).
 
 from __future__ import annotations
 
-import email.message
 import inspect
-import json
 import warnings
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field, is_dataclass
 from enum import Enum
+from functools import cached_property, partial
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 
@@ -24,7 +23,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
 from . import params
-from .exceptions import FastAPIError, RequestValidationError
+from .exceptions import FastAPIError
 from .params import Undefined
 
 SEQUENCE_TYPES = (list, tuple, set, frozenset, deque, Sequence)
@@ -135,6 +134,14 @@ class ParamSpec:
     loc: tuple[str, str]
     adapter: TypeAdapter[Any] = field(repr=False)
     info: FieldInfo = field(repr=False)
+    #: The handler's argument name (``name`` is the core's kwarg key: a unique slot name when the
+    #: route has dependencies, since two dependants may both declare ``q``).
+    arg: str = ""
+    annotation: Any = None
+    #: Position in the route's flat list (what the core reports pending values by).
+    slot: int = -1
+    #: ``Annotated[Model, Query()]``: the whole source validated as one model, in Python.
+    model: bool = False
 
     def validate(self, raw: Any) -> tuple[Any, list[dict[str, Any]]]:
         return validate(self.adapter, raw, self.loc)
@@ -148,6 +155,7 @@ class BodyField:
     default: Any
     adapter: TypeAdapter[Any] = field(repr=False)
     info: FieldInfo = field(repr=False)
+    annotation: Any = None
 
 
 def _marker_of(name: str, annotation: Any, default: Any) -> tuple[Any, FieldInfo | None, Any]:
@@ -183,171 +191,320 @@ def _marker_of(name: str, annotation: Any, default: Any) -> tuple[Any, FieldInfo
 
 
 @dataclass
+class Dependant:
+    """A handler or a dependency: its own parameters and the dependencies it declares.
+
+    ``params`` carry a ``slot``: their position in the route's flat parameter list, the one the
+    core extracts. A dependant compiled at request time (a dependency override) has no slots and
+    reads its parameters from the request in Python (``python_extract``).
+    """
+
+    call: Callable[..., Any] | None
+    name: str | None = None
+    params: list[ParamSpec] = field(default_factory=list)
+    body: list[BodyField] = field(default_factory=list)
+    dependencies: list[Dependant] = field(default_factory=list)
+    request_param: str | None = None
+    response_param: str | None = None
+    background_param: str | None = None
+    scopes_param: str | None = None
+    use_cache: bool = True
+    scope: str | None = None
+    own_scopes: list[str] = field(default_factory=list)
+    parent_scopes: list[str] = field(default_factory=list)
+    kind: str = "sync"
+    python_extract: bool = False
+
+    @property
+    def scopes(self) -> list[str]:
+        scopes = list(self.parent_scopes)
+        scopes += [s for s in self.own_scopes if s not in scopes]
+        return scopes
+
+    def uses_scopes(self) -> bool:
+        from .security.base import SecurityBase
+
+        return bool(
+            self.own_scopes
+            or self.scopes_param
+            or isinstance(_unwrap(self.call), SecurityBase)
+            or any(d.uses_scopes() for d in self.dependencies)
+        )
+
+    @cached_property
+    def cache_key(self) -> tuple[Any, ...]:
+        scopes = tuple(sorted(set(self.scopes))) if self.uses_scopes() else ()
+        return (self.call, scopes, self.scope or "")
+
+    def walk(self) -> Iterator[Dependant]:
+        yield self
+        for dep in self.dependencies:
+            yield from dep.walk()
+
+    @property
+    def is_simple(self) -> bool:
+        """No dependencies and nothing that lives past the response: the core's direct path."""
+        return not self.dependencies and self.background_param is None and self.scopes_param is None
+
+
+@dataclass
 class EndpointSignature:
     params: list[ParamSpec]
     body: list[BodyField]
     embed_body: bool
     request_param: str | None
     response_param: str | None
+    dependant: Dependant
+    is_async: bool = False
+    #: No dependencies, background tasks or forms: the core calls the handler directly.
+    simple: bool = True
 
 
-def analyze(endpoint: Callable[..., Any], path_param_names: Sequence[str]) -> EndpointSignature:
+def _unwrap(call: Any) -> Any:
+    while isinstance(call, partial):
+        call = call.func
+    return inspect.unwrap(call) if callable(call) else call
+
+
+def _call_kind(call: Any) -> str:
+    """sync / async / gen / asyncgen, for a function, a class or a callable instance."""
+    target = _unwrap(call)
+    if inspect.isclass(target):
+        return "sync"
+    candidates = [target]
+    dunder = getattr(target, "__call__", None)  # noqa: B004 - a callable object's __call__
+    if dunder is not None and not inspect.isfunction(target) and not inspect.ismethod(target):
+        candidates.append(_unwrap(dunder))
+    for fn in candidates:
+        if inspect.isasyncgenfunction(fn):
+            return "asyncgen"
+        if inspect.isgeneratorfunction(fn):
+            return "gen"
+        if inspect.iscoroutinefunction(fn):
+            return "async"
+    return "sync"
+
+
+def _signature(call: Any) -> tuple[inspect.Signature, dict[str, Any]]:
+    target = _unwrap(call)
+    try:
+        signature = inspect.signature(call)
+    except (TypeError, ValueError) as exc:
+        raise FastAPIError(f"cannot read the signature of {call!r}: {exc}") from exc
+    if inspect.isclass(target):
+        hint_source: Any = target.__init__
+    elif inspect.isfunction(target) or inspect.ismethod(target):
+        hint_source = target
+    else:
+        hint_source = getattr(type(target), "__call__", target)  # noqa: B004
+    try:
+        hints = get_type_hints(hint_source, include_extras=True)
+    except Exception as exc:
+        raise FastAPIError(f"cannot resolve the type hints of {call!r}: {exc}") from exc
+    return signature, hints
+
+
+def analyze(
+    endpoint: Callable[..., Any],
+    path_param_names: Sequence[str],
+    dependencies: Sequence[params.Depends] = (),
+) -> EndpointSignature:
+    """The route's dependant tree, and the flat parameter list the core extracts for it."""
+    flat: list[ParamSpec] = []
+    root = get_dependant(endpoint, path_param_names, flat=flat)
+    # `dependencies=[...]` of the app, routers and decorator run first, their values unused.
+    extra = [_sub_dependant(dep, None, Any, path_param_names, flat=flat, parent_scopes=[]) for dep in dependencies]
+    root.dependencies[:0] = extra
+    body = [f for d in root.walk() for f in d.body]
+    names = {b.name for b in body}
+    embed = len(names) > 1 or bool(body and getattr(body[0].info, "embed", False))
+    if body and not embed and isinstance(body[0].info, params.Form) and not _is_model_or_union_of(body[0].annotation):
+        embed = True
+    is_async = any(d.kind != "sync" for d in root.walk())
+    # A form body holds files to close after the response: that runs on the dependency path.
+    simple = root.is_simple and not (body and isinstance(body[0].info, params.Form))
+    if simple:
+        # The core's direct path: kwargs named after the handler's own parameters.
+        for spec in flat:
+            spec.name = spec.arg
+    return EndpointSignature(flat, body, embed, root.request_param, root.response_param, root, is_async, simple)
+
+
+def _is_model_or_union_of(tp: Any) -> bool:
+    tp = _strip_annotated(tp)
+    if (args := _union_args(tp)) is not None:
+        return all(_issubclass(a, BaseModel) for a in args)
+    return _issubclass(tp, BaseModel)
+
+
+def _sub_dependant(
+    depends: params.Depends,
+    name: str | None,
+    type_: Any,
+    path_param_names: Sequence[str],
+    *,
+    flat: list[ParamSpec] | None,
+    parent_scopes: list[str],
+) -> Dependant:
+    call = depends.dependency if depends.dependency is not None else type_
+    if call is None or call is Any or not callable(call):
+        raise FastAPIError(f"Depends() for {name!r} needs a callable, or a class as the parameter's type")
+    own = list(depends.scopes or []) if isinstance(depends, params.Security) else []
+    return get_dependant(
+        call,
+        path_param_names,
+        flat=flat,
+        name=name,
+        use_cache=depends.use_cache,
+        scope=depends.scope,
+        own_scopes=own,
+        parent_scopes=parent_scopes,
+    )
+
+
+def get_dependant(
+    call: Callable[..., Any],
+    path_param_names: Sequence[str],
+    *,
+    flat: list[ParamSpec] | None,
+    name: str | None = None,
+    use_cache: bool = True,
+    scope: str | None = None,
+    own_scopes: list[str] | None = None,
+    parent_scopes: list[str] | None = None,
+) -> Dependant:
+    """Analyse one callable's signature; ``flat`` collects its parameters for the core (None: the
+    dependant extracts in Python, as a dependency override compiled at request time does)."""
+    from .background import BackgroundTasks
     from .requests import Request
     from .responses import Response
+    from .security.oauth2 import SecurityScopes
 
-    try:
-        hints = get_type_hints(endpoint, include_extras=True)
-    except Exception as exc:
-        raise FastAPIError(f"cannot resolve the type hints of {endpoint!r}: {exc}") from exc
+    dependant = Dependant(
+        call=call,
+        name=name,
+        use_cache=use_cache,
+        scope=scope,
+        own_scopes=own_scopes or [],
+        parent_scopes=parent_scopes or [],
+        kind=_call_kind(call),
+        python_extract=flat is None,
+    )
+    signature, hints = _signature(call)
+    where = getattr(call, "__qualname__", None) or type(call).__qualname__
     by_source: dict[str, list[ParamSpec]] = {"path": [], "query": [], "header": [], "cookie": []}
-    body: list[BodyField] = []
-    request_param = None
-    response_param = None
-    for name, parameter in inspect.signature(endpoint).parameters.items():
+    for pname, parameter in signature.parameters.items():
         if parameter.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
             continue
-        annotation = hints.get(name, Any)
+        annotation = hints.get(pname, Any)
         raw_default = Undefined if parameter.default is inspect.Parameter.empty else parameter.default
-        type_, marker, default = _marker_of(name, annotation, raw_default)
+        depends = _depends_of(annotation, raw_default)
+        if depends is not None:
+            type_ = _strip_annotated(annotation)
+            dependant.dependencies.append(
+                _sub_dependant(depends, pname, type_, path_param_names, flat=flat, parent_scopes=dependant.scopes)
+            )
+            continue
+        type_, marker, default = _marker_of(pname, annotation, raw_default)
         if _issubclass(type_, Request):
-            request_param = name
+            dependant.request_param = pname
             continue
         if _issubclass(type_, Response):
-            response_param = name
+            dependant.response_param = pname
             continue
-        if type(raw_default).__name__ in ("Depends", "Security") or marker is None and _unsupported(type_):
+        if _issubclass(type_, BackgroundTasks):
+            dependant.background_param = pname
+            continue
+        if _issubclass(type_, SecurityScopes):
+            dependant.scopes_param = pname
+            continue
+        if marker is None and _unsupported(type_):
             raise FastAPIError(
-                f"parameter {name!r} of {endpoint.__qualname__}: {_unsupported(type_) or 'Depends'} "
-                "is not supported by turboapi yet"
+                f"parameter {pname!r} of {where}: {_unsupported(type_)} is not supported by turboapi yet"
             )
-        is_path = name in path_param_names
+        is_path = pname in path_param_names
         if marker is None:
             if is_path:
                 marker = params.Path()
-            elif is_complex(type_):
-                marker = params.Body()
+            elif is_complex(type_) or _is_upload(type_):
+                marker = params.Body() if not _is_upload(type_) else params.File()
             else:
                 marker = params.Query()
         if is_path and not isinstance(marker, params.Path):
-            raise FastAPIError(f"Cannot use `{type(marker).__name__}` for path param {name!r}")
+            raise FastAPIError(f"Cannot use `{type(marker).__name__}` for path param {pname!r}")
         if isinstance(marker, params.Path) and not is_path:
-            raise FastAPIError(f"path parameter {name!r} of {endpoint.__qualname__} is not in the path")
+            raise FastAPIError(f"path parameter {pname!r} of {where} is not in the path")
         required = default is Undefined
         if isinstance(marker, params.Body):
-            alias = marker.alias or name
-            body.append(BodyField(name, alias, required, default, _adapter(type_, marker), marker))
+            alias = marker.alias or pname
+            dependant.body.append(BodyField(pname, alias, required, default, _adapter(type_, marker), marker, type_))
             continue
-        source = marker.in_.value
-        if marker.alias:
-            alias = marker.alias
-        elif source == "header" and marker.convert_underscores:
-            alias = name.replace("_", "-")
-        else:
-            alias = name
-        scalar, is_list = scalar_kind(type_)
-        if source == "path" and is_list:
-            raise FastAPIError(f"path parameter {name!r} must be a single value")
-        by_source[source].append(
-            ParamSpec(
-                name=name,
-                key=alias.lower() if source == "header" else alias,
-                source=source,
-                scalar=scalar,
-                is_list=is_list,
-                fast=scalar != "other" and not marker.metadata,
-                required=required,
-                default=None if required else default,
-                copy_default=not required and not isinstance(default, IMMUTABLE_DEFAULTS),
-                loc=(source, alias),
-                adapter=_adapter(type_, marker),
-                info=marker,
-            )
-        )
-    names = {b.name for b in body}
-    embed = len(names) > 1 or bool(body and getattr(body[0].info, "embed", False))
-    ordered = by_source["path"] + by_source["query"] + by_source["header"] + by_source["cookie"]
-    return EndpointSignature(ordered, body, embed, request_param, response_param)
+        by_source[marker.in_.value].append(_param_spec(pname, type_, marker, default, required))
+    for source in ("path", "query", "header", "cookie"):
+        specs = by_source[source]
+        if len(specs) == 1 and _issubclass(_without_none(_strip_annotated(specs[0].annotation)), BaseModel):
+            # Read from the whole source by Python; the core leaves it to `solve` (never pending).
+            spec = specs[0]
+            spec.model, spec.fast, spec.required, spec.default, spec.copy_default = True, False, False, None, False
+        for spec in specs:
+            if flat is not None:
+                spec.slot = len(flat)
+                spec.name = f"{spec.slot}:{spec.arg}"
+                flat.append(spec)
+            dependant.params.append(spec)
+    return dependant
+
+
+def _depends_of(annotation: Any, default: Any) -> params.Depends | None:
+    if isinstance(default, params.Depends):
+        return default
+    if get_origin(annotation) is Annotated:
+        found = [e for e in get_args(annotation)[1:] if isinstance(e, params.Depends)]
+        if found:
+            return found[-1]
+    return None
+
+
+def _is_upload(tp: Any) -> bool:
+    from .datastructures import UploadFile
+
+    tp = _without_none(_strip_annotated(tp))
+    if _issubclass(tp, UploadFile):
+        return True
+    return get_origin(tp) in (list, set, tuple) and any(_is_upload(a) for a in get_args(tp))
+
+
+def _param_spec(name: str, type_: Any, marker: Any, default: Any, required: bool) -> ParamSpec:
+    source = marker.in_.value
+    if marker.alias:
+        alias = marker.alias
+    elif source == "header" and marker.convert_underscores:
+        alias = name.replace("_", "-")
+    else:
+        alias = name
+    scalar, is_list = scalar_kind(type_)
+    if source == "path" and is_list:
+        raise FastAPIError(f"path parameter {name!r} must be a single value")
+    return ParamSpec(
+        name=name,
+        key=alias.lower() if source == "header" else alias,
+        source=source,
+        scalar=scalar,
+        is_list=is_list,
+        fast=scalar != "other" and not marker.metadata,
+        required=required,
+        default=None if required else default,
+        copy_default=not required and not isinstance(default, IMMUTABLE_DEFAULTS),
+        loc=(source, alias),
+        adapter=_adapter(type_, marker),
+        info=marker,
+        arg=name,
+        annotation=type_,
+    )
 
 
 def _unsupported(type_: Any) -> str | None:
     name = getattr(type_, "__name__", "")
-    if name in ("BackgroundTasks", "WebSocket", "SecurityScopes", "UploadFile"):
+    if name in ("WebSocket",):
         return name
     return None
-
-
-def _is_json_content_type(content_type: str) -> bool:
-    if content_type == "application/json" or content_type.startswith("application/json;"):
-        return True
-    message = email.message.Message()
-    message["content-type"] = content_type
-    if message.get_content_maintype() != "application":
-        return False
-    subtype = message.get_content_subtype()
-    return subtype == "json" or subtype.endswith("+json")
-
-
-def read_body(raw: bytes, content_type: str | None) -> Any:
-    """FastAPI's reading of a JSON body: parsed only with a JSON content type, else the raw bytes."""
-    from .exceptions import HTTPException
-
-    if not raw:
-        return None
-    if not content_type or not _is_json_content_type(content_type):
-        return raw
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError as exc:
-        error = {"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error", "input": {}}
-        error["ctx"] = {"error": exc.msg}
-        raise RequestValidationError([error], body=exc.doc) from exc
-    except Exception as exc:
-        raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
-
-
-def solve_body(sig: EndpointSignature, data: Any, values: dict[str, Any]) -> tuple[Any, list[dict[str, Any]]]:
-    """Validate body parameters into ``values``; returns (the body as read, errors)."""
-    raw = data.body
-    fields = sig.body
-    if len(fields) == 1 and not sig.embed_body:
-        only = fields[0]
-        # Fast path: a JSON body validated by pydantic-core straight from the bytes.
-        if raw and _is_json_content_type(data.content_type or ""):
-            try:
-                values[only.name] = only.adapter.validate_json(raw)
-                return None, []
-            except ValueError:
-                pass  # FastAPI's exact flow below produces FastAPI's exact errors.
-        body = read_body(raw, data.content_type)
-        if body is None:
-            if only.required:
-                return body, [missing_error(("body",))]
-            values[only.name] = fresh_default(only.default)
-            return body, []
-        value, errors = validate(only.adapter, body, ("body",))
-        if not errors:
-            values[only.name] = value
-        return body, errors
-    body = read_body(raw, data.content_type)
-    errors: list[dict[str, Any]] = []
-    for f in fields:
-        loc = ("body", f.alias)
-        value = None
-        if body is not None and not isinstance(body, bytes):
-            try:
-                value = body.get(f.alias)
-            except AttributeError:
-                errors.append(missing_error(loc))
-                continue
-        if value is None:
-            if f.required:
-                errors.append(missing_error(loc))
-            else:
-                values[f.name] = fresh_default(f.default)
-            continue
-        validated, errs = validate(f.adapter, value, loc)
-        if errs:
-            errors.extend(errs)
-        else:
-            values[f.name] = validated
-    return body, errors

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 from . import params
 from .params import Undefined
 
-__all__ = ["Body", "Cookie", "Header", "Path", "Query"]
+__all__ = ["Body", "Cookie", "Depends", "File", "Form", "Header", "Path", "Query", "Security"]
 
 
 def Path(default: Any = ..., **kwargs: Any) -> Any:  # noqa: N802 - FastAPI's public name
@@ -28,3 +29,29 @@ def Cookie(default: Any = Undefined, **kwargs: Any) -> Any:  # noqa: N802
 
 def Body(default: Any = Undefined, **kwargs: Any) -> Any:  # noqa: N802
     return params.Body(default, **kwargs)
+
+
+def Form(default: Any = Undefined, **kwargs: Any) -> Any:  # noqa: N802
+    return params.Form(default, **kwargs)
+
+
+def File(default: Any = Undefined, **kwargs: Any) -> Any:  # noqa: N802
+    return params.File(default, **kwargs)
+
+
+def Depends(  # noqa: N802
+    dependency: Callable[..., Any] | None = None,
+    *,
+    use_cache: bool = True,
+    scope: Literal["function", "request"] | None = None,
+) -> Any:
+    return params.Depends(dependency=dependency, use_cache=use_cache, scope=scope)
+
+
+def Security(  # noqa: N802
+    dependency: Callable[..., Any] | None = None,
+    *,
+    scopes: Sequence[str] | None = None,
+    use_cache: bool = True,
+) -> Any:
+    return params.Security(dependency=dependency, scopes=scopes, use_cache=use_cache)

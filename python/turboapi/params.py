@@ -6,8 +6,10 @@ are enforced by pydantic exactly as in FastAPI.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
@@ -95,3 +97,35 @@ class Body(_Marker):
         self.media_type = media_type
         self.include_in_schema = include_in_schema
         super().__init__(default, default_factory, alias, kwargs)
+
+
+class Form(Body):
+    """A form field (urlencoded or multipart)."""
+
+    def __init__(
+        self, default: Any = Undefined, *, media_type: str = "application/x-www-form-urlencoded", **kwargs: Any
+    ):
+        super().__init__(default, media_type=media_type, **kwargs)
+
+
+class File(Form):
+    """A multipart file field: ``bytes`` or ``UploadFile``."""
+
+    def __init__(self, default: Any = Undefined, *, media_type: str = "multipart/form-data", **kwargs: Any):
+        super().__init__(default, media_type=media_type, **kwargs)
+
+
+@dataclass(frozen=True)
+class Depends:
+    """A dependency: ``dependency`` is called per request (cached per request unless ``use_cache=False``)."""
+
+    dependency: Callable[..., Any] | None = None
+    use_cache: bool = True
+    scope: Literal["function", "request"] | None = None
+
+
+@dataclass(frozen=True)
+class Security(Depends):
+    """A dependency that also declares OAuth2 ``scopes``."""
+
+    scopes: Sequence[str] | None = None

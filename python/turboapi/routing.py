@@ -10,9 +10,9 @@ from typing import Any, get_type_hints
 from pydantic import TypeAdapter
 
 from . import dependencies as deps
-from .exceptions import FastAPIError, RequestValidationError, ResponseValidationError
-from .requests import Request
+from .exceptions import FastAPIError, ResponseValidationError
 from .responses import JSONResponse, Response
+from .solving import DependencyRunner, RequestScope, solve_simple
 
 PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
 
@@ -57,11 +57,25 @@ class APIRoute:
         deprecated: bool | None = None,
         operation_id: str | None = None,
         include_in_schema: bool = True,
+        dependencies: Sequence[Any] | None = None,
+        response_model_include: Any = None,
+        response_model_exclude: Any = None,
+        response_model_by_alias: bool = True,
+        response_model_exclude_unset: bool = False,
+        response_model_exclude_defaults: bool = False,
+        response_model_exclude_none: bool = False,
         **unsupported: Any,
     ) -> None:
         for key, value in unsupported.items():
             if value not in (None, [], {}, True, False) and not isinstance(value, _Default):
                 raise FastAPIError(f"route option {key}= is not supported by turboapi yet")
+        self.dependencies = list(dependencies or [])
+        self.response_model_include = response_model_include
+        self.response_model_exclude = response_model_exclude
+        self.response_model_by_alias = response_model_by_alias
+        self.response_model_exclude_unset = response_model_exclude_unset
+        self.response_model_exclude_defaults = response_model_exclude_defaults
+        self.response_model_exclude_none = response_model_exclude_none
         self.path = path
         self.endpoint = endpoint
         self.methods = {m.upper() for m in (methods or ["GET"])}
@@ -80,16 +94,29 @@ class APIRoute:
         self.is_async = _is_coroutine_function(endpoint)
         self.response_class = response_class.value if isinstance(response_class, _Default) else response_class
         self.custom_response_class = not isinstance(response_class, _Default)
-        self.signature = deps.analyze(endpoint, PATH_PARAM.findall(path))
+        self.path_param_names = PATH_PARAM.findall(path)
+        self.signature = deps.analyze(endpoint, self.path_param_names, self.dependencies)
         self.param_specs = self.signature.params
         sig = self.signature
-        self.always_solve = bool(sig.body or sig.request_param or sig.response_param)
+        self.has_model_params = any(spec.model for spec in sig.params)
         self.response_model = self._response_model(response_model)
         self.response_adapter = TypeAdapter(self.response_model) if self.response_model is not None else None
-        self.custom_serialize = bool(
-            self.response_adapter is not None or self.custom_response_class or sig.response_param
-        )
         self.app: Any = None
+        if sig.simple:
+            # The core calls the handler itself with the kwargs it built.
+            self.core_endpoint = endpoint
+            self.core_is_async = self.is_async
+            self.always_solve = bool(sig.body or sig.request_param or sig.response_param or self.has_model_params)
+            self.custom_serialize = bool(
+                self.response_adapter is not None or self.custom_response_class or sig.response_param
+            )
+        else:
+            # Dependencies: `solve` returns a RequestScope, the runner does the rest and returns a Response.
+            self.runner = DependencyRunner(self)
+            self.core_is_async = sig.is_async
+            self.core_endpoint = self.runner.run_async if sig.is_async else self.runner.run_sync
+            self.always_solve = True
+            self.custom_serialize = False
 
     def _response_model(self, response_model: Any) -> Any:
         if isinstance(response_model, _Default):
@@ -107,53 +134,41 @@ class APIRoute:
         return response_model
 
     # -- called by the core -------------------------------------------------------------------
-    def solve(self, kwargs: dict[str, Any], pending: list[tuple[int, Any]], data: Any) -> None:
-        """Finish the handler's arguments; raise RequestValidationError with FastAPI's errors."""
-        sig = self.signature
-        body_values: dict[str, Any] = {}
-        body_errors: list[dict[str, Any]] = []
-        body: Any = None
-        if sig.body:
-            # FastAPI reads the body first: a JSON syntax error is the only error reported.
-            body, body_errors = deps.solve_body(sig, data, body_values)
-        errors: list[dict[str, Any]] = []
-        for index, raw in pending:
-            spec = sig.params[index]
-            if raw is None:
-                errors.append(deps.missing_error(spec.loc))
-                continue
-            value, errs = spec.validate(raw)
-            if errs:
-                errors.extend(errs)
-            else:
-                kwargs[spec.name] = value
-        errors.extend(body_errors)
-        if errors:
-            raise RequestValidationError(errors, body=body)
-        kwargs.update(body_values)
-        if sig.request_param:
-            kwargs[sig.request_param] = Request(data, app=self.app)
-        if sig.response_param:
-            # The handler may set headers, cookies and a status on it; `serialize` merges them.
-            sub_response = Response()
-            sub_response.status_code = None  # type: ignore[assignment]
-            kwargs[sig.response_param] = sub_response
+    def solve(self, kwargs: dict[str, Any], pending: list[tuple[int, Any]], data: Any) -> RequestScope | None:
+        """Finish the handler's arguments (None), or with dependencies, the scope the runner takes."""
+        if self.signature.simple:
+            solve_simple(self, kwargs, pending, data)
+            return None
+        return RequestScope(kwargs, pending, data, self.app)
 
     def serialize(self, result: Any, kwargs: dict[str, Any] | None = None) -> Any:
+        sub = kwargs.get(self.signature.response_param) if kwargs and self.signature.response_param else None
+        return self.render(result, sub)
+
+    def _dump_options(self) -> dict[str, Any]:
+        return {
+            "include": self.response_model_include,
+            "exclude": self.response_model_exclude,
+            "by_alias": self.response_model_by_alias,
+            "exclude_unset": self.response_model_exclude_unset,
+            "exclude_defaults": self.response_model_exclude_defaults,
+            "exclude_none": self.response_model_exclude_none,
+        }
+
+    def render(self, result: Any, sub: Any) -> Any:
         """JSON bytes of a non-Response result, or a Response when the route shapes it
         (response_class, or headers/status set on a `Response` parameter)."""
-        sub = kwargs.get(self.signature.response_param) if kwargs and self.signature.response_param else None
         status = (sub.status_code if sub is not None else None) or self.status_code_or_default
         if self.response_adapter is not None:
             value, errors = deps.validate(self.response_adapter, result, ("response",))
             if errors:
                 raise ResponseValidationError(errors, body=result)
-            content = self.response_adapter.dump_json(value, by_alias=True)
+            content = self.response_adapter.dump_json(value, **self._dump_options())
             if sub is None and not self.custom_response_class:
                 return content
             if self.custom_response_class:
                 response = self.response_class(
-                    self.response_adapter.dump_python(value, mode="json", by_alias=True), status_code=status
+                    self.response_adapter.dump_python(value, mode="json", **self._dump_options()), status_code=status
                 )
             else:
                 response = Response(content, status_code=status, media_type="application/json")
@@ -175,6 +190,7 @@ class APIRouter:
         include_in_schema: bool = True,
         default_response_class: Any = Default(JSONResponse),
         routes: list[APIRoute] | None = None,
+        dependencies: Sequence[Any] | None = None,
         **unsupported: Any,
     ) -> None:
         for key, value in unsupported.items():
@@ -189,10 +205,15 @@ class APIRouter:
         self.include_in_schema = include_in_schema
         self.default_response_class = default_response_class
         self.routes: list[APIRoute] = list(routes or [])
+        self.dependencies = list(dependencies or [])
 
     def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         kwargs.setdefault("response_class", self.default_response_class)
         kwargs["tags"] = self.tags + list(kwargs.get("tags") or [])
+        kwargs["dependencies"] = self.dependencies + list(kwargs.get("dependencies") or [])
+        kwargs["responses"] = {**self.responses, **(kwargs.get("responses") or {})}
+        if kwargs.get("deprecated") is None and self.deprecated is not None:
+            kwargs["deprecated"] = self.deprecated
         self.routes.append(APIRoute(self.prefix + path, endpoint, **kwargs))
 
     def api_route(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -226,7 +247,18 @@ class APIRouter:
     def options(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return self._method("OPTIONS", path, **kwargs)
 
-    def include_router(self, router: APIRouter, *, prefix: str = "", tags: list[Any] | None = None, **_: Any) -> None:
+    def include_router(
+        self,
+        router: APIRouter,
+        *,
+        prefix: str = "",
+        tags: list[Any] | None = None,
+        dependencies: Sequence[Any] | None = None,
+        responses: dict[Any, Any] | None = None,
+        deprecated: bool | None = None,
+        include_in_schema: bool = True,
+        **_: Any,
+    ) -> None:
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise FastAPIError("A path prefix must start with '/' and must not end with '/'")
         for route in router.routes:
@@ -241,10 +273,17 @@ class APIRouter:
                 tags=(tags or []) + route.tags,
                 summary=route.summary,
                 description=route.description,
-                responses=route.responses,
-                deprecated=route.deprecated,
+                responses={**(responses or {}), **route.responses},
+                deprecated=route.deprecated if route.deprecated is not None else deprecated,
                 operation_id=route.operation_id,
-                include_in_schema=route.include_in_schema,
+                include_in_schema=route.include_in_schema and include_in_schema,
+                dependencies=list(dependencies or []) + route.dependencies,
+                response_model_include=route.response_model_include,
+                response_model_exclude=route.response_model_exclude,
+                response_model_by_alias=route.response_model_by_alias,
+                response_model_exclude_unset=route.response_model_exclude_unset,
+                response_model_exclude_defaults=route.response_model_exclude_defaults,
+                response_model_exclude_none=route.response_model_exclude_none,
             )
 
     def url_path_for(self, name: str, /, **path_params: Any) -> str:

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from . import _eager, _json
 from ._core import Engine
+from . import background
 from .dependencies import fresh_default
 from .responses import Response
 
@@ -114,6 +115,7 @@ class _Hooks:
         self.handle_exception = app._handle_exception
         self.fresh_default = fresh_default
         self.eager_start = _eager.start
+        self.start_background = background.start
 
 
 def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:

@@ -1,0 +1,132 @@
+"""Background tasks: work that runs after the response has been handed to the server.
+
+``BackgroundTasks`` is what a handler or dependency declares; the core runs a response's
+``background`` right after sending the reply (on the pool thread for sync routes, as a task on the
+shard's loop for async ones). ``pending`` counts what has not finished, so the TestClient can wait
+for it as Starlette's does before returning a response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+logger = logging.getLogger("turboapi.error")
+
+
+class BackgroundTask:
+    def __init__(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self.func = func
+        self.args = args
+        self.kwargs = kwargs
+        self.is_async = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
+            getattr(func, "__call__", None)  # noqa: B004
+        )
+
+    async def __call__(self) -> None:
+        if self.is_async:
+            await self.func(*self.args, **self.kwargs)
+        else:
+            await asyncio.to_thread(self.func, *self.args, **self.kwargs)
+
+    def run_sync(self) -> None:
+        if self.is_async:
+            asyncio.run(self.func(*self.args, **self.kwargs))
+        else:
+            self.func(*self.args, **self.kwargs)
+
+
+class BackgroundTasks(BackgroundTask):
+    """Tasks added with ``add_task``, run in order after the response."""
+
+    def __init__(self, tasks: list[BackgroundTask] | None = None) -> None:
+        self.tasks = list(tasks or [])
+
+    def add_task(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self.tasks.append(BackgroundTask(func, *args, **kwargs))
+
+    async def __call__(self) -> None:
+        for task in self.tasks:
+            await task()
+
+    def run_sync(self) -> None:
+        for task in self.tasks:
+            task.run_sync()
+
+
+class _Pending:
+    """How many backgrounds are still running (the TestClient waits for zero)."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = threading.Condition()
+
+    def enter(self) -> None:
+        with self._idle:
+            self._count += 1
+
+    def leave(self) -> None:
+        with self._idle:
+            self._count -= 1
+            if self._count == 0:
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._count == 0, timeout)
+
+
+pending = _Pending()
+
+
+def _run_sync(background: Any) -> None:
+    try:
+        run = getattr(background, "run_sync", None)
+        if run is not None:
+            run()
+        else:
+            result = background()
+            if inspect.isawaitable(result):
+                asyncio.run(_await(result))
+    except BaseException:
+        logger.error("Exception in background task", exc_info=True)
+    finally:
+        pending.leave()
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+_running: set[asyncio.Task[Any]] = set()
+
+
+async def _run_async(background: Any) -> None:
+    try:
+        result = background()
+        if inspect.isawaitable(result):
+            await result
+    except BaseException:
+        logger.error("Exception in background task", exc_info=True)
+    finally:
+        pending.leave()
+
+
+def start(background: Any, loop: Any) -> Callable[[], None] | None:
+    """Called by the core before it sends a reply that carries a background.
+
+    With a loop (an async route on its shard), the background becomes a task that first runs after
+    this batch, i.e. after the reply went out; returns None. Without one (a sync route on a pool
+    thread), returns the function the core calls once the reply is sent.
+    """
+    pending.enter()
+    if loop is None:
+        return lambda: _run_sync(background)
+    task = loop.create_task(_run_async(background))
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+    return None

@@ -1,0 +1,102 @@
+"""Run blocking code without blocking the event loop (``fastapi.concurrency``), on asyncio threads.
+
+Every helper copies the caller's ``contextvars`` into the worker thread, so context set by a request
+(or by middleware) is visible to the sync code it calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, asynccontextmanager
+from typing import Any, ParamSpec, TypeVar
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+# ``next()`` returns this instead of raising StopIteration, which cannot cross a Future.
+_EXHAUSTED: Any = object()
+
+# Context-manager exits get threads of their own. If ``__exit__`` had to queue for the shared pool while
+# every worker sits in an ``__enter__`` waiting for a resource only an exit gives back (a connection pool,
+# say), nothing would ever move. This pool is sized far beyond any realistic number of simultaneous exits,
+# so an exit never waits; its idle threads are reused, so a thread is not started per exit.
+_exit_pool: ThreadPoolExecutor | None = None
+_EXIT_POOL_SIZE = 1024
+
+
+async def run_in_threadpool(func: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    """Call the sync ``func(*args, **kwargs)`` in a worker thread and return (or raise) what it does."""
+    return await asyncio.to_thread(func, *args, **kwargs)
+
+
+async def iterate_in_threadpool(iterator: Iterable[_T]) -> AsyncIterator[_T]:
+    """Iterate a sync iterable, each ``next()`` in a worker thread, as an async iterator."""
+    it: Iterator[_T] = iter(iterator)
+    while True:
+        item = await asyncio.to_thread(next, it, _EXHAUSTED)
+        if item is _EXHAUSTED:
+            return
+        yield item
+
+
+async def _run_exit(func: Callable[..., _T], *args: Any) -> _T:
+    global _exit_pool
+    if _exit_pool is None:
+        _exit_pool = ThreadPoolExecutor(max_workers=_EXIT_POOL_SIZE, thread_name_prefix="turboapi-cm-exit")
+    call = functools.partial(contextvars.copy_context().run, func, *args)
+    return await asyncio.get_running_loop().run_in_executor(_exit_pool, call)
+
+
+@asynccontextmanager
+async def contextmanager_in_threadpool(cm: AbstractContextManager[_T]) -> AsyncIterator[_T]:
+    """Use a sync context manager from async code: ``__enter__`` and ``__exit__`` run in worker threads.
+
+    An exception raised in the ``async with`` body is handed to ``__exit__``; it is re-raised unless
+    ``__exit__`` returns true, as with a plain ``with``.
+    """
+    value = await run_in_threadpool(cm.__enter__)
+    try:
+        yield value
+    except Exception as exc:
+        if not await _run_exit(cm.__exit__, type(exc), exc, exc.__traceback__):
+            raise
+    else:
+        await _run_exit(cm.__exit__, None, None, None)
+
+
+async def run_until_first_complete(*args: tuple[Callable[..., Awaitable[Any]], dict[str, Any]]) -> None:
+    """Deprecated (as in Starlette): run each ``func(**kwargs)`` concurrently; when one finishes, cancel the rest.
+
+    An exception from any of them is re-raised once the others are cancelled.
+    """
+    warnings.warn(
+        "run_until_first_complete is deprecated and will be removed in a future version",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    tasks = [asyncio.ensure_future(func(**kwargs)) for func, kwargs in args]
+    if not tasks:
+        return
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, Exception):
+            raise outcome
+
+
+__all__ = [
+    "asynccontextmanager",
+    "contextmanager_in_threadpool",
+    "iterate_in_threadpool",
+    "run_in_threadpool",
+    "run_until_first_complete",
+]

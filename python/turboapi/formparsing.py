@@ -1,0 +1,195 @@
+"""Form bodies: ``application/x-www-form-urlencoded`` and ``multipart/form-data`` -> FormData.
+
+Multipart is parsed by python-multipart with Starlette's limits (1000 files, 1000 fields, 1 MiB per
+non-file part); file parts are written to spooled temporary files that move to disk past 1 MiB.
+A body that breaks a limit or the format is a 400 with the reason, as in Starlette.
+"""
+
+from __future__ import annotations
+
+import codecs
+from tempfile import SpooledTemporaryFile
+from urllib.parse import unquote_plus
+
+from python_multipart.multipart import MultipartParser, QuerystringParser, parse_options_header
+
+from .datastructures import FormData, Headers, UploadFile
+from .exceptions import HTTPException
+
+MAX_FILES = 1000
+MAX_FIELDS = 1000
+MAX_PART_SIZE = 1024 * 1024
+SPOOL_MAX_SIZE = 1024 * 1024
+
+
+class FormError(Exception):
+    """The body breaks a limit or the multipart format: a 400 with this message."""
+
+
+def parse_form(body: bytes, content_type: str | None) -> FormData:
+    kind, options = parse_options_header(content_type or "")
+    try:
+        if kind == b"multipart/form-data":
+            return _parse_multipart(body, options)
+        if kind == b"application/x-www-form-urlencoded":
+            return _parse_urlencoded(body)
+    except FormError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from exc
+    return FormData()
+
+
+def _parse_urlencoded(body: bytes) -> FormData:
+    items: list[tuple[str, str]] = []
+    name = bytearray()
+    value = bytearray()
+
+    def on_field_start() -> None:
+        name.clear()
+        value.clear()
+
+    def on_field_name(data: bytes, start: int, end: int) -> None:
+        name.extend(data[start:end])
+        if len(name) > MAX_PART_SIZE:
+            raise FormError(f"Field exceeded maximum size of {MAX_PART_SIZE // 1024}KB.")
+
+    def on_field_data(data: bytes, start: int, end: int) -> None:
+        value.extend(data[start:end])
+        if len(name) + len(value) > MAX_PART_SIZE:
+            raise FormError(f"Field exceeded maximum size of {MAX_PART_SIZE // 1024}KB.")
+
+    def on_field_end() -> None:
+        if len(items) >= MAX_FIELDS:
+            raise FormError(f"Too many fields. Maximum number of fields is {MAX_FIELDS}.")
+        items.append((unquote_plus(name.decode("latin-1")), unquote_plus(value.decode("latin-1"))))
+
+    parser = QuerystringParser(
+        {
+            "on_field_start": on_field_start,
+            "on_field_name": on_field_name,
+            "on_field_data": on_field_data,
+            "on_field_end": on_field_end,
+        }
+    )
+    parser.write(body)
+    parser.finalize()
+    return FormData(items)
+
+
+def _decode(raw: bytes, charset: str) -> str:
+    try:
+        return raw.decode(charset)
+    except (UnicodeDecodeError, LookupError):
+        return raw.decode("latin-1")
+
+
+class _MultipartCollector:
+    """python-multipart callbacks -> (name, str | UploadFile) items."""
+
+    def __init__(self, charset: str) -> None:
+        self.charset = charset
+        self.items: list[tuple[str, str | UploadFile]] = []
+        self.files = 0
+        self.fields = 0
+        self.header_name = bytearray()
+        self.header_value = bytearray()
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.disposition: bytes = b""
+        self.name = ""
+        self.data = bytearray()
+        self.upload: UploadFile | None = None
+
+    def on_part_begin(self) -> None:
+        self.headers = []
+        self.disposition = b""
+        self.data = bytearray()
+        self.upload = None
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.header_name.extend(data[start:end])
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self.header_value.extend(data[start:end])
+
+    def on_header_end(self) -> None:
+        name = bytes(self.header_name).lower()
+        if name == b"content-disposition":
+            self.disposition = bytes(self.header_value)
+        self.headers.append((name, bytes(self.header_value)))
+        self.header_name.clear()
+        self.header_value.clear()
+
+    def on_headers_finished(self) -> None:
+        _, options = parse_options_header(self.disposition)
+        if b"name" not in options:
+            raise FormError('The Content-Disposition header field "name" must be provided.')
+        self.name = _decode(options[b"name"], self.charset)
+        if b"filename" in options:
+            self.files += 1
+            if self.files > MAX_FILES:
+                raise FormError(f"Too many files. Maximum number of files is {MAX_FILES}.")
+            self.upload = UploadFile(
+                SpooledTemporaryFile(max_size=SPOOL_MAX_SIZE),
+                size=0,
+                filename=_decode(options[b"filename"], self.charset),
+                headers=Headers(raw=self.headers),
+            )
+        else:
+            self.fields += 1
+            if self.fields > MAX_FIELDS:
+                raise FormError(f"Too many fields. Maximum number of fields is {MAX_FIELDS}.")
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        chunk = data[start:end]
+        if self.upload is None:
+            if len(self.data) + len(chunk) > MAX_PART_SIZE:
+                raise FormError(f"Part exceeded maximum size of {MAX_PART_SIZE // 1024}KB.")
+            self.data.extend(chunk)
+        else:
+            self.upload.file.write(chunk)
+            self.upload.size = (self.upload.size or 0) + len(chunk)
+
+    def on_part_end(self) -> None:
+        if self.upload is None:
+            self.items.append((self.name, _decode(bytes(self.data), self.charset)))
+        else:
+            self.upload.file.seek(0)
+            self.items.append((self.name, self.upload))
+
+    def close(self) -> None:
+        for _, value in self.items:
+            if isinstance(value, UploadFile):
+                value.file.close()
+        if self.upload is not None:
+            self.upload.file.close()
+
+
+def _parse_multipart(body: bytes, options: dict[bytes, bytes]) -> FormData:
+    charset = options.get(b"charset", b"utf-8").decode("latin-1")
+    try:
+        charset = codecs.lookup(charset).name
+    except LookupError:
+        charset = "latin-1"
+    boundary = options.get(b"boundary")
+    if not boundary:
+        raise FormError("Missing boundary in multipart.")
+    collector = _MultipartCollector(charset)
+    callbacks = {
+        name: getattr(collector, name)
+        for name in (
+            "on_part_begin",
+            "on_part_data",
+            "on_part_end",
+            "on_header_field",
+            "on_header_value",
+            "on_header_end",
+            "on_headers_finished",
+        )
+    }
+    parser = MultipartParser(boundary, callbacks)
+    try:
+        parser.write(body)
+        parser.finalize()
+    except BaseException:
+        collector.close()
+        raise
+    return FormData(collector.items)

@@ -1,0 +1,5 @@
+"""turboapi's logger (FastAPI's ``fastapi.logger``), named ``"turboapi"``."""
+
+import logging
+
+logger = logging.getLogger("turboapi")

@@ -1,0 +1,1 @@
+"""OpenAPI document models and generation."""

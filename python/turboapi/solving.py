@@ -1,0 +1,674 @@
+"""The Python half of a request: what the core could not settle by itself.
+
+- ``solve_simple``: a route without dependencies. The core has already put every value it could
+  coerce into the handler's kwargs; here pydantic validates the rest, the body is read, and a
+  ``RequestValidationError`` with FastAPI's errors is raised when anything is invalid.
+- ``RequestScope`` + ``DependencyRunner``: a route with dependencies. The core extracted the flat
+  parameter list of the whole dependency tree; here the tree is walked as FastAPI's
+  ``solve_dependencies`` does (sub-dependencies first, each validated and called in order, cached
+  per request, ``yield`` dependencies entered on exit stacks), then the handler runs and the
+  response is built. Exit stacks and background tasks run after the reply has been sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.message
+import json
+from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager
+from copy import deepcopy
+from typing import Any
+
+from pydantic import BaseModel
+
+from . import params
+from .datastructures import FormData, UploadFile
+from .dependencies import (
+    BodyField,
+    Dependant,
+    EndpointSignature,
+    ParamSpec,
+    fresh_default,
+    get_dependant,
+    is_sequence,
+    missing_error,
+    validate,
+)
+from .exceptions import FastAPIError, HTTPException, RequestValidationError
+
+NOT_AWAITED = (
+    "Response not awaited. There's a high chance that the application code is raising an exception and a "
+    "dependency with yield has a block with a bare except, or a block with except Exception, and is not "
+    "raising the exception again. Read more about it in the docs: "
+    "https://fastapi.tiangolo.com/tutorial/dependencies/dependencies-with-yield/#dependencies-with-yield-and-except"
+)
+
+
+# -- bodies -------------------------------------------------------------------------------------
+def is_json_content_type(content_type: str) -> bool:
+    if content_type == "application/json" or content_type.startswith("application/json;"):
+        return True
+    message = email.message.Message()
+    message["content-type"] = content_type
+    if message.get_content_maintype() != "application":
+        return False
+    subtype = message.get_content_subtype()
+    return subtype == "json" or subtype.endswith("+json")
+
+
+def read_json_body(raw: bytes, content_type: str | None) -> Any:
+    """FastAPI's reading of a JSON body: parsed only with a JSON content type, else the raw bytes."""
+    if not raw:
+        return None
+    if not content_type or not is_json_content_type(content_type):
+        return raw
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        error = {"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error", "input": {}}
+        error["ctx"] = {"error": exc.msg}
+        raise RequestValidationError([error], body=exc.doc) from exc
+    except Exception as exc:
+        raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
+
+
+class Body:
+    """The request body as read once, before any parameter is validated (as FastAPI reads it)."""
+
+    __slots__ = ("raw", "content_type", "value", "prevalidated", "form")
+
+    def __init__(self, sig: EndpointSignature, data: Any) -> None:
+        self.raw: bytes = data.body
+        self.content_type: str | None = data.content_type
+        self.value: Any = None
+        #: The single body parameter, validated straight from the JSON bytes by pydantic-core.
+        self.prevalidated: dict[str, Any] | None = None
+        self.form: FormData | None = None
+        fields = sig.body
+        if isinstance(fields[0].info, params.Form):
+            from .formparsing import parse_form
+
+            try:
+                self.form = self.value = parse_form(self.raw, self.content_type)
+            except HTTPException:
+                raise
+            except Exception as exc:
+                raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
+            return
+        if len(fields) == 1 and not sig.embed_body and self.raw and is_json_content_type(self.content_type or ""):
+            only = fields[0]
+            try:
+                self.prevalidated = {only.name: only.adapter.validate_json(self.raw)}
+                return
+            except ValueError:
+                pass  # FastAPI's exact flow below produces FastAPI's exact errors.
+        self.value = read_json_body(self.raw, self.content_type)
+
+    def for_errors(self) -> Any:
+        """What ``RequestValidationError.body`` holds: the body as FastAPI parsed it."""
+        if self.prevalidated is not None:
+            return json.loads(self.raw)
+        return self.value
+
+    def close(self) -> None:
+        if self.form is not None:
+            self.form.close_sync()
+
+    def values(self, fields: list[BodyField], embed: bool, values: dict[str, Any]) -> list[dict[str, Any]]:
+        """Validate ``fields`` into ``values``; returns the errors (FastAPI's request_body_to_args)."""
+        if self.prevalidated is not None:
+            for f in fields:
+                values[f.name] = self.prevalidated[f.name]
+            return []
+        received = self.value
+        single = len(fields) == 1 and not embed
+        if self.form is not None:
+            extract = fields
+            if single and _is_model(fields[0].annotation):
+                extract = _model_body_fields(fields[0].annotation)
+            received = _form_values(extract, self.form)
+        if single:
+            only = fields[0]
+            if received is None:
+                if only.required:
+                    return [missing_error(("body",))]
+                values[only.name] = fresh_default(only.default)
+                return []
+            value, errors = validate(only.adapter, received, ("body",))
+            if not errors:
+                values[only.name] = value
+            return errors
+        errors: list[dict[str, Any]] = []
+        for f in fields:
+            loc = ("body", f.alias)
+            value = None
+            if received is not None and not isinstance(received, bytes):
+                try:
+                    value = received.get(f.alias)
+                except AttributeError:
+                    errors.append(missing_error(loc))
+                    continue
+            if value is None:
+                if f.required:
+                    errors.append(missing_error(loc))
+                else:
+                    values[f.name] = fresh_default(f.default)
+                continue
+            validated, errs = validate(f.adapter, value, loc)
+            if errs:
+                errors.extend(errs)
+            else:
+                values[f.name] = validated
+        return errors
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+class _ModelField:
+    """A field of a model used as a whole form/parameter source."""
+
+    def __init__(self, name: str, alias: str, annotation: Any, required: bool, default: Any, info: Any) -> None:
+        self.name, self.alias, self.annotation, self.required, self.default, self.info = (
+            name,
+            alias,
+            annotation,
+            required,
+            default,
+            info,
+        )
+
+
+def _model_body_fields(model: type[BaseModel]) -> list[Any]:
+    out = []
+    for name, info in model.model_fields.items():
+        alias = info.validation_alias if isinstance(info.validation_alias, str) else (info.alias or name)
+        out.append(_ModelField(name, alias, info.annotation, info.is_required(), info.default, info))
+    return out
+
+
+def _form_values(fields: list[Any], form: FormData) -> dict[str, Any]:
+    """FastAPI's _extract_form_body: the values of ``fields`` (files read for bytes) + the other keys."""
+    out: dict[str, Any] = {}
+    for f in fields:
+        sequence = is_sequence(f.annotation)
+        value: Any = form.getlist(f.alias) if sequence else form.get(f.alias)
+        if value is None or (isinstance(f.info, params.Form) and value == "") or (sequence and len(value) == 0):
+            value = None if f.required else deepcopy(f.default)
+        elif isinstance(f.info, params.File) and _wants_bytes(f.annotation):
+            if isinstance(value, UploadFile):
+                value = _read_upload(value)
+            elif sequence and isinstance(value, list):
+                value = [_read_upload(v) if isinstance(v, UploadFile) else v for v in value]
+        if value is not None:
+            out[f.alias] = value
+    aliases = {f.alias for f in fields}
+    for key in form:
+        if key not in aliases:
+            items = form.getlist(key)
+            out[key] = items[0] if len(items) == 1 else items
+    return out
+
+
+def _wants_bytes(tp: Any) -> bool:
+    from .dependencies import _strip_annotated, _union_args
+
+    tp = _strip_annotated(tp)
+    if (args := _union_args(tp)) is not None:
+        return any(_wants_bytes(a) for a in args if a is not type(None))
+    if tp is bytes:
+        return True
+    from typing import get_args, get_origin
+
+    return get_origin(tp) in (list, set, tuple, frozenset) and any(_wants_bytes(a) for a in get_args(tp))
+
+
+def _read_upload(upload: UploadFile) -> bytes:
+    upload.file.seek(0)
+    return upload.file.read()
+
+
+# -- parameters read by Python ------------------------------------------------------------------
+def _source(spec: ParamSpec, request: Any) -> Any:
+    if spec.source == "query":
+        return request.query_params
+    if spec.source == "header":
+        return request.headers
+    if spec.source == "cookie":
+        return request.cookies
+    return request.path_params
+
+
+def python_raw(spec: ParamSpec, request: Any) -> Any:
+    """A parameter's raw value read in Python (dependency overrides compiled at request time)."""
+    source = _source(spec, request)
+    if spec.is_list and hasattr(source, "getlist"):
+        return source.getlist(spec.key) or None
+    return source.get(spec.key)
+
+
+def model_input(spec: ParamSpec, request: Any) -> dict[str, Any]:
+    """The dict a parameter model validates (FastAPI's request_params_to_args for one model)."""
+    source = _source(spec, request)
+    multi = hasattr(source, "getlist")
+    model = spec.annotation
+    from .dependencies import _strip_annotated, _without_none
+
+    model = _without_none(_strip_annotated(model))
+    default_convert = getattr(spec.info, "convert_underscores", True)
+    out: dict[str, Any] = {}
+    processed: set[str] = set()
+    for f in _model_body_fields(model):
+        alias = None
+        if spec.source == "header" and getattr(f.info, "convert_underscores", default_convert):
+            alias = f.alias.replace("_", "-") if f.alias == f.name else f.alias
+        key = alias or f.alias
+        sequence = is_sequence(f.annotation)
+        value = source.getlist(key) if sequence and multi else source.get(key)
+        if value is None or (sequence and len(value) == 0):
+            value = None if f.required else deepcopy(f.default)
+        if value is not None:
+            out[f.alias] = value
+        processed.add(key)
+        processed.add(f.alias)
+    for key in list(source.keys()):
+        if key not in processed:
+            if multi:
+                items = source.getlist(key)
+                out[key] = items[0] if len(items) == 1 else items
+            else:
+                out[key] = source.get(key)
+    return out
+
+
+# -- routes without dependencies ------------------------------------------------------------------
+def solve_simple(route: Any, kwargs: dict[str, Any], pending: list[tuple[int, Any]], data: Any) -> None:
+    """Finish the handler's arguments; raise RequestValidationError with FastAPI's errors."""
+    from .requests import Request
+
+    sig: EndpointSignature = route.signature
+    body: Body | None = None
+    body_values: dict[str, Any] = {}
+    body_errors: list[dict[str, Any]] = []
+    if sig.body:
+        # FastAPI reads the body first: a JSON syntax error is the only error reported.
+        body = Body(sig, data)
+        body_errors = body.values(sig.body, sig.embed_body, body_values)
+    errors: list[dict[str, Any]] = []
+    if route.has_model_params:
+        request = Request(data, app=route.app)
+        raw_by_index = dict(pending)
+        todo = [(i, raw_by_index.get(i)) for i, spec in enumerate(sig.params) if spec.model or i in raw_by_index]
+    else:
+        request = None
+        todo = pending
+    for index, raw in todo:
+        spec = sig.params[index]
+        if spec.model:
+            raw = model_input(spec, request)
+        elif raw is None:
+            errors.append(missing_error(spec.loc))
+            continue
+        value, errs = spec.validate(raw)
+        if errs:
+            errors.extend(errs)
+        else:
+            kwargs[spec.name] = value
+    errors.extend(body_errors)
+    if errors:
+        raise RequestValidationError(errors, body=body.for_errors() if body is not None else None)
+    kwargs.update(body_values)
+    if sig.request_param:
+        kwargs[sig.request_param] = request or Request(data, app=route.app)
+    if sig.response_param:
+        # The handler may set headers, cookies and a status on it; `serialize` merges them.
+        from .responses import Response
+
+        sub_response = Response()
+        sub_response.status_code = None  # type: ignore[assignment]
+        kwargs[sig.response_param] = sub_response
+
+
+# -- routes with dependencies ---------------------------------------------------------------------
+class RequestScope:
+    """One request's state while its dependency tree is solved."""
+
+    __slots__ = (
+        "slots",
+        "pending",
+        "data",
+        "app",
+        "body",
+        "cache",
+        "background",
+        "response",
+        "stack",
+        "function_stack",
+        "_request",
+    )
+
+    def __init__(self, slots: dict[str, Any], pending: list[tuple[int, Any]], data: Any, app: Any) -> None:
+        self.slots = slots
+        self.pending = dict(pending)
+        self.data = data
+        self.app = app
+        self.body: Body | None = None
+        self.cache: dict[Any, Any] = {}
+        self.background: Any = None
+        self.response: Any = None
+        self.stack: Any = None
+        self.function_stack: Any = None
+        self._request: Any = None
+
+    @property
+    def request(self) -> Any:
+        if self._request is None:
+            from .requests import Request
+
+            self._request = Request(self.data, app=self.app)
+        return self._request
+
+    @property
+    def overrides(self) -> dict[Any, Any]:
+        return getattr(self.app, "dependency_overrides", None) or {}
+
+    def error_body(self) -> Any:
+        return self.body.for_errors() if self.body is not None else None
+
+
+class After:
+    """Runs after the reply went out: the response's background, then the yield dependencies'
+    exits (FastAPI's request-scoped exit stack closes after the response is sent), then files."""
+
+    def __init__(self, background: Any, stack: Any, body: Body | None, runner: asyncio.Runner | None = None):
+        self.background = background
+        self.stack = stack
+        self.body = body
+        self.runner = runner
+
+    def run_sync(self) -> None:
+        if self.runner is not None:
+            try:
+                self.runner.run(self())
+            finally:
+                self.runner.close()
+            return
+        try:
+            if self.background is not None:
+                run = getattr(self.background, "run_sync", None)
+                if run is not None:
+                    run()
+                else:
+                    asyncio.run(_await(self.background()))
+        finally:
+            try:
+                self.stack.close()
+            finally:
+                if self.body is not None:
+                    self.body.close()
+
+    async def __call__(self) -> None:
+        try:
+            if self.background is not None:
+                await self.background()
+        finally:
+            try:
+                await self.stack.aclose()
+            finally:
+                if self.body is not None:
+                    self.body.close()
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+class _ThreadedContext:
+    """A sync context manager entered and exited on a worker thread (a sync ``yield`` dependency
+    in an async route: its code may block)."""
+
+    def __init__(self, cm: Any) -> None:
+        self.cm = cm
+
+    async def __aenter__(self) -> Any:
+        return await asyncio.to_thread(self.cm.__enter__)
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        return await asyncio.to_thread(self.cm.__exit__, *exc)
+
+
+class DependencyRunner:
+    """Runs a route with dependencies: solve the tree, call the handler, build the response."""
+
+    def __init__(self, route: Any) -> None:
+        self.route = route
+        self.root: Dependant = route.signature.dependant
+        self.path_names = route.path_param_names
+        self._overridden: dict[tuple[int, Any], Dependant] = {}
+
+    # -- overrides ---------------------------------------------------------------------------
+    def effective(self, scope: RequestScope, dep: Dependant) -> Dependant:
+        overrides = scope.overrides
+        if not overrides or dep.call not in overrides:
+            return dep
+        replacement = overrides[dep.call]
+        key = (id(dep), replacement)
+        compiled = self._overridden.get(key)
+        if compiled is None:
+            compiled = get_dependant(
+                replacement,
+                self.path_names,
+                flat=None,
+                name=dep.name,
+                use_cache=dep.use_cache,
+                scope=dep.scope,
+                parent_scopes=dep.scopes,
+            )
+            self._overridden[key] = compiled
+        return compiled
+
+    def needs_async(self, scope: RequestScope, dep: Dependant) -> bool:
+        return any(
+            (use := self.effective(scope, sub)).kind != "sync" or self.needs_async(scope, use)
+            for sub in dep.dependencies
+        )
+
+    # -- own parameters ------------------------------------------------------------------------
+    def own_values(self, scope: RequestScope, dep: Dependant, values: dict[str, Any], errors: list[Any]) -> None:
+        for spec in dep.params:
+            if spec.model:
+                value, errs = spec.validate(model_input(spec, scope.request))
+            else:
+                if dep.python_extract:
+                    raw = python_raw(spec, scope.request)
+                    if raw is None and not spec.required:
+                        values[spec.arg] = fresh_default(spec.default)
+                        continue
+                elif spec.name in scope.slots:
+                    values[spec.arg] = scope.slots[spec.name]
+                    continue
+                else:
+                    raw = scope.pending.get(spec.slot)
+                if raw is None:
+                    errors.append(missing_error(spec.loc))
+                    continue
+                value, errs = spec.validate(raw)
+            if errs:
+                errors.extend(errs)
+            else:
+                values[spec.arg] = value
+        if dep.body:
+            body = scope.body
+            assert body is not None
+            errors.extend(body.values(dep.body, self.route.signature.embed_body, values))
+        if dep.request_param:
+            values[dep.request_param] = scope.request
+        if dep.response_param:
+            values[dep.response_param] = self.sub_response(scope)
+        if dep.background_param:
+            if scope.background is None:
+                from .background import BackgroundTasks
+
+                scope.background = BackgroundTasks()
+            values[dep.background_param] = scope.background
+        if dep.scopes_param:
+            from .security.oauth2 import SecurityScopes
+
+            values[dep.scopes_param] = SecurityScopes(scopes=dep.scopes)
+
+    @staticmethod
+    def sub_response(scope: RequestScope) -> Any:
+        if scope.response is None:
+            from .responses import Response
+
+            scope.response = Response()
+            scope.response.status_code = None
+        return scope.response
+
+    # -- the walk, sync ----------------------------------------------------------------------
+    def solve_sync(self, scope: RequestScope, dep: Dependant) -> tuple[dict[str, Any], list[Any]]:
+        values: dict[str, Any] = {}
+        errors: list[Any] = []
+        for sub in dep.dependencies:
+            use = self.effective(scope, sub)
+            sub_values, sub_errors = self.solve_sync(scope, use)
+            if sub_errors:
+                errors.extend(sub_errors)
+                continue
+            key = sub.cache_key
+            if sub.use_cache and key in scope.cache:
+                solved = scope.cache[key]
+            elif use.kind == "gen":
+                stack = scope.function_stack if sub.scope == "function" else scope.stack
+                solved = stack.enter_context(contextmanager(use.call)(**sub_values))
+            else:
+                solved = use.call(**sub_values)
+            if sub.name is not None:
+                values[sub.name] = solved
+            scope.cache.setdefault(key, solved)
+        self.own_values(scope, dep, values, errors)
+        return values, errors
+
+    def run_sync(self, scope: RequestScope) -> Any:
+        """The handler of a route whose tree is all sync, on a pool thread."""
+        if scope.overrides and self.needs_async(scope, self.root):
+            # An override made the tree async: solve it on a private event loop.
+            runner = asyncio.Runner()
+            try:
+                response = runner.run(self.run_async(scope))
+            except BaseException:
+                runner.close()
+                raise
+            after = response.background
+            if isinstance(after, After):
+                after.runner = runner
+            else:
+                runner.close()
+            return response
+        route = self.route
+        stack = scope.stack = ExitStack()
+        response = None
+        try:
+            scope.body = Body(route.signature, scope.data) if route.signature.body else None
+            with ExitStack() as function_stack:
+                scope.function_stack = function_stack
+                values, errors = self.solve_sync(scope, self.root)
+                if errors:
+                    raise RequestValidationError(errors, body=scope.error_body())
+                result = route.endpoint(**values)
+                response = self.respond(result, scope)
+            if response is None:
+                raise FastAPIError(NOT_AWAITED)
+        except BaseException as exc:
+            if scope.body is not None:
+                scope.body.close()
+            if stack.__exit__(type(exc), exc, exc.__traceback__):
+                raise FastAPIError(NOT_AWAITED) from exc
+            raise
+        return self.attach_after(response, scope)
+
+    # -- the walk, async ---------------------------------------------------------------------
+    async def solve_async(self, scope: RequestScope, dep: Dependant) -> tuple[dict[str, Any], list[Any]]:
+        values: dict[str, Any] = {}
+        errors: list[Any] = []
+        for sub in dep.dependencies:
+            use = self.effective(scope, sub)
+            sub_values, sub_errors = await self.solve_async(scope, use)
+            if sub_errors:
+                errors.extend(sub_errors)
+                continue
+            key = sub.cache_key
+            if sub.use_cache and key in scope.cache:
+                solved = scope.cache[key]
+            elif use.kind in ("gen", "asyncgen"):
+                stack = scope.function_stack if sub.scope == "function" else scope.stack
+                if use.kind == "asyncgen":
+                    cm: Any = asynccontextmanager(use.call)(**sub_values)
+                else:
+                    cm = _ThreadedContext(contextmanager(use.call)(**sub_values))
+                solved = await stack.enter_async_context(cm)
+            elif use.kind == "async":
+                solved = await use.call(**sub_values)
+            else:
+                solved = await asyncio.to_thread(use.call, **sub_values)
+            if sub.name is not None:
+                values[sub.name] = solved
+            scope.cache.setdefault(key, solved)
+        self.own_values(scope, dep, values, errors)
+        return values, errors
+
+    async def run_async(self, scope: RequestScope) -> Any:
+        """The handler of a route with an async part, as a coroutine on its loop shard."""
+        route = self.route
+        stack = scope.stack = AsyncExitStack()
+        response = None
+        try:
+            scope.body = Body(route.signature, scope.data) if route.signature.body else None
+            async with AsyncExitStack() as function_stack:
+                scope.function_stack = function_stack
+                values, errors = await self.solve_async(scope, self.root)
+                if errors:
+                    raise RequestValidationError(errors, body=scope.error_body())
+                if self.root.kind == "async":
+                    result = await route.endpoint(**values)
+                else:
+                    result = await asyncio.to_thread(route.endpoint, **values)
+                response = self.respond(result, scope)
+            if response is None:
+                raise FastAPIError(NOT_AWAITED)
+        except BaseException as exc:
+            if scope.body is not None:
+                scope.body.close()
+            if await stack.__aexit__(type(exc), exc, exc.__traceback__):
+                raise FastAPIError(NOT_AWAITED) from exc
+            raise
+        return self.attach_after(response, scope)
+
+    # -- the response --------------------------------------------------------------------------
+    def respond(self, result: Any, scope: RequestScope) -> Any:
+        from .responses import Response
+
+        if isinstance(result, Response):
+            if result.background is None:
+                result.background = scope.background
+            return result
+        out = self.route.render(result, scope.response)
+        if not isinstance(out, Response):
+            status = (scope.response.status_code if scope.response is not None else None) or (
+                self.route.status_code_or_default
+            )
+            out = Response(out, status_code=status, media_type="application/json")
+            if scope.response is not None:
+                out.raw_headers.extend(scope.response.raw_headers)
+        out.background = scope.background
+        return out
+
+    @staticmethod
+    def attach_after(response: Any, scope: RequestScope) -> Any:
+        stack = scope.stack
+        has_exits = bool(stack._exit_callbacks)
+        if response.background is None and not has_exits and (scope.body is None or scope.body.form is None):
+            return response
+        response.background = After(response.background, stack, scope.body)
+        return response

@@ -1,0 +1,19 @@
+"""Serving a directory of files (FastAPI's ``fastapi.staticfiles``): not in turboapi yet; importing a name says so."""
+
+_PLANNED = frozenset(
+    {
+        "StaticFiles",
+    }
+)
+
+
+def __getattr__(name: str) -> object:
+    # Also reached by ``from turboapi.staticfiles import <name>``; raising an ImportError there is what
+    # makes that statement fail with this message instead of a bare "cannot import name".
+    if name in _PLANNED:
+        from turboapi import NotSupportedYet  # imported late: no cycle with turboapi/__init__.py
+
+        raise NotSupportedYet(
+            f"turboapi does not support FastAPI's {name!r} (fastapi.staticfiles.{name}) yet; it is planned"
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,21 @@
+"""WebSockets (FastAPI's ``fastapi.websockets``): not in turboapi yet; importing a name says so."""
+
+_PLANNED = frozenset(
+    {
+        "WebSocket",
+        "WebSocketDisconnect",
+        "WebSocketState",
+    }
+)
+
+
+def __getattr__(name: str) -> object:
+    # Also reached by ``from turboapi.websockets import <name>``; raising an ImportError there is what
+    # makes that statement fail with this message instead of a bare "cannot import name".
+    if name in _PLANNED:
+        from turboapi import NotSupportedYet  # imported late: no cycle with turboapi/__init__.py
+
+        raise NotSupportedYet(
+            f"turboapi does not support FastAPI's {name!r} (fastapi.websockets.{name}) yet; it is planned"
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
