@@ -15,9 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from . import _eager, _json
+from . import _eager, _json, background
 from ._core import Engine
-from . import background
 from .dependencies import fresh_default
 from .responses import Response
 

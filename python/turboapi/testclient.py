@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 
 from . import background
-
 from .serving import Runtime, Settings
 
 _live: weakref.WeakSet[TestClient] = weakref.WeakSet()
