@@ -41,6 +41,12 @@ pub struct Hooks {
     /// `background.start(background, loop_or_none)`: called before a reply that carries a
     /// background is sent; without a loop it returns the function to call once the reply is out.
     pub start_background: Py<PyAny>,
+    /// With `@app.middleware("http")` / `add_middleware`: `entry(request_data, next) -> coroutine`
+    /// runs the app's middleware stack; every request (404s too) then goes through a loop shard.
+    pub middleware_entry: Option<Py<PyAny>>,
+    /// `make_response(status, headers, body, background)`: a core reply as a Python Response,
+    /// for middleware that inspects what `call_next` returned.
+    pub make_response: Py<PyAny>,
 }
 
 impl Hooks {
@@ -123,26 +129,44 @@ impl App {
 
     async fn route_and_run(self: &Arc<Self>, req: Incoming) -> Reply {
         let path = decode_path(req.uri.path());
-        let (route, path_values) = match self.router.lookup(req.method.as_str(), &path) {
-            RouteMatch::Found { route, params } => (route, params),
-            RouteMatch::NotFound => return Reply::not_found(),
-            RouteMatch::RedirectSlash { path } => return redirect_slash(&req, &path),
-            RouteMatch::MethodNotAllowed { allow } => return Reply::method_not_allowed(&allow),
+        let via_middleware = self.hooks.middleware_entry.is_some();
+        // A reply the core gives by itself; with middleware it still goes through the stack.
+        let (route, path_values, fixed) = match self.router.lookup(req.method.as_str(), &path) {
+            RouteMatch::Found { route, params } => (Some(route), params, None),
+            RouteMatch::NotFound => (None, Vec::new(), Some(Reply::not_found())),
+            RouteMatch::RedirectSlash { path } => (None, Vec::new(), Some(redirect_slash(&req, &path))),
+            RouteMatch::MethodNotAllowed { allow } => (None, Vec::new(), Some(Reply::method_not_allowed(&allow))),
         };
-        let plan = &self.plans[route];
+        if !via_middleware {
+            if let Some(reply) = fixed {
+                return reply;
+            }
+        }
+        let plan = route.map(|r| &self.plans[r]);
         let query_string = req.uri.query().unwrap_or("").to_string();
-        let query = parse_query(&query_string);
-        let cookies = if plan.needs_cookies { parse_cookies(&req.headers) } else { Vec::new() };
-        let extracted = extract_all(
-            &plan.params,
-            &RequestParts { path_values: &path_values, query: &query, headers: &req.headers, cookies: &cookies },
-        );
-        let shard_index = if plan.is_async { self.pick_shard(route) } else { 0 };
-        let id = if plan.is_async { self.shards[shard_index].next_job_id() } else { 0 };
+        let extracted = match plan {
+            Some(plan) => {
+                let query = parse_query(&query_string);
+                let cookies = if plan.needs_cookies { parse_cookies(&req.headers) } else { Vec::new() };
+                extract_all(
+                    &plan.params,
+                    &RequestParts {
+                        path_values: &path_values,
+                        query: &query,
+                        headers: &req.headers,
+                        cookies: &cookies,
+                    },
+                )
+            }
+            None => Vec::new(),
+        };
+        let on_shard = via_middleware || plan.is_some_and(|p| p.is_async);
+        let shard_index = if on_shard { self.pick_shard(route.unwrap_or(0)) } else { 0 };
+        let id = if on_shard { self.shards[shard_index].next_job_id() } else { 0 };
         let (reply_tx, reply_rx) = oneshot::channel();
         let job = Job {
             id,
-            route,
+            route: route.unwrap_or(usize::MAX),
             extracted,
             request: Arc::new(RequestInfo {
                 method: req.method,
@@ -155,13 +179,15 @@ impl App {
                 body: req.body,
                 client: req.client,
                 server: req.server,
-                path_names: plan.path_names.clone(),
+                path_names: plan.map(|p| p.path_names.clone()).unwrap_or_else(|| Arc::from(Vec::new())),
                 path_values,
+                state: std::sync::Mutex::new(None),
             }),
             reply: reply_tx,
             admission: None,
+            fixed,
         };
-        if !plan.is_async {
+        if !on_shard {
             if !self.pool.submit(job) {
                 return Reply::overloaded(1);
             }

@@ -30,6 +30,8 @@ pub struct Job {
     pub reply: oneshot::Sender<Reply>,
     /// Async jobs: the shard admission, held until the handler's task has ended.
     pub admission: Option<Admission>,
+    /// A reply the core gave by itself (404, 405, slash redirect), sent through the middleware.
+    pub fixed: Option<Reply>,
 }
 
 fn fast_to_py<'py>(py: Python<'py>, value: FastValue) -> PyResult<Bound<'py, PyAny>> {
@@ -197,8 +199,13 @@ pub fn run_sync(py: Python<'_>, app: &App, job: Job) {
 /// an eager Task; if it finished, the reply goes out now, else the Task's done-callback
 /// (a `Completion`) sends it when the handler is done.
 pub fn start_async(py: Python<'_>, app: &Arc<App>, shard: &ShardQueue, event_loop: &Bound<'_, PyAny>, job: Job) {
+    if let Some(entry) = &app.hooks.middleware_entry {
+        return start_middleware(py, app, shard, event_loop, job, entry.bind(py));
+    }
     let plan = &app.plans[job.route];
-    let started = build_args(py, app, plan, job.extracted, &job.request).and_then(|args| {
+    let mut job = job;
+    let extracted = std::mem::take(&mut job.extracted);
+    let started = build_args(py, app, plan, extracted, &job.request).and_then(|args| {
         let coro = args.call(plan.endpoint.bind(py))?;
         let (state, value): (u8, Bound<'_, PyAny>) =
             app.hooks.eager_start.bind(py).call1((coro, event_loop))?.extract()?;
@@ -222,14 +229,27 @@ pub fn start_async(py: Python<'_>, app: &Arc<App>, shard: &ShardQueue, event_loo
         deliver(py, app, job.reply, reply, Some(event_loop));
         return;
     }
-    let task = value;
+    await_task(py, app, shard, job, value, plan.custom_serialize.then(|| kwargs.unbind()), false);
+}
+
+/// A request's task that did not finish in its eager step: its done-callback answers.
+fn await_task(
+    py: Python<'_>,
+    app: &Arc<App>,
+    shard: &ShardQueue,
+    job: Job,
+    task: Bound<'_, PyAny>,
+    kwargs: Option<Py<PyDict>>,
+    middleware: bool,
+) {
     let completion = Completion {
         app: app.clone(),
+        middleware,
         route: job.route,
         shard: job.request.shard,
         id: job.id,
         request: job.request,
-        kwargs: plan.custom_serialize.then(|| kwargs.unbind()),
+        kwargs,
         reply: Mutex::new(Some(job.reply)),
         admission: Mutex::new(job.admission),
     };
@@ -243,6 +263,8 @@ pub fn start_async(py: Python<'_>, app: &Arc<App>, shard: &ShardQueue, event_loo
 #[pyclass(frozen, module = "turboapi._core")]
 pub struct Completion {
     app: Arc<App>,
+    /// The task runs the middleware stack: its result is a Response, whatever the route.
+    middleware: bool,
     route: usize,
     shard: usize,
     id: u64,
@@ -282,11 +304,136 @@ impl Completion {
             }
             return;
         }
-        let plan = &app.plans[self.route];
-        let outcome = task
-            .call_method0(pyo3::intern!(py, "result"))
-            .and_then(|result| from_result(py, app, plan, &result, self.kwargs.as_ref().map(|k| k.bind(py))));
+        let outcome = task.call_method0(pyo3::intern!(py, "result")).and_then(|result| {
+            if self.middleware {
+                return middleware_reply(py, app, &result);
+            }
+            from_result(py, app, &app.plans[self.route], &result, self.kwargs.as_ref().map(|k| k.bind(py)))
+        });
         let reply = outcome.unwrap_or_else(|err| reply_for_error(py, app, err, &self.request));
         deliver(py, app, sender, reply, event_loop.as_ref());
     }
+}
+
+/// What the middleware stack returned: it must be a Response.
+fn middleware_reply(py: Python<'_>, app: &App, result: &Bound<'_, PyAny>) -> PyResult<Reply> {
+    if !result.is_instance(app.hooks.response_class.bind(py))? {
+        return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "a middleware returned {}, not a Response",
+            result.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+        )));
+    }
+    from_response_object(result)
+}
+
+/// With middleware, a request's task runs `entry(request, next)`; the innermost `call_next`
+/// uses `next` (a `Next`) to run the route, or to get the reply the core already has.
+fn start_middleware(
+    py: Python<'_>,
+    app: &Arc<App>,
+    shard: &ShardQueue,
+    event_loop: &Bound<'_, PyAny>,
+    mut job: Job,
+    entry: &Bound<'_, PyAny>,
+) {
+    let next = Next {
+        app: app.clone(),
+        route: job.route,
+        extracted: Mutex::new(Some(std::mem::take(&mut job.extracted))),
+        request: job.request.clone(),
+        fixed: Mutex::new(job.fixed.take()),
+        kwargs: Mutex::new(None),
+    };
+    let data = RequestData { info: job.request.clone() };
+    let started = entry.call1((data, next)).and_then(|coro| {
+        let (state, value): (u8, Bound<'_, PyAny>) =
+            app.hooks.eager_start.bind(py).call1((coro, event_loop))?.extract()?;
+        Ok((state, value))
+    });
+    match started {
+        Ok((EAGER_WAITING, task)) => await_task(py, app, shard, job, task, None, true),
+        Ok((state, value)) => {
+            let outcome =
+                if state == EAGER_DONE { middleware_reply(py, app, &value) } else { Err(PyErr::from_value(value)) };
+            let reply = outcome.unwrap_or_else(|err| reply_for_error(py, app, err, &job.request));
+            deliver(py, app, job.reply, reply, Some(event_loop));
+        }
+        Err(err) => {
+            let reply = reply_for_error(py, app, err, &job.request);
+            deliver(py, app, job.reply, reply, Some(event_loop));
+        }
+    }
+}
+
+/// The route end of the middleware stack, handed to Python as `call_next`'s engine.
+#[pyclass(frozen, module = "turboapi._core")]
+pub struct Next {
+    app: Arc<App>,
+    route: usize,
+    extracted: Mutex<Option<Vec<Extracted>>>,
+    request: Arc<RequestInfo>,
+    fixed: Mutex<Option<Reply>>,
+    kwargs: Mutex<Option<Py<PyDict>>>,
+}
+
+#[pymethods]
+impl Next {
+    /// The core's own reply (404, 405, redirect) as a Response, or None when a route matched.
+    fn take_fixed(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        let fixed = self.fixed.lock().ok().and_then(|mut f| f.take());
+        fixed.map(|reply| reply_to_response(py, &self.app, reply)).transpose()
+    }
+
+    #[getter]
+    fn is_async(&self) -> bool {
+        self.app.plans.get(self.route).is_some_and(|p| p.is_async)
+    }
+
+    /// Build the arguments and call the route's endpoint: a coroutine (async route) or the result.
+    fn call(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let plan = self.plan()?;
+        let extracted = self
+            .extracted
+            .lock()
+            .ok()
+            .and_then(|mut e| e.take())
+            .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("call_next() can run the route only once"))?;
+        let args = build_args(py, &self.app, plan, extracted, &self.request)?;
+        let result = args.call(plan.endpoint.bind(py))?;
+        if let Ok(mut k) = self.kwargs.lock() {
+            *k = Some(args.kwargs.unbind());
+        }
+        Ok(result.unbind())
+    }
+
+    /// The endpoint's result as a Response (serialised as the route would without middleware).
+    fn finish(&self, py: Python<'_>, result: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let plan = self.plan()?;
+        let kwargs = self.kwargs.lock().ok().and_then(|mut k| k.take());
+        let reply = from_result(py, &self.app, plan, result, kwargs.as_ref().map(|k| k.bind(py)))?;
+        reply_to_response(py, &self.app, reply)
+    }
+}
+
+impl Next {
+    fn plan(&self) -> PyResult<&RoutePlan> {
+        self.app.plans.get(self.route).ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("no route matched"))
+    }
+}
+
+/// A core reply as a Python Response (status, raw headers, body, background).
+fn reply_to_response(py: Python<'_>, app: &App, reply: Reply) -> PyResult<Py<PyAny>> {
+    let headers = PyList::empty(py);
+    for (name, value) in &reply.headers {
+        headers.append((
+            pyo3::types::PyBytes::new(py, name.as_str().as_bytes()),
+            pyo3::types::PyBytes::new(py, value.as_bytes()),
+        ))?;
+    }
+    let body = pyo3::types::PyBytes::new(py, &reply.body);
+    let background = match reply.background {
+        Some(b) => b.into_bound(py),
+        None => py.None().into_bound(py),
+    };
+    Ok(app.hooks.make_response.bind(py).call1((reply.status, headers, body, background))?.unbind())
 }

@@ -49,6 +49,8 @@ impl Engine {
             fresh_default: hooks.getattr("fresh_default")?.unbind(),
             eager_start: hooks.getattr("eager_start")?.unbind(),
             start_background: hooks.getattr("start_background")?.unbind(),
+            middleware_entry: hooks.getattr("middleware_entry")?.extract()?,
+            make_response: hooks.getattr("make_response")?.unbind(),
         };
         let policy: String = get(config, "shard_policy")?;
         let app_config = Config {

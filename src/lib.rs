@@ -20,5 +20,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::Engine>()?;
     m.add_class::<request::RequestData>()?;
     m.add_class::<dispatch::Completion>()?;
+    m.add_class::<dispatch::Next>()?;
     Ok(())
 }

@@ -30,6 +30,9 @@ pub struct RequestInfo {
     pub server: Option<SocketAddr>,
     pub path_names: Arc<[String]>,
     pub path_values: Vec<String>,
+    /// `request.state`, shared by every Request object made for this request (middleware and
+    /// handler alike); created by Python on first use.
+    pub state: std::sync::Mutex<Option<Py<PyAny>>>,
 }
 
 #[pyclass(frozen, module = "turboapi._core")]
@@ -39,6 +42,17 @@ pub struct RequestData {
 
 #[pymethods]
 impl RequestData {
+    /// The request's shared state object, made by `factory()` on first use.
+    fn shared_state(&self, py: Python<'_>, factory: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let mut slot = self.info.state.lock().map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("poisoned"))?;
+        if let Some(state) = slot.as_ref() {
+            return Ok(state.clone_ref(py));
+        }
+        let state = factory.call0()?.unbind();
+        *slot = Some(state.clone_ref(py));
+        Ok(state)
+    }
+
     #[getter]
     fn method(&self) -> &str {
         self.info.method.as_str()

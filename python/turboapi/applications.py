@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 import os
 from collections.abc import Callable
@@ -10,6 +12,8 @@ from typing import Any
 from .datastructures import State
 from .exception_handlers import http_exception_handler, request_validation_exception_handler
 from .exceptions import HTTPException, RequestValidationError
+from .middleware import Middleware
+from .middleware.base import BaseHTTPMiddleware
 from .requests import Request
 from .responses import JSONResponse
 from .routing import APIRouter, Default
@@ -33,6 +37,7 @@ class TurboAPI:
         lifespan: Callable[[Any], Any] | None = None,
         exception_handlers: dict[Any, Callable[..., Any]] | None = None,
         dependencies: list[Any] | None = None,
+        middleware: list[Any] | None = None,
         **unsupported: Any,
     ) -> None:
         self.debug = debug
@@ -53,6 +58,9 @@ class TurboAPI:
             **(exception_handlers or {}),
         }
         self.extra = unsupported
+        #: ``Middleware(cls, **options)`` entries, outermost first (``add_middleware`` prepends).
+        self.user_middleware: list[Middleware] = list(middleware or [])
+        self._middleware_stack: Callable[[Request], Any] | None = None
 
     # -- registration, delegated to the root router -----------------------------------------
     @property
@@ -112,6 +120,60 @@ class TurboAPI:
     def add_exception_handler(self, exc_class_or_status_code: Any, handler: Callable[..., Any]) -> None:
         self.exception_handlers[exc_class_or_status_code] = handler
 
+    # -- middleware ---------------------------------------------------------------------------
+    def add_middleware(self, middleware_class: Any, *args: Any, **kwargs: Any) -> None:
+        if self._middleware_stack is not None:
+            raise RuntimeError("Cannot add middleware after an application has started")
+        self.user_middleware.insert(0, Middleware(middleware_class, *args, **kwargs))
+
+    def middleware(self, middleware_type: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        if middleware_type != "http":
+            raise ValueError('Currently only middleware("http") is supported.')
+
+        def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+            self.add_middleware(BaseHTTPMiddleware, dispatch=func)
+            return func
+
+        return decorator
+
+    def build_middleware_stack(self) -> Callable[[Request], Any] | None:
+        """The stack as one callable ``await stack(request) -> Response``; None without middleware."""
+        if not self.user_middleware:
+            return None
+        stack: Callable[[Request], Any] = self._call_route
+        for cls, args, kwargs in reversed(self.user_middleware):
+            stack = _instantiate(cls, stack, args, kwargs)
+        self._middleware_stack = stack
+        return stack
+
+    async def _middleware_entry(self, data: Any, next_: Any) -> Any:
+        """Called by the core (on a loop shard) for every request when there is middleware."""
+        request = Request(data, app=self)
+        request._core_next = next_
+        assert self._middleware_stack is not None
+        return await self._middleware_stack(request)
+
+    async def _call_route(self, request: Request) -> Any:
+        """The inner end of the stack: the core's own reply, or the route with exception handlers."""
+        next_ = request._core_next
+        fixed = next_.take_fixed()
+        if fixed is not None:
+            return fixed
+        try:
+            if next_.is_async:
+                result = await next_.call()
+            else:
+                result = await asyncio.to_thread(next_.call)
+            return next_.finish(result)
+        except Exception as exc:
+            handler = self._lookup_exception_handler(exc)
+            if handler is None:
+                raise
+            response = handler(request, exc)
+            if inspect.isawaitable(response):
+                response = await response
+            return response
+
     # -- called by the core when a request raised ------------------------------------------
     def _lookup_exception_handler(self, exc: BaseException) -> Callable[..., Any] | None:
         if isinstance(exc, HTTPException) and exc.status_code in self.exception_handlers:
@@ -149,6 +211,31 @@ def _run_to_completion(coro: Any) -> Any:
         return done.value
     coro.close()
     raise RuntimeError("exception handlers that await I/O are not supported by turboapi yet")
+
+
+def _instantiate(cls: Any, inner: Callable[[Request], Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """One layer of the stack. Starlette's BaseHTTPMiddleware subclasses (a common import in
+    FastAPI apps) run through their ``dispatch``; pure ASGI middleware is not supported yet."""
+    try:
+        from starlette.middleware.base import BaseHTTPMiddleware as StarletteBase
+    except ImportError:  # pragma: no cover - Starlette is optional
+        StarletteBase = None  # noqa: N806
+    if StarletteBase is not None and isinstance(cls, type) and issubclass(cls, StarletteBase):
+        instance = cls(inner, *args, **kwargs)
+
+        async def layer(request: Request) -> Any:
+            return await instance.dispatch_func(request, inner)
+
+        return layer
+    instance = cls(inner, *args, **kwargs)
+    call = getattr(instance, "__call__", None)  # noqa: B004
+    if call is None or len(inspect.signature(call).parameters) != 1:
+        raise TypeError(
+            f"{getattr(cls, '__name__', cls)!r} is a pure ASGI middleware; turboapi supports "
+            "BaseHTTPMiddleware-style middleware (dispatch(request, call_next)) and its own "
+            "CORS, GZip, TrustedHost and HTTPSRedirect middleware for now"
+        )
+    return instance
 
 
 FastAPI = TurboAPI

@@ -63,9 +63,20 @@ class Headers(Mapping[str, str]):
 
 class MutableHeaders(Headers):
     def __setitem__(self, key: str, value: str) -> None:
+        # As Starlette: the first occurrence is replaced in place, later ones removed.
         k = key.lower().encode("latin-1")
-        self._list[:] = [(n, v) for n, v in self._list if n != k]
-        self._list.append((k, value.encode("latin-1")))
+        v = value.encode("latin-1")
+        found = [i for i, (n, _) in enumerate(self._list) if n == k]
+        if not found:
+            self._list.append((k, v))
+            return
+        self._list[found[0]] = (k, v)
+        for i in reversed(found[1:]):
+            del self._list[i]
+
+    def add_vary_header(self, vary: str) -> None:
+        existing = self.get("vary")
+        self["vary"] = f"{existing}, {vary}" if existing is not None else vary
 
     def __delitem__(self, key: str) -> None:
         k = key.lower().encode("latin-1")

@@ -68,9 +68,11 @@ class Request:
     @property
     def state(self) -> State:
         if self._state is None:
-            # Each request starts from a shallow copy of what its shard's lifespan yielded.
+            # Each request starts from a shallow copy of what its shard's lifespan yielded; the
+            # core keeps it per request, so middleware and handler share it.
             states = getattr(self.app, "_lifespan_states", None) or [{}]
-            self._state = State(dict(states[self._data.shard]))
+            initial = states[self._data.shard]
+            self._state = self._data.shared_state(lambda: State(dict(initial)))
         return self._state
 
     @property

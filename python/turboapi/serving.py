@@ -115,6 +115,14 @@ class _Hooks:
         self.fresh_default = fresh_default
         self.eager_start = _eager.start
         self.start_background = background.start
+        self.middleware_entry = app._middleware_entry if app.build_middleware_stack() is not None else None
+        self.make_response = _core_response
+
+
+def _core_response(status: int, headers: list[tuple[bytes, bytes]], body: bytes, background: Any) -> Response:
+    response = Response(body, status_code=status, background=background)
+    response.raw_headers = headers
+    return response
 
 
 def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:

@@ -409,6 +409,10 @@ class After:
                     self.body.close()
 
     async def __call__(self) -> None:
+        if self.runner is not None or isinstance(self.stack, ExitStack):
+            # A sync route's exits (run under middleware, on a loop): they belong on a thread.
+            await asyncio.to_thread(self.run_sync)
+            return
         try:
             if self.background is not None:
                 await self.background()

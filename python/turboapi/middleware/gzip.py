@@ -1,0 +1,61 @@
+"""``GZipMiddleware`` with Starlette's options: bodies of at least ``minimum_size`` bytes are
+gzip-compressed for clients that accept it, except excluded media types and encoded bodies."""
+
+from __future__ import annotations
+
+import gzip
+from typing import Any
+
+DEFAULT_EXCLUDED_CONTENT_TYPES = (
+    "application/grpc",
+    "application/gzip",
+    "application/x-gzip",
+    "application/zip",
+    "audio/*",
+    "font/woff",
+    "font/woff2",
+    "image/avif",
+    "image/gif",
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "text/event-stream",
+    "video/*",
+)
+
+
+class GZipMiddleware:
+    def __init__(
+        self,
+        app: Any,
+        minimum_size: int = 500,
+        compresslevel: int = 9,
+        thread_minimum_size: int = 128 * 1024,
+        *,
+        exclude_content_types: tuple[str, ...] = DEFAULT_EXCLUDED_CONTENT_TYPES,
+    ) -> None:
+        self.app = app
+        self.minimum_size = minimum_size
+        self.compresslevel = compresslevel
+        self.thread_minimum_size = thread_minimum_size
+        self.exclude_content_types = frozenset(t.strip().lower() for t in exclude_content_types)
+
+    async def __call__(self, request: Any) -> Any:
+        accepts_gzip = "gzip" in request.headers.get("accept-encoding", "")
+        response = await self.app(request)
+        headers = response.headers
+        if "content-encoding" in headers or response.status_code == 206:
+            return response
+        media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
+        media_types = {media_type, media_type.partition("/")[0] + "/*"}
+        if media_type.startswith("application/grpc+"):
+            media_types.add("application/grpc")
+        if not media_types.isdisjoint(self.exclude_content_types) or len(response.body) < self.minimum_size:
+            return response
+        headers.add_vary_header("Accept-Encoding")
+        if accepts_gzip:
+            response.body = gzip.compress(response.body, compresslevel=self.compresslevel)
+            headers["Content-Encoding"] = "gzip"
+            if "content-length" in headers:
+                headers["Content-Length"] = str(len(response.body))
+        return response
