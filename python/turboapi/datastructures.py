@@ -253,3 +253,22 @@ class FormData(ImmutableMultiDict):
         for _, value in self.multi_items():
             if isinstance(value, UploadFile):
                 value.file.close()
+
+
+class DefaultPlaceholder:
+    """Marks an argument the user did not pass (FastAPI's name), so a router's default applies."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DefaultPlaceholder) and other.value == self.value
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def Default(value: Any) -> Any:  # noqa: N802 - FastAPI's name
+    return DefaultPlaceholder(value)

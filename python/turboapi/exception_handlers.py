@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._planned import refuse
 from .encoders import jsonable_encoder
 from .exceptions import HTTPException, RequestValidationError
 from .responses import JSONResponse, Response
@@ -25,3 +26,6 @@ async def http_exception_handler(request: Any, exc: HTTPException) -> Response:
 
 async def request_validation_exception_handler(request: Any, exc: RequestValidationError) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": jsonable_encoder(exc.errors())})
+
+
+__getattr__ = refuse("fastapi.exception_handlers", ["websocket_request_validation_exception_handler"])

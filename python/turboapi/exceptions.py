@@ -6,6 +6,8 @@ import http
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pydantic import BaseModel
+
 
 class HTTPException(Exception):
     """Answer with ``status_code`` and ``{"detail": detail}`` (and ``headers``)."""
@@ -59,3 +61,38 @@ class FastAPIError(RuntimeError):
 
 
 TurboAPIError = FastAPIError
+
+
+class DependencyScopeError(FastAPIError):
+    """A dependency's ``scope`` conflicts with one of its sub-dependencies."""
+
+
+class FastAPIDeprecationWarning(UserWarning):
+    """A deprecated FastAPI feature was used."""
+
+
+class PydanticV1NotSupportedError(FastAPIError):
+    """A pydantic v1 model was used (FastAPI 0.141 and turboapi need pydantic v2)."""
+
+
+class WebSocketException(Exception):
+    def __init__(self, code: int, reason: str | None = None) -> None:
+        self.code = code
+        self.reason = reason or ""
+
+
+class WebSocketRequestValidationError(ValidationException):
+    def __init__(self, errors: Sequence[Any]) -> None:
+        super().__init__(errors)
+
+
+class EndpointContext(dict):  # type: ignore[type-arg]
+    """Where an error came from (function, path, file, line), as FastAPI attaches to validation errors."""
+
+
+class RequestErrorModel(BaseModel):
+    pass
+
+
+class WebSocketErrorModel(BaseModel):
+    pass

@@ -103,3 +103,7 @@ class Request:
 
     def url_for(self, name: str, /, **path_params: Any) -> URL:
         return URL(str(self.base_url).rstrip("/") + self.app.url_path_for(name, **path_params))
+
+
+#: Starlette's base of Request; turboapi has one class for both.
+HTTPConnection = Request

@@ -13,6 +13,7 @@ from email.utils import format_datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
+from ._planned import refuse
 from .datastructures import MutableHeaders
 
 
@@ -139,3 +140,6 @@ class RedirectResponse(Response):
     ) -> None:
         super().__init__(content=b"", status_code=status_code, headers=headers, background=background)
         self.raw_headers.append((b"location", quote(str(url), safe=":/%#?=@[]!$&'()*+,;").encode("latin-1")))
+
+
+__getattr__ = refuse("fastapi.responses", ["EventSourceResponse", "FileResponse", "StreamingResponse"])

@@ -10,25 +10,14 @@ from typing import Any, get_type_hints
 from pydantic import TypeAdapter
 
 from . import dependencies as deps
+from ._planned import refuse
+from .datastructures import Default
+from .datastructures import DefaultPlaceholder as _Default
 from .exceptions import FastAPIError, ResponseValidationError
 from .responses import JSONResponse, Response
 from .solving import DependencyRunner, RequestScope, solve_simple
 
 PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
-
-
-class _Default:
-    """Marks an argument the user did not pass (FastAPI's DefaultPlaceholder)."""
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __bool__(self) -> bool:
-        return bool(self.value)
-
-
-def Default(value: Any) -> Any:  # noqa: N802 - FastAPI's name
-    return _Default(value)
 
 
 def _is_coroutine_function(fn: Any) -> bool:
@@ -291,3 +280,21 @@ class APIRouter:
             if route.name == name and set(PATH_PARAM.findall(route.path)) == set(path_params):
                 return PATH_PARAM.sub(lambda m: str(path_params[m.group(1)]), route.path)
         raise LookupError(f"No route exists for name {name!r} and params {sorted(path_params)!r}.")
+
+
+__getattr__ = refuse(
+    "fastapi.routing",
+    [
+        "APIWebSocketRoute",
+        "Mount",
+        "RouteContext",
+        "get_request_handler",
+        "get_websocket_app",
+        "iter_route_contexts",
+        "request_response",
+        "run_endpoint_function",
+        "serialize_response",
+        "websocket_session",
+    ],
+    "these are FastAPI internals or come with websockets and mounts",
+)

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .._planned import refuse
+
 __all__ = [
     "APIKey",
     "APIKeyIn",
@@ -110,3 +112,12 @@ class OpenIdConnect(SecurityBase):
 
 
 SecurityScheme = APIKey | HTTPBase | OAuth2 | OpenIdConnect | HTTPBearer
+
+
+__getattr__ = refuse(
+    "fastapi.openapi.models",
+    """BaseModelWithConfig Components Contact Discriminator Encoding Example ExternalDocumentation Header Info
+    License Link MediaType OpenAPI Operation Parameter ParameterBase ParameterInType PathItem Reference RequestBody
+    Response Schema SchemaOrBool SchemaType Server ServerVariable Tag XML""".split(),
+    "the OpenAPI document comes with the OpenAPI issue",
+)
