@@ -5,7 +5,7 @@ Run with: python -m uvicorn bench.fastapi_app:app --loop uvloop --http httptools
 
 import asyncio
 
-from fastapi import FastAPI, Response
+from fastapi import Depends, FastAPI, Response
 from pydantic import BaseModel
 
 app = FastAPI()
@@ -30,6 +30,16 @@ async def json_async():
 @app.get("/items/{item_id}")
 def read_item(item_id: int, q: str | None = None, limit: int = 10):
     return {"item_id": item_id, "q": q, "limit": limit}
+
+
+def pagination(limit: int = 10, offset: int = 0) -> dict[str, int]:
+    return {"limit": limit, "offset": offset}
+
+
+@app.get("/search")
+def search(q: str, page: dict = Depends(pagination)):
+    """Three query parameters, two of them through a dependency."""
+    return {"q": q, **page}
 
 
 @app.post("/items", status_code=201)

@@ -116,6 +116,14 @@ ROUTES = [
     Route(
         "items", "GET /items/42?q=hello", "GET", "/items/42?q=hello", 200, {"item_id": 42, "q": "hello", "limit": 10}
     ),
+    Route(
+        "search",
+        "GET /search?q=&limit=&offset= (Depends)",
+        "GET",
+        "/search?q=hello&limit=5&offset=20",
+        200,
+        {"q": "hello", "limit": 5, "offset": 20},
+    ),
     Route("post-items", "POST /items", "POST", "/items", 201, {"name": "widget", "price": 9.5, "tags": ["a", "b"]}),
     Route("sleep", "GET /sleep (10 ms)", "GET", "/sleep", 200, {"slept": True}),
     Route("bytes", "GET /bytes (1 KiB)", "GET", "/bytes", 200, b"x" * 1024, bare=True),
@@ -1015,6 +1023,12 @@ def targets(rows: list[Row], args) -> list[list[str]]:
         ("GET /json-async ≥ 5× FastAPI async (c=64)", row("ours", "json-async"), row("fastapi", "json-async"), 5),
         ("GET /items/42?q= ≥ 8× FastAPI (c=64)", row("ours", "items"), row("fastapi", "items"), 8),
         ("POST /items ≥ 8× FastAPI (c=64)", row("ours", "post-items"), row("fastapi", "post-items"), 8),
+        (
+            "GET /search (3 query params + Depends) ≥ 8× FastAPI (c=64)",
+            row("ours", "search"),
+            row("fastapi", "search"),
+            8,
+        ),
     ]:
         v = a.res.rps / b.res.rps if a and b else None
         shown = f"{v:.2f}× ({fmt_num(a.res.rps)} / {fmt_num(b.res.rps)})" if v else ""

@@ -10,7 +10,7 @@ import asyncio
 
 from pydantic import BaseModel
 
-from turboapi import HTTPException, TurboAPI
+from turboapi import Depends, HTTPException, TurboAPI
 from turboapi.responses import Response
 
 app = TurboAPI(title="turboapi demo")
@@ -35,6 +35,16 @@ async def hello_async():
 @app.get("/items/{item_id}")
 def read_item(item_id: int, q: str | None = None, limit: int = 10):
     return {"item_id": item_id, "q": q, "limit": limit}
+
+
+def pagination(limit: int = 10, offset: int = 0) -> dict[str, int]:
+    return {"limit": limit, "offset": offset}
+
+
+@app.get("/search")
+def search(q: str, page: dict = Depends(pagination)):
+    """Three query parameters, two of them through a dependency."""
+    return {"q": q, **page}
 
 
 @app.post("/items", status_code=201)
