@@ -11,7 +11,7 @@ from typing import Any
 
 from .datastructures import State
 from .exception_handlers import http_exception_handler, request_validation_exception_handler
-from .exceptions import HTTPException, RequestValidationError
+from .exceptions import HTTPException, RequestValidationError, _HTTPExceptionBase
 from .middleware import Middleware
 from .middleware.base import BaseHTTPMiddleware
 from .requests import Request
@@ -19,6 +19,11 @@ from .responses import JSONResponse
 from .routing import APIRouter, Default
 
 logger = logging.getLogger("turboapi.error")
+
+#: Ours, and Starlette's when installed (its handler then catches both, as in FastAPI).
+HTTP_EXCEPTIONS: tuple[type[Exception], ...] = (
+    (HTTPException,) if _HTTPExceptionBase is Exception else (HTTPException, _HTTPExceptionBase)
+)
 
 
 class TurboAPI:
@@ -53,7 +58,7 @@ class TurboAPI:
         self.on_shutdown = list(on_shutdown or [])
         self.lifespan = lifespan
         self.exception_handlers: dict[Any, Callable[..., Any]] = {
-            HTTPException: http_exception_handler,
+            HTTP_EXCEPTIONS[-1]: http_exception_handler,
             RequestValidationError: request_validation_exception_handler,
             **(exception_handlers or {}),
         }
@@ -61,6 +66,7 @@ class TurboAPI:
         #: ``Middleware(cls, **options)`` entries, outermost first (``add_middleware`` prepends).
         self.user_middleware: list[Middleware] = list(middleware or [])
         self._middleware_stack: Callable[[Request], Any] | None = None
+        self._errors_in_python = False
 
     # -- registration, delegated to the root router -----------------------------------------
     @property
@@ -137,8 +143,12 @@ class TurboAPI:
         return decorator
 
     def build_middleware_stack(self) -> Callable[[Request], Any] | None:
-        """The stack as one callable ``await stack(request) -> Response``; None without middleware."""
-        if not self.user_middleware:
+        """The stack as one callable ``await stack(request) -> Response``; None when the core can
+        answer alone (no middleware, and 404/405 handled by the default handler)."""
+        self._errors_in_python = any(
+            self._lookup_exception_handler(HTTPException(status)) is not http_exception_handler for status in (404, 405)
+        )
+        if not self.user_middleware and not self._errors_in_python:
             return None
         stack: Callable[[Request], Any] = self._call_route
         for cls, args, kwargs in reversed(self.user_middleware):
@@ -157,9 +167,13 @@ class TurboAPI:
         """The inner end of the stack: the core's own reply, or the route with exception handlers."""
         next_ = request._core_next
         fixed = next_.take_fixed()
-        if fixed is not None:
+        if fixed is not None and not (self._errors_in_python and fixed.status_code in (404, 405)):
             return fixed
         try:
+            if fixed is not None:
+                # As Starlette's router: unknown paths and methods raise, so custom handlers apply.
+                allow = fixed.headers.get("allow")
+                raise HTTPException(fixed.status_code, headers={"Allow": allow} if allow else None)
             if next_.is_async:
                 result = await next_.call()
             else:
@@ -176,7 +190,7 @@ class TurboAPI:
 
     # -- called by the core when a request raised ------------------------------------------
     def _lookup_exception_handler(self, exc: BaseException) -> Callable[..., Any] | None:
-        if isinstance(exc, HTTPException) and exc.status_code in self.exception_handlers:
+        if isinstance(exc, HTTP_EXCEPTIONS) and exc.status_code in self.exception_handlers:
             return self.exception_handlers[exc.status_code]
         for cls in type(exc).__mro__:
             if cls in self.exception_handlers:

@@ -13,7 +13,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from copy import deepcopy
-from dataclasses import dataclass, field, is_dataclass
+from dataclasses import dataclass, field, is_dataclass, replace
 from enum import Enum
 from functools import cached_property, partial
 from types import UnionType
@@ -26,6 +26,8 @@ from . import params
 from .exceptions import FastAPIError
 from .params import Undefined
 
+#: Callables a pool thread can run without an event loop: functions and generators.
+SYNC_KINDS = ("sync", "gen")
 SEQUENCE_TYPES = (list, tuple, set, frozenset, deque, Sequence)
 IMMUTABLE_DEFAULTS = (type(None), bool, int, float, str, bytes, tuple, frozenset, Enum)
 SCALARS = {bool: "bool", int: "int", float: "float", str: "str", bytes: "bytes"}
@@ -187,6 +189,8 @@ def _marker_of(name: str, annotation: Any, default: Any) -> tuple[Any, FieldInfo
         import copy
 
         marker = copy.copy(marker)
+        if default is Undefined and marker.default_factory is not None:
+            default = _DefaultFactory(marker.default_factory)
     return type_, marker, default
 
 
@@ -312,15 +316,19 @@ def analyze(
     """The route's dependant tree, and the flat parameter list the core extracts for it."""
     flat: list[ParamSpec] = []
     root = get_dependant(endpoint, path_param_names, flat=flat)
-    # `dependencies=[...]` of the app, routers and decorator run first, their values unused.
-    extra = [_sub_dependant(dep, None, Any, path_param_names, flat=flat, parent_scopes=[]) for dep in dependencies]
+    # `dependencies=[...]` of the app, routers and decorator run first, their values unused; as in
+    # FastAPI their `use_cache` is not read (always cached).
+    extra = [
+        _sub_dependant(replace(dep, use_cache=True), None, Any, path_param_names, flat=flat, parent_scopes=[])
+        for dep in dependencies
+    ]
     root.dependencies[:0] = extra
     body = [f for d in root.walk() for f in d.body]
     names = {b.name for b in body}
     embed = len(names) > 1 or bool(body and getattr(body[0].info, "embed", False))
     if body and not embed and isinstance(body[0].info, params.Form) and not _is_model_or_union_of(body[0].annotation):
         embed = True
-    is_async = any(d.kind != "sync" for d in root.walk())
+    is_async = any(d.kind not in SYNC_KINDS for d in root.walk())
     # A form body holds files to close after the response: that runs on the dependency path.
     simple = root.is_simple and not (body and isinstance(body[0].info, params.Form))
     if simple:
@@ -446,6 +454,7 @@ def get_dependant(
             # Read from the whole source by Python; the core leaves it to `solve` (never pending).
             spec = specs[0]
             spec.model, spec.fast, spec.required, spec.default, spec.copy_default = True, False, False, None, False
+            spec.loc = (source,)  # type: ignore[assignment]  # errors are located by the model's fields
         for spec in specs:
             if flat is not None:
                 spec.slot = len(flat)

@@ -8,8 +8,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
+try:
+    # With Starlette installed (most FastAPI apps have it), handlers registered for Starlette's
+    # HTTPException catch ours too, as they catch FastAPI's.
+    from starlette.exceptions import HTTPException as _HTTPExceptionBase
+except ImportError:  # pragma: no cover - Starlette is optional
+    _HTTPExceptionBase = Exception  # type: ignore[assignment,misc]
 
-class HTTPException(Exception):
+
+class HTTPException(_HTTPExceptionBase):
     """Answer with ``status_code`` and ``{"detail": detail}`` (and ``headers``)."""
 
     def __init__(self, status_code: int, detail: Any = None, headers: Mapping[str, str] | None = None) -> None:
@@ -18,7 +25,7 @@ class HTTPException(Exception):
         self.status_code = status_code
         self.detail = detail
         self.headers = headers
-        super().__init__(status_code, detail)
+        Exception.__init__(self, status_code, detail)
 
     def __str__(self) -> str:
         return f"{self.status_code}: {self.detail}"

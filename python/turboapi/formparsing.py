@@ -11,6 +11,7 @@ import codecs
 from tempfile import SpooledTemporaryFile
 from urllib.parse import unquote_plus
 
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, QuerystringParser, parse_options_header
 
 from .datastructures import FormData, Headers, UploadFile
@@ -189,7 +190,9 @@ def _parse_multipart(body: bytes, options: dict[bytes, bytes]) -> FormData:
     try:
         parser.write(body)
         parser.finalize()
-    except BaseException:
+    except BaseException as exc:
         collector.close()
+        if isinstance(exc, FormParserError):
+            raise FormError("Invalid multipart data.") from exc
         raise
     return FormData(collector.items)

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from . import params
 from .datastructures import FormData, UploadFile
 from .dependencies import (
+    SYNC_KINDS,
     BodyField,
     Dependant,
     EndpointSignature,
@@ -388,9 +389,11 @@ class After:
         self.runner = runner
 
     def run_sync(self) -> None:
+        """On a pool thread (a sync route)."""
         if self.runner is not None:
+            # The route ran on a private loop (an async override): its exits belong to that loop.
             try:
-                self.runner.run(self())
+                self.runner.run(self._arun())
             finally:
                 self.runner.close()
             return
@@ -409,10 +412,14 @@ class After:
                     self.body.close()
 
     async def __call__(self) -> None:
+        """On a loop shard (an async route, or any route under middleware)."""
         if self.runner is not None or isinstance(self.stack, ExitStack):
-            # A sync route's exits (run under middleware, on a loop): they belong on a thread.
+            # A sync route's exits: they may block, so they run on a thread.
             await asyncio.to_thread(self.run_sync)
             return
+        await self._arun()
+
+    async def _arun(self) -> None:
         try:
             if self.background is not None:
                 await self.background()
@@ -474,7 +481,7 @@ class DependencyRunner:
 
     def needs_async(self, scope: RequestScope, dep: Dependant) -> bool:
         return any(
-            (use := self.effective(scope, sub)).kind != "sync" or self.needs_async(scope, use)
+            (use := self.effective(scope, sub)).kind not in SYNC_KINDS or self.needs_async(scope, use)
             for sub in dep.dependencies
         )
 
