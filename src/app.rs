@@ -252,7 +252,7 @@ fn redirect_slash(req: &Incoming, path: &str) -> Reply {
     let host = req.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     let query = req.uri.query().map(|q| format!("?{q}")).unwrap_or_default();
     let encoded = percent_encoding::utf8_percent_encode(path, PATH_UNSAFE);
-    let location = format!("http://{host}{encoded}{query}");
+    let location = format!("{}://{host}{encoded}{query}", req.scheme);
     let mut reply = Reply::new(307, "text/plain; charset=utf-8", Bytes::new());
     reply.headers.clear();
     match http::HeaderValue::from_str(&location) {

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use pyo3::IntoPyObjectExt;
 use tokio::sync::oneshot;
 
@@ -173,6 +173,14 @@ fn reply_for_error(py: Python<'_>, app: &App, err: PyErr, request: &Arc<RequestI
         Reply::internal_error(Some(PyErr::from_value(exc.into_any())))
     };
     match app.hooks.handle_exception.bind(py).call1((&exc, data)) {
+        Ok(out) if out.is_instance_of::<PyTuple>() => {
+            // A server-level (500/Exception) handler's response: sent, and the error kept.
+            let response = out.get_item(0);
+            let mut reply =
+                response.and_then(|r| from_response_object(&r)).unwrap_or_else(|e| Reply::internal_error(Some(e)));
+            reply.error = Some(Arc::new(PyErr::from_value(exc.into_any())));
+            reply
+        }
         Ok(resp) if !resp.is_none() => from_response_object(&resp).unwrap_or_else(|e| Reply::internal_error(Some(e))),
         Ok(_) => unhandled(exc),
         Err(hook_err) => {

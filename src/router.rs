@@ -183,10 +183,8 @@ impl Router {
             return RouteMatch::MethodNotAllowed { allow: self.declared[route].join(", ") };
         }
         if path != "/" {
-            let toggled = match path.strip_suffix('/') {
-                Some(without) => without.to_string(),
-                None => format!("{path}/"),
-            };
+            // As Starlette: every trailing slash goes, or one is added.
+            let toggled = if path.ends_with('/') { path.trim_end_matches('/').to_string() } else { format!("{path}/") };
             if self.first_route_matching(&toggled).is_some() {
                 return RouteMatch::RedirectSlash { path: toggled };
             }

@@ -20,10 +20,12 @@ from .routing import APIRouter, Default
 
 logger = logging.getLogger("turboapi.error")
 
-#: Ours, and Starlette's when installed (its handler then catches both, as in FastAPI).
+#: Ours, and Starlette's when installed (its handler then catches both, as in FastAPI). The
+#: last one is what the router raises for unknown paths and methods.
 HTTP_EXCEPTIONS: tuple[type[Exception], ...] = (
     (HTTPException,) if _HTTPExceptionBase is Exception else (HTTPException, _HTTPExceptionBase)
 )
+ROUTER_HTTP_EXCEPTION: Any = HTTP_EXCEPTIONS[-1]
 
 
 class TurboAPI:
@@ -145,8 +147,10 @@ class TurboAPI:
     def build_middleware_stack(self) -> Callable[[Request], Any] | None:
         """The stack as one callable ``await stack(request) -> Response``; None when the core can
         answer alone (no middleware, and 404/405 handled by the default handler)."""
+        # Starlette's router raises its own HTTPException for these; a custom handler must see it.
         self._errors_in_python = any(
-            self._lookup_exception_handler(HTTPException(status)) is not http_exception_handler for status in (404, 405)
+            self._lookup_exception_handler(ROUTER_HTTP_EXCEPTION(status)) is not http_exception_handler
+            for status in (404, 405)
         )
         if not self.user_middleware and not self._errors_in_python:
             return None
@@ -161,7 +165,13 @@ class TurboAPI:
         request = Request(data, app=self)
         request._core_next = next_
         assert self._middleware_stack is not None
-        return await self._middleware_stack(request)
+        try:
+            return await self._middleware_stack(request)
+        except Exception as exc:
+            # Raised by a middleware, or unhandled inside: only the 500/Exception handler applies
+            # (Starlette's ServerErrorMiddleware sits outside the user's middleware).
+            exc._turboapi_server_error = True  # type: ignore[attr-defined]
+            raise
 
     async def _call_route(self, request: Request) -> Any:
         """The inner end of the stack: the core's own reply, or the route with exception handlers."""
@@ -173,7 +183,7 @@ class TurboAPI:
             if fixed is not None:
                 # As Starlette's router: unknown paths and methods raise, so custom handlers apply.
                 allow = fixed.headers.get("allow")
-                raise HTTPException(fixed.status_code, headers={"Allow": allow} if allow else None)
+                raise ROUTER_HTTP_EXCEPTION(fixed.status_code, headers={"Allow": allow} if allow else None)
             if next_.is_async:
                 result = await next_.call()
             else:
@@ -190,23 +200,36 @@ class TurboAPI:
 
     # -- called by the core when a request raised ------------------------------------------
     def _lookup_exception_handler(self, exc: BaseException) -> Callable[..., Any] | None:
-        if isinstance(exc, HTTP_EXCEPTIONS) and exc.status_code in self.exception_handlers:
-            return self.exception_handlers[exc.status_code]
+        """The route-level handler (Starlette's ExceptionMiddleware): by status code for HTTP
+        exceptions, else by class. 500 and ``Exception`` handlers are server-level, not here."""
+        handlers = self.exception_handlers
+        if isinstance(exc, HTTP_EXCEPTIONS) and exc.status_code != 500 and exc.status_code in handlers:
+            return handlers[exc.status_code]
         for cls in type(exc).__mro__:
-            if cls in self.exception_handlers:
-                return self.exception_handlers[cls]
+            if cls is not Exception and cls in handlers:
+                return handlers[cls]
         return None
 
+    def _server_error_handler(self) -> Callable[..., Any] | None:
+        handler = None
+        for key, value in self.exception_handlers.items():
+            if key in (500, Exception):
+                handler = value
+        return handler
+
     def _handle_exception(self, exc: BaseException, data: Any) -> Any:
-        """A Response for ``exc``, or None when unhandled (logged here; the core answers 500)."""
-        handler = self._lookup_exception_handler(exc)
+        """A Response for ``exc``; None when unhandled (logged; the core answers 500); or, from a
+        500/Exception handler, ``(response, True)``: sent, and the error still reported (the
+        TestClient raises it, as Starlette's ServerErrorMiddleware re-raises)."""
+        server_error = getattr(exc, "_turboapi_server_error", False)
+        handler = None if server_error else self._lookup_exception_handler(exc)
+        if handler is not None:
+            return _call_handler(handler, Request(data, app=self), exc)
+        logger.error("Exception in request handler", exc_info=exc)
+        handler = self._server_error_handler()
         if handler is None:
-            logger.error("Exception in request handler", exc_info=exc)
             return None
-        result = handler(Request(data, app=self), exc)
-        if hasattr(result, "__await__"):
-            result = _run_to_completion(result)
-        return result
+        return _call_handler(handler, Request(data, app=self), exc), True
 
     # -- serving ---------------------------------------------------------------------------
     def run(self, host: str = "127.0.0.1", port: int = 8000, **settings: Any) -> None:
@@ -215,6 +238,13 @@ class TurboAPI:
 
         runtime = Runtime(self, Settings.resolve(settings, env=os.environ))
         runtime.serve(host, port)
+
+
+def _call_handler(handler: Callable[..., Any], request: Request, exc: BaseException) -> Any:
+    result = handler(request, exc)
+    if hasattr(result, "__await__"):
+        result = _run_to_completion(result)
+    return result
 
 
 def _run_to_completion(coro: Any) -> Any:

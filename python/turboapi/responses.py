@@ -7,7 +7,7 @@ set by the server from the body.
 from __future__ import annotations
 
 import http.cookies
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from email.utils import format_datetime
 from typing import Any, Literal
@@ -52,6 +52,15 @@ class Response:
                 content_type += "; charset=" + self.charset
             raw.append((b"content-type", content_type.encode("latin-1")))
         self.raw_headers = raw
+
+    @property
+    def body_iterator(self) -> AsyncIterator[bytes]:
+        """The body as an async iterator (what Starlette's ``call_next`` responses offer)."""
+
+        async def once() -> AsyncIterator[bytes]:
+            yield self.body
+
+        return once()
 
     @property
     def headers(self) -> MutableHeaders:

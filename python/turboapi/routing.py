@@ -17,6 +17,17 @@ from .exceptions import FastAPIError, ResponseValidationError
 from .responses import JSONResponse, Response
 from .solving import DependencyRunner, RequestScope, solve_simple
 
+try:
+    from starlette.routing import NoMatchFound
+except ImportError:  # pragma: no cover - Starlette is optional
+
+    class NoMatchFound(LookupError):  # type: ignore[no-redef]
+        """No route has this name and these path parameters."""
+
+        def __init__(self, name: str, path_params: dict[str, Any]) -> None:
+            super().__init__(f'No route exists for name "{name}" and params "{", ".join(path_params)}".')
+
+
 PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
 
 
@@ -279,7 +290,7 @@ class APIRouter:
         for route in self.routes:
             if route.name == name and set(PATH_PARAM.findall(route.path)) == set(path_params):
                 return PATH_PARAM.sub(lambda m: str(path_params[m.group(1)]), route.path)
-        raise LookupError(f"No route exists for name {name!r} and params {sorted(path_params)!r}.")
+        raise NoMatchFound(name, path_params)
 
 
 __getattr__ = refuse(

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from ipaddress import AddressValueError, IPv6Address
 from typing import Any
 
 from ..responses import PlainTextResponse, RedirectResponse
@@ -11,13 +13,26 @@ from ..responses import PlainTextResponse, RedirectResponse
 ENFORCE_DOMAIN_WILDCARD = "Domain wildcard patterns must be like '*.example.com'."
 
 
+# A Host header: reg-name characters or a bracketed IP literal, then an optional numeric port.
+_HOST = re.compile(
+    r"(?P<host>[a-z0-9._~%!$&'()*+,;=-]+|\[(?:(?P<ipv6>[a-f0-9]*:[a-f0-9.:]+)|v[a-f0-9]+\.[a-z0-9._~!$&'()*+,;=:-]+)\])"
+    r"(?::[0-9]+)?",
+    re.IGNORECASE,
+)
+
+
 def _host_of(header: str | None) -> str | None:
-    if not header:
+    if header is None:
         return None
-    if header.startswith("["):
-        end = header.find("]")
-        return header[: end + 1] if end != -1 else None
-    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+    match = _HOST.fullmatch(header)
+    if match is None:
+        return None
+    if match["ipv6"] is not None:
+        try:
+            IPv6Address(match["ipv6"])
+        except AddressValueError:
+            return None
+    return match["host"]
 
 
 class TrustedHostMiddleware:
