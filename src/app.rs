@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 use crate::dispatch::{Job, RequestInfo};
 use crate::extract::{extract_all, parse_cookies, parse_query, RequestParts};
 use crate::gate::Gate;
+use crate::layers::{self, Before, Layer};
 use crate::plan::RoutePlan;
 use crate::pool::SyncPool;
 use crate::response::{body_from_pybytes, Reply};
@@ -89,6 +90,8 @@ pub struct App {
     pub pool: Arc<SyncPool>,
     pub shards: Vec<Arc<ShardQueue>>,
     next_shard: AtomicUsize,
+    /// Standard middleware run in Rust, outermost first (empty when Python runs the stack).
+    pub layers: Vec<Layer>,
 }
 
 /// What the pipeline needs of a request, from hyper or from the TestClient.
@@ -103,26 +106,59 @@ pub struct Incoming {
 }
 
 impl App {
-    pub fn new(router: Router, plans: Vec<RoutePlan>, hooks: Hooks, config: Config) -> Self {
+    pub fn new(router: Router, plans: Vec<RoutePlan>, hooks: Hooks, config: Config, layers: Vec<Layer>) -> Self {
         let shards = (0..config.shards.max(1))
             .map(|_| {
                 let gate = config.max_concurrent.map(|n| Gate::new(n, config.gate_queue, config.gate_timeout));
                 Arc::new(ShardQueue::new(gate))
             })
             .collect();
-        App { router, plans, hooks, config, pool: Arc::new(SyncPool::new()), shards, next_shard: AtomicUsize::new(0) }
+        App {
+            router,
+            plans,
+            hooks,
+            config,
+            pool: Arc::new(SyncPool::new()),
+            shards,
+            next_shard: AtomicUsize::new(0),
+            layers,
+        }
     }
 
     /// Route, extract, hand to Python, wait for the reply.
     pub async fn respond(self: &Arc<Self>, req: Incoming) -> Reply {
         let is_head = req.method == http::Method::HEAD;
-        let mut reply = self.route_and_run(req).await;
+        let mut reply =
+            if self.layers.is_empty() { self.route_and_run(req).await } else { self.through_layers(req).await };
         if is_head && !reply.body.is_empty() {
             // HEAD: the GET answer's headers, Content-Length included, and no body.
             if !reply.headers.iter().any(|(n, _)| n == http::header::CONTENT_LENGTH) {
                 reply.headers.push((http::header::CONTENT_LENGTH, http::HeaderValue::from(reply.body.len())));
             }
             reply.body = Bytes::new();
+        }
+        reply
+    }
+
+    /// The native middleware: each layer may answer before the app (outer layers still shape
+    /// that answer), then shapes the reply on the way out, innermost first (Starlette's order).
+    async fn through_layers(self: &Arc<Self>, req: Incoming) -> Reply {
+        let seen = layers::seen(&req.headers);
+        let mut entered = self.layers.len();
+        let mut answer = None;
+        for (index, layer) in self.layers.iter().enumerate() {
+            if let Before::Answer(reply) = layer.before(&req.method, req.scheme, &req.uri, &req.headers) {
+                answer = Some(reply);
+                entered = index;
+                break;
+            }
+        }
+        let mut reply = match answer {
+            Some(reply) => reply,
+            None => self.route_and_run(req).await,
+        };
+        for layer in self.layers[..entered].iter().rev() {
+            layer.after(&seen, &mut reply);
         }
         reply
     }

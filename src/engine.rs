@@ -38,7 +38,13 @@ impl Engine {
         let plans = routes.iter().map(|r| RoutePlan::from_py(&r)).collect::<PyResult<Vec<_>>>()?;
         let table: Vec<(Vec<String>, String)> = plans.iter().map(|p| (p.methods.clone(), p.path.clone())).collect();
         let router = Router::new(&table).map_err(|e| PyValueError::new_err(e.0))?;
-        let hooks = Hooks {
+        let layers = hooks
+            .getattr("native_layers")?
+            .downcast::<PyList>()?
+            .iter()
+            .map(|item| crate::layers::Layer::from_py(&item))
+            .collect::<PyResult<Vec<_>>>()?;
+        let hooks_struct = Hooks {
             response_class: hooks.getattr("response_class")?.unbind(),
             dumps: hooks.getattr("dumps")?.unbind(),
             dumps_args: hooks.getattr("dumps_args")?.extract()?,
@@ -78,7 +84,7 @@ impl Engine {
             max_headers: get(config, "max_headers")?,
         };
         Ok(Engine {
-            app: Arc::new(App::new(router, plans, hooks, app_config)),
+            app: Arc::new(App::new(router, plans, hooks_struct, app_config, layers)),
             runtime,
             listener: Mutex::new(None),
             server_config: Mutex::new(Some(server_config)),

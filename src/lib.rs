@@ -5,6 +5,7 @@ mod dispatch;
 mod engine;
 mod extract;
 mod gate;
+mod layers;
 mod plan;
 mod pool;
 mod request;

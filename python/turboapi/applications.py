@@ -12,7 +12,7 @@ from typing import Any
 from .datastructures import State
 from .exception_handlers import http_exception_handler, request_validation_exception_handler
 from .exceptions import HTTPException, RequestValidationError, _HTTPExceptionBase
-from .middleware import Middleware
+from .middleware import Middleware, native_layers
 from .middleware.base import BaseHTTPMiddleware
 from .requests import Request
 from .responses import JSONResponse
@@ -69,6 +69,7 @@ class TurboAPI:
         self.user_middleware: list[Middleware] = list(middleware or [])
         self._middleware_stack: Callable[[Request], Any] | None = None
         self._errors_in_python = False
+        self._native_layers: list[tuple[str, dict[str, Any]]] = []
 
     # -- registration, delegated to the root router -----------------------------------------
     @property
@@ -144,7 +145,7 @@ class TurboAPI:
 
         return decorator
 
-    def build_middleware_stack(self) -> Callable[[Request], Any] | None:
+    def build_middleware_stack(self, native: bool = True) -> Callable[[Request], Any] | None:
         """The stack as one callable ``await stack(request) -> Response``; None when the core can
         answer alone (no middleware, and 404/405 handled by the default handler)."""
         # Starlette's router raises its own HTTPException for these; a custom handler must see it.
@@ -152,7 +153,14 @@ class TurboAPI:
             self._lookup_exception_handler(ROUTER_HTTP_EXCEPTION(status)) is not http_exception_handler
             for status in (404, 405)
         )
+        self._native_layers: list[tuple[str, dict[str, Any]]] = []
         if not self.user_middleware and not self._errors_in_python:
+            return None
+        layers = native_layers(self.user_middleware) if native and not self._errors_in_python else None
+        if layers is not None:
+            # Only standard middleware: the core runs it, no Python per request.
+            self._native_layers = layers
+            self._middleware_stack = None
             return None
         stack: Callable[[Request], Any] = self._call_route
         for cls, args, kwargs in reversed(self.user_middleware):

@@ -43,6 +43,8 @@ class Settings:
     max_header_bytes: int = 64 * 1024
     max_headers: int = 100
     backlog: int = 1024
+    #: CORS/GZip/TrustedHost/HTTPSRedirect in Rust when the stack holds only these; off: Python.
+    native_middleware: bool = True
 
     @classmethod
     def resolve(cls, overrides: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
@@ -104,7 +106,7 @@ def _parse(name: str, type_name: Any, raw: str) -> Any:
 class _Hooks:
     """The Python callables the core needs, gathered once."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, settings: Settings) -> None:
         self.response_class = Response
         self.dumps, self.dumps_args = _json.engine_hook()
         # orjson refuses ints beyond 64 bits; the standard library takes over for those.
@@ -115,7 +117,9 @@ class _Hooks:
         self.fresh_default = fresh_default
         self.eager_start = _eager.start
         self.start_background = background.start
-        self.middleware_entry = app._middleware_entry if app.build_middleware_stack() is not None else None
+        stack = app.build_middleware_stack(native=settings.native_middleware)
+        self.middleware_entry = app._middleware_entry if stack is not None else None
+        self.native_layers = app._native_layers
         self.make_response = _core_response
 
 
@@ -144,7 +148,7 @@ class Runtime:
             route.app = app
         self.engine = Engine(
             list(app.routes),
-            _Hooks(app),
+            _Hooks(app, settings),
             {
                 "max_body_size": settings.max_body_size,
                 "batch_size": settings.batch_size,

@@ -27,4 +27,61 @@ class Middleware:
         return f"Middleware({', '.join([getattr(self.cls, '__name__', repr(self.cls)), *options])})"
 
 
+#: ``allow_origin_regex`` syntax the core's regex engine lacks (Python's lookaround, backreferences).
+_PYTHON_ONLY_REGEX = ("(?=", "(?!", "(?<=", "(?<!", "(?P=", "\\1", "\\2", "\\3")
+
+
+def native_layers(stack: list[Middleware]) -> list[tuple[str, dict[str, Any]]] | None:
+    """The core's settings for a stack made only of the standard middleware (outermost first),
+    or None when any layer needs Python. Each class is built here, so bad options fail the same way."""
+    from .cors import CORSMiddleware
+    from .gzip import GZipMiddleware
+    from .httpsredirect import HTTPSRedirectMiddleware
+    from .trustedhost import TrustedHostMiddleware
+
+    layers: list[tuple[str, dict[str, Any]]] = []
+    for cls, args, kwargs in stack:
+        if cls not in (CORSMiddleware, GZipMiddleware, TrustedHostMiddleware, HTTPSRedirectMiddleware):
+            return None
+        m = cls(None, *args, **kwargs)
+        if isinstance(m, CORSMiddleware):
+            pattern = m.allow_origin_regex.pattern if m.allow_origin_regex is not None else None
+            if pattern is not None and any(token in pattern for token in _PYTHON_ONLY_REGEX):
+                return None
+            layers.append(
+                (
+                    "cors",
+                    {
+                        "allow_all_origins": m.allow_all_origins,
+                        "allow_credentials": bool(m.allow_credentials),
+                        "allow_origins": [str(o) for o in m.allow_origins],
+                        "allow_origin_regex": pattern,
+                        "allow_methods": [str(x) for x in m.allow_methods],
+                        "allow_all_headers": m.allow_all_headers,
+                        "allow_headers": list(m.allow_headers),
+                        "allow_private_network": bool(m.allow_private_network),
+                        "explicit_origin": m.explicit_origin,
+                        "simple_headers": list(m.simple_headers.items()),
+                        "preflight_headers": list(m.preflight_headers.items()),
+                    },
+                )
+            )
+        elif isinstance(m, GZipMiddleware):
+            layers.append(
+                (
+                    "gzip",
+                    {
+                        "minimum_size": m.minimum_size,
+                        "compresslevel": m.compresslevel,
+                        "exclude_content_types": sorted(m.exclude_content_types),
+                    },
+                )
+            )
+        elif isinstance(m, TrustedHostMiddleware):
+            layers.append(("trustedhost", {"allowed_hosts": m.allowed_hosts, "www_redirect": m.www_redirect}))
+        else:
+            layers.append(("httpsredirect", {}))
+    return layers
+
+
 __all__ = ["Middleware"]
