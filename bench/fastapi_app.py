@@ -1,14 +1,41 @@
 """The FastAPI twin of examples/demo.py: same routes, same answers, used only as the bench baseline.
 
 Run with: python -m uvicorn bench.fastapi_app:app --loop uvloop --http httptools (from the repo root).
+
+``BENCH_MIDDLEWARE`` (read at import; for bench/run.py's ``middleware`` section), set and not ``0``,
+adds ``CORSMiddleware(allow_origins=["https://example.com"])`` and ``GZipMiddleware()``
+(minimum_size 500, so only ``/json-large`` gets compressed), as examples/demo.py does.
 """
 
 import asyncio
+import os
 
 from fastapi import Depends, FastAPI, Response
 from pydantic import BaseModel
 
 app = FastAPI()
+
+BENCH_ORIGIN = "https://example.com"  # the origin bench/run.py sends; same in examples/demo.py
+if os.environ.get("BENCH_MIDDLEWARE", "").strip().lower() not in ("", "0"):
+    from fastapi.middleware.cors import CORSMiddleware
+    from fastapi.middleware.gzip import GZipMiddleware
+
+    app.add_middleware(CORSMiddleware, allow_origins=[BENCH_ORIGIN])
+    app.add_middleware(GZipMiddleware)
+
+# ~2 KiB of JSON (2,122 bytes compact): the same body as examples/demo.py's /json-large.
+LARGE = {
+    "items": [
+        {
+            "id": i,
+            "name": f"item {i}",
+            "price": round(9.5 + i * 1.25, 2),
+            "tags": ["alpha", "beta", "gamma"],
+            "in_stock": i % 3 != 0,
+        }
+        for i in range(24)
+    ]
+}
 
 
 class Item(BaseModel):
@@ -20,6 +47,11 @@ class Item(BaseModel):
 @app.get("/json")
 def json_sync():
     return {"message": "Hello, World!"}
+
+
+@app.get("/json-large")
+def json_large():
+    return LARGE
 
 
 @app.get("/json-async")

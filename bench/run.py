@@ -1,16 +1,20 @@
 """Benchmark suite: turboapi's demo app against FastAPI and a bare hyper server, in one sitting.
 
 Usage (from anywhere; paths are resolved from this file):
-    .venv/bin/python bench/run.py                  # everything, ~11 min (10 s runs)
-    .venv/bin/python bench/run.py --quick          # everything, ~3.5 min (3 s runs)
+    .venv/bin/python bench/run.py                  # the default sections, ~11 min (10 s runs)
+    .venv/bin/python bench/run.py --quick          # the default sections, ~3.5 min (3 s runs)
     .venv/bin/python bench/run.py --sections routes --routes json,post-items --only ours
+    .venv/bin/python bench/run.py --sections middleware   # not in the default list, ~2 min
 
-Sections (--sections, comma list, default all, run in this order):
+Sections (--sections, comma list, default all but middleware, run in this order):
     steps   the seed's switch steps on GET /json-async at c=50, all off -> all on
     stress  the defaults on GET /json-async at c=200, 500, 1000 (c=1000 for 30 s in a full run)
     routes  every demo route on ours, FastAPI (uvicorn) and bare hyper, at c=64 and c=256
     shards  TURBOAPI_SHARDS = 1, 2, 4, 8, 14 on /json-async and /sleep, and the three shard policies
     rate    server CPU at a fixed 7,000 req/s on /json-async, ours and FastAPI (oha)
+    middleware  CORS + GZip on GET /json and /json-large (~2 KiB) at c=64, with Origin and
+            Accept-Encoding: gzip: ours without middleware, with the stack run natively in Rust,
+            with it run by the Python classes, and FastAPI with the same middleware
 
 Every server is pinned to CPU 0, the load tool (and this script) to CPU 1. Prints the tables and
 writes bench/RESULTS.md and bench/results.png. Exit status 1 if any row could not be measured.
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import gzip
 import json
 import os
 import re
@@ -58,7 +63,9 @@ WRK_THREADS = 2
 RSS_SAMPLE_EVERY = 0.25
 POST_BODY = b'{"name":"widget","price":9.5,"tags":["a","b"]}'
 
-SECTIONS = ["steps", "stress", "routes", "shards", "rate"]
+SECTIONS = ["steps", "stress", "routes", "shards", "rate", "middleware"]
+# middleware adds ~2 min to a full run (4 servers x 2 routes), so it runs only when asked for.
+DEFAULT_SECTIONS = ["steps", "stress", "routes", "shards", "rate"]
 STEP_CONNS = 50
 STRESS_CONNS = [200, 500, 1000]
 ROUTE_CONNS = [64, 256]
@@ -70,6 +77,17 @@ RATE = 7000
 RATE_CONNS = 50
 CPU_TARGET_PCT = 80.0
 RATE_REACHED = 0.95  # a fixed-rate run counts only if it achieved 95% of the asked rate
+MW_CONNS = 64
+MW_ORIGIN = "https://example.com"  # allowed by the CORSMiddleware of examples/demo.py and fastapi_app.py
+MW_HEADERS = (("Origin", MW_ORIGIN), ("Accept-Encoding", "gzip"))
+# (label, server, environment) per row of the middleware section; BENCH_MIDDLEWARE is read by
+# examples/demo.py and bench/fastapi_app.py at import ("python": the demo passes native_middleware=False).
+MW_SERVERS = [
+    ("none", "ours", {}),
+    ("native (Rust)", "ours", {"BENCH_MIDDLEWARE": "1"}),
+    ("Python classes", "ours", {"BENCH_MIDDLEWARE": "python"}),
+    ("FastAPI", "fastapi", {"BENCH_MIDDLEWARE": "1"}),
+]
 
 # FastAPI at its fastest single-worker setup: uvloop + httptools, and no per-request access log.
 UVICORN_ARGS = (
@@ -102,6 +120,7 @@ class Route:
     status: int
     body: object  # expected JSON value, or bytes for raw responses
     bare: bool = False  # the bare hyper server answers this route too
+    headers: tuple[tuple[str, str], ...] = ()  # request headers (wrk -H, and the urllib check)
 
     @property
     def short(self) -> str:
@@ -129,6 +148,25 @@ ROUTES = [
     Route("bytes", "GET /bytes (1 KiB)", "GET", "/bytes", 200, b"x" * 1024, bare=True),
 ]
 ROUTE_BY_KEY = {r.key: r for r in ROUTES}
+# ~2 KiB (2,122 bytes compact): the /json-large body of examples/demo.py and bench/fastapi_app.py.
+LARGE_BODY = {
+    "items": [
+        {
+            "id": i,
+            "name": f"item {i}",
+            "price": round(9.5 + i * 1.25, 2),
+            "tags": ["alpha", "beta", "gamma"],
+            "in_stock": i % 3 != 0,
+        }
+        for i in range(24)
+    ]
+}
+# The middleware section's routes: with an allowed Origin and Accept-Encoding: gzip. /json stays
+# under GZip's minimum_size (500 bytes), /json-large is compressed.
+MW_ROUTES = [
+    Route("json", "GET /json", "GET", "/json", 200, {"message": "Hello, World!"}, headers=MW_HEADERS),
+    Route("json-large", "GET /json-large (2 KiB)", "GET", "/json-large", 200, LARGE_BODY, headers=MW_HEADERS),
+]
 SERVER_NAMES = {"ours": "ours", "fastapi": "FastAPI", "bare": "bare hyper"}
 
 
@@ -169,7 +207,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--sections", default=",".join(SECTIONS), help=f"comma list from: {','.join(SECTIONS)}")
+    p.add_argument(
+        "--sections",
+        default=",".join(DEFAULT_SECTIONS),
+        help=f"comma list from: {','.join(SECTIONS)} (default: all but middleware)",
+    )
     p.add_argument("--quick", action="store_true", help=f"{QUICK_SECONDS} s runs, {QUICK_WARMUP} s warm-ups")
     p.add_argument("--duration", type=int, help=f"seconds per measured run (default {FULL_SECONDS})")
     p.add_argument("--warmup", type=int, help=f"seconds of warm-up per server and route (default {FULL_WARMUP})")
@@ -366,8 +408,8 @@ def tool_versions(args, wrk: str, oha: str | None) -> list[str]:
 
 
 def server_env(overrides: dict) -> dict:
-    """Our environment without any TURBOAPI_* of the caller's, plus this row's switches."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TURBOAPI_")}
+    """The caller's environment without its TURBOAPI_* and BENCH_MIDDLEWARE, plus this row's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TURBOAPI_") and k != "BENCH_MIDDLEWARE"}
     env.update(overrides)
     return env
 
@@ -380,7 +422,7 @@ class Server:
     name: str  # ours | fastapi | bare
     argv: list[str]
     ready_line: str | None  # output that means "listening"; None = rely on the port alone
-    env: dict = field(default_factory=dict)  # TURBOAPI_* overrides
+    env: dict = field(default_factory=dict)  # TURBOAPI_* (and BENCH_MIDDLEWARE) overrides
     port: int = 0
     proc: subprocess.Popen | None = None
     log: object = None  # temp file holding the server's stdout+stderr
@@ -391,7 +433,7 @@ def make_server(name: str, args, pin: list[str], env: dict | None = None) -> Ser
         argv = [*pin, args.python, "examples/demo.py", "--host", HOST, "--port", "{port}"]
         return Server(name, argv, "running on http://127.0.0.1:{port}", dict(env or {}))
     if name == "fastapi":
-        return Server(name, [*pin, args.python, *UVICORN_ARGS.split()], None)
+        return Server(name, [*pin, args.python, *UVICORN_ARGS.split()], None, dict(env or {}))
     return Server(name, [*pin, str(BARE_BINARY), "{port}"], "listening on {port}")
 
 
@@ -584,22 +626,37 @@ class Watch:
 # ---------------------------------------------------------------- correctness check
 
 
+def fetch(port: int, route: Route) -> tuple[int | None, dict, bytes]:
+    """(status, lower-cased response headers, body gunzipped if gzip-encoded); (None, {}, why) on failure."""
+    data, headers = None, dict(route.headers)
+    if route.method == "POST":
+        data, headers["Content-Type"] = POST_BODY, "application/json"
+    req = urllib.request.Request(f"http://{HOST}:{port}{route.path}", data, headers, method=route.method)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            status, head, body = resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as e:
+        status, head, body = e.code, e.headers, e.read()
+    except OSError as e:
+        return None, {}, f"request failed: {e}".encode()
+    head = {k.lower(): v for k, v in head.items()}
+    if head.get("content-encoding") == "gzip":
+        head["x-bench-gzip-mtime"] = str(int.from_bytes(body[4:8], "little")) if len(body) >= 8 else "?"
+        try:
+            body = gzip.decompress(body)
+        except (OSError, EOFError) as e:
+            return None, {}, f"bad gzip body: {e}".encode()
+    return status, head, body
+
+
 def check_route(port: int, route: Route) -> str | None:
     """One request with urllib before loading; None if the answer is right, else what is wrong.
 
     A fast 404 or 422 would otherwise show up as a great req/s figure.
     """
-    data, headers = None, {}
-    if route.method == "POST":
-        data, headers = POST_BODY, {"Content-Type": "application/json"}
-    req = urllib.request.Request(f"http://{HOST}:{port}{route.path}", data, headers, method=route.method)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            status, body = resp.status, resp.read()
-    except urllib.error.HTTPError as e:
-        status, body = e.code, e.read()
-    except OSError as e:
-        return f"request failed: {e}"
+    status, _, body = fetch(port, route)
+    if status is None:
+        return body.decode()
     if status != route.status:
         return f"status {status}, expected {route.status}"
     if isinstance(route.body, bytes):
@@ -639,6 +696,7 @@ class Bench:
         return [
             *self.load_pin,
             self.wrk,
+            *(arg for name, value in route.headers for arg in ("-H", f"{name}: {value}")),
             f"-t{min(WRK_THREADS, conns)}",
             f"-c{conns}",
             f"-d{seconds}s",
@@ -669,13 +727,16 @@ class Bench:
             return Result(note=err)
         return parse_oha(out)
 
-    def measure(self, server: Server, route: Route, conns: int, seconds: int, *, warm: bool, rate: int = 0) -> Result:
-        """Check the answer, warm up (wrk, same c) if asked, then the measured run under Watch.
+    def measure(
+        self, server: Server, route: Route, conns: int, seconds: int, *, warm: bool, rate: int = 0, verify=None
+    ) -> Result:
+        """Check the answer (and `verify(port, route)`, if given), warm up (wrk, same c) if asked,
+        then the measured run under Watch.
 
         A run that other processes disturbed (see `disturbed`) is measured once more after a pause,
         and the less disturbed of the two is kept.
         """
-        problem = check_route(server.port, route)
+        problem = check_route(server.port, route) or (verify and verify(server.port, route))
         if problem:
             print(f"  WARNING {server.name} {route.label}: {problem}; not loaded", file=sys.stderr)
             return Result(note=f"WRONG: {problem}")
@@ -757,16 +818,19 @@ def report_line(row: Row) -> None:
 # ---------------------------------------------------------------- sections
 
 
-def measure_rows(bench: Bench, server: Server, plan: list[tuple[str, Route, int, int]], section: str) -> list[Row]:
+def measure_rows(
+    bench: Bench, server: Server, plan: list[tuple[str, Route, int, int]], section: str, verify=None
+) -> list[Row]:
     """Start `server`, measure each (label, route, conns, seconds) in order, stop it.
 
-    The warm-up runs once per route (the first time it is loaded on this server).
+    The warm-up runs once per route (the first time it is loaded on this server). `verify`, if
+    given, is passed to Bench.measure (an extra check of the answer).
     """
     rows, warmed = [], set()
     try:
         with running(server):
             for label, route, conns, seconds in plan:
-                res = bench.measure(server, route, conns, seconds, warm=route.key not in warmed)
+                res = bench.measure(server, route, conns, seconds, warm=route.key not in warmed, verify=verify)
                 warmed.add(route.key)
                 rows.append(Row(section, label, server.name, route, conns, seconds, res, server.env))
                 report_line(rows[-1])
@@ -842,12 +906,57 @@ def section_rate(bench: Bench) -> list[Row]:
     return rows
 
 
+def middleware_verifier(label: str, enabled: bool, path: str | None):
+    """A `verify` for the middleware section: is the middleware there (or not) as this row says?
+
+    CORS must allow the origin and GZip must compress /json-large only. `path` ("native" or
+    "python") checks which implementation answered, from the gzip header's MTIME: Python's
+    gzip.compress stamps the current time, the core's encoder writes 0.
+    """
+
+    def verify(port: int, route: Route) -> str | None:
+        _, head, _ = fetch(port, route)
+        allowed, encoding = head.get("access-control-allow-origin"), head.get("content-encoding")
+        if not enabled:
+            return (
+                f"{label}: middleware answered (CORS {allowed!r}, encoding {encoding!r})"
+                if allowed or encoding
+                else None
+            )
+        if allowed != MW_ORIGIN:
+            return f"{label}: access-control-allow-origin {allowed!r}, expected {MW_ORIGIN!r}"
+        expected = "gzip" if route.key == "json-large" else None
+        if encoding != expected:
+            return f"{label}: content-encoding {encoding!r} on {route.path}, expected {expected!r}"
+        mtime = head.get("x-bench-gzip-mtime")
+        if path and mtime is not None and (mtime == "0") != (path == "native"):
+            ran = "the Rust core" if mtime == "0" else "Python's gzip"
+            return f"{label}: /json-large was compressed by {ran} (gzip mtime {mtime}), expected {path}"
+        return None
+
+    return verify
+
+
+def section_middleware(bench: Bench) -> list[Row]:
+    args, rows = bench.args, []
+    for label, name, env in MW_SERVERS:
+        enabled = bool(env)
+        path = (
+            None if name != "ours" or not enabled else ("python" if env["BENCH_MIDDLEWARE"] == "python" else "native")
+        )
+        server = make_server(name, args, bench.server_pin, env)
+        plan = [(label, route, MW_CONNS, args.duration) for route in MW_ROUTES]
+        rows += measure_rows(bench, server, plan, "middleware", middleware_verifier(label, enabled, path))
+    return rows
+
+
 SECTION_FUNCS = {
     "steps": section_steps,
     "stress": section_stress,
     "routes": section_routes,
     "shards": section_shards,
     "rate": section_rate,
+    "middleware": section_middleware,
 }
 
 
@@ -999,6 +1108,26 @@ def table_rate(rows: list[Row], args) -> str:
     return md_table(head, out)
 
 
+def table_middleware(rows: list[Row]) -> str:
+    out = [[r.label, r.route.label, str(r.conns), *measure_cells(r.res)] for r in rows if r.section == "middleware"]
+    return md_table([f"middleware (c={MW_CONNS})", "route", "c", *MEASURE_HEAD], out, align_left=2)
+
+
+def table_middleware_ratios(rows: list[Row]) -> str:
+    out = []
+    for route in MW_ROUTES:
+        none, native, python, fa = (
+            rps(next((r for r in rows if r.section == "middleware" and r.label == lbl and r.route is route), None))
+            for lbl, _, _ in MW_SERVERS
+        )
+        out.append(
+            [route.label, *(fmt_num(v) for v in (none, native, python, fa))]
+            + [ratio(native, none), ratio(native, python), ratio(native, fa)]
+        )
+    head = ["route", "none", "native", "Python classes", "FastAPI", "native/none", "native/Python", "native/FastAPI"]
+    return md_table(head, out)
+
+
 def targets(rows: list[Row], args) -> list[list[str]]:
     """Each DESIGN.md performance target: [target, measured, verdict]."""
     out = []
@@ -1129,6 +1258,17 @@ def report(rows: list[Row], args) -> str:
         blocks += ["## Shard policy (TURBOAPI_SHARD_POLICY)", table_policies(rows)]
     if any(r.section == "rate" for r in rows):
         blocks += [f"## Server CPU at a fixed {args.rate:,} req/s (oha -q, open loop)", table_rate(rows, args)]
+    if any(r.section == "middleware" for r in rows):
+        blocks += [
+            "## Middleware: CORS + GZip run natively in Rust vs by the Python classes vs FastAPI",
+            f"Every request sends `Origin: {MW_ORIGIN}` (allowed) and `Accept-Encoding: gzip`. The stack is"
+            f" `CORSMiddleware(allow_origins=[{MW_ORIGIN!r}])` + `GZipMiddleware()` (minimum_size 500: /json"
+            " is passed through, /json-large is compressed, ~2,120 -> ~320 bytes); none = ours without"
+            " middleware; Python classes = `native_middleware=False`. req/s:",
+            table_middleware_ratios(rows),
+            "Per-row figures:",
+            table_middleware(rows),
+        ]
     blocks += ['## Targets (DESIGN.md, "Performance targets")']
     blocks += [md_table(["target", "measured", "verdict"], targets(rows, args), align_left=3)]
     return "\n\n".join(blocks) + "\n"

@@ -1,12 +1,19 @@
 """The demo app: the routes the README shows and the benchmark loads.
 
 Run: ``make run`` (or ``python examples/demo.py --host 127.0.0.1 --port 8000``).
+
+``BENCH_MIDDLEWARE`` (read at import; for bench/run.py's ``middleware`` section) adds
+``CORSMiddleware(allow_origins=["https://example.com"])`` and ``GZipMiddleware()`` (minimum_size
+500, so only ``/json-large`` gets compressed): ``1`` lets turboapi run this all-standard stack
+natively in Rust (the default), ``python`` runs it through the Python classes
+(``app.run(native_middleware=False)``). Unset, empty or ``0``: no middleware.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 
 from pydantic import BaseModel
 
@@ -14,6 +21,30 @@ from turboapi import Depends, HTTPException, TurboAPI
 from turboapi.responses import Response
 
 app = TurboAPI(title="turboapi demo")
+
+BENCH_MIDDLEWARE = os.environ.get("BENCH_MIDDLEWARE", "").strip().lower()
+BENCH_ORIGIN = "https://example.com"  # the origin bench/run.py sends; same in bench/fastapi_app.py
+if BENCH_MIDDLEWARE not in ("", "0"):
+    from turboapi.middleware.cors import CORSMiddleware
+    from turboapi.middleware.gzip import GZipMiddleware
+
+    app.add_middleware(CORSMiddleware, allow_origins=[BENCH_ORIGIN])
+    app.add_middleware(GZipMiddleware)
+
+# ~2 KiB of JSON (2,122 bytes compact), enough for GZipMiddleware's default minimum_size of 500.
+# The same body in bench/fastapi_app.py and bench/run.py.
+LARGE = {
+    "items": [
+        {
+            "id": i,
+            "name": f"item {i}",
+            "price": round(9.5 + i * 1.25, 2),
+            "tags": ["alpha", "beta", "gamma"],
+            "in_stock": i % 3 != 0,
+        }
+        for i in range(24)
+    ]
+}
 
 
 class Item(BaseModel):
@@ -25,6 +56,11 @@ class Item(BaseModel):
 @app.get("/json")
 def hello():
     return {"message": "Hello, World!"}
+
+
+@app.get("/json-large")
+def json_large():
+    return LARGE
 
 
 @app.get("/json-async")
@@ -73,4 +109,5 @@ if __name__ == "__main__":
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args()
-    app.run(host=args.host, port=args.port)
+    settings = {"native_middleware": False} if BENCH_MIDDLEWARE == "python" else {}
+    app.run(host=args.host, port=args.port, **settings)

@@ -163,30 +163,125 @@ fn run_background(
     }
 }
 
+/// What the app's exception handlers make of an error.
+enum ErrorReply<'py> {
+    Ready(Reply),
+    /// An async handler called on a loop shard: its coroutine, to run as a task (it may wait
+    /// on I/O), and the error to keep reporting (a server-level handler's) once it answered.
+    Pending {
+        coro: Bound<'py, PyAny>,
+        error: Option<Arc<PyErr>>,
+    },
+}
+
+fn response_or_500(response: PyResult<Bound<'_, PyAny>>) -> Reply {
+    response.and_then(|r| from_response_object(&r)).unwrap_or_else(|e| Reply::internal_error(Some(e)))
+}
+
 /// An exception from solving, the handler or serialisation: the app's exception handlers turn it
 /// into a response, or it is unhandled (logged by Python) and becomes a plain 500.
-fn reply_for_error(py: Python<'_>, app: &App, err: PyErr, request: &Arc<RequestInfo>) -> Reply {
+fn error_reply<'py>(py: Python<'py>, app: &App, err: PyErr, request: &Arc<RequestInfo>) -> ErrorReply<'py> {
     // `into_value` attaches the traceback to the exception, so handlers and the log see it.
     let exc = err.into_value(py).into_bound(py);
     let data = RequestData { info: request.clone() };
-    let unhandled = |exc: Bound<'_, pyo3::exceptions::PyBaseException>| {
-        Reply::internal_error(Some(PyErr::from_value(exc.into_any())))
-    };
+    let kept = |exc: Bound<'_, pyo3::exceptions::PyBaseException>| Arc::new(PyErr::from_value(exc.into_any()));
     match app.hooks.handle_exception.bind(py).call1((&exc, data)) {
-        Ok(out) if out.is_instance_of::<PyTuple>() => {
-            // A server-level (500/Exception) handler's response: sent, and the error kept.
-            let response = out.get_item(0);
-            let mut reply =
-                response.and_then(|r| from_response_object(&r)).unwrap_or_else(|e| Reply::internal_error(Some(e)));
-            reply.error = Some(Arc::new(PyErr::from_value(exc.into_any())));
-            reply
+        // ("await", coroutine, keep_error): an async handler to run on this loop.
+        Ok(out) if out.is_instance_of::<PyTuple>() && out.len().unwrap_or(0) == 3 => {
+            let keep: bool = out.get_item(2).and_then(|k| k.extract()).unwrap_or(false);
+            match out.get_item(1) {
+                Ok(coro) => ErrorReply::Pending { coro, error: keep.then(|| kept(exc)) },
+                Err(e) => ErrorReply::Ready(Reply::internal_error(Some(e))),
+            }
         }
-        Ok(resp) if !resp.is_none() => from_response_object(&resp).unwrap_or_else(|e| Reply::internal_error(Some(e))),
-        Ok(_) => unhandled(exc),
+        // (response, True): a server-level (500/Exception) handler's answer; the error is kept.
+        Ok(out) if out.is_instance_of::<PyTuple>() => {
+            let mut reply = response_or_500(out.get_item(0));
+            reply.error = Some(kept(exc));
+            ErrorReply::Ready(reply)
+        }
+        Ok(resp) if !resp.is_none() => ErrorReply::Ready(response_or_500(Ok(resp))),
+        Ok(_) => ErrorReply::Ready(Reply::internal_error(Some(PyErr::from_value(exc.into_any())))),
         Err(hook_err) => {
             hook_err.print(py);
-            unhandled(exc)
+            ErrorReply::Ready(Reply::internal_error(Some(PyErr::from_value(exc.into_any()))))
         }
+    }
+}
+
+/// `error_reply` where no loop runs (a pool thread): Python ran any async handler itself.
+fn reply_for_error(py: Python<'_>, app: &App, err: PyErr, request: &Arc<RequestInfo>) -> Reply {
+    match error_reply(py, app, err, request) {
+        ErrorReply::Ready(reply) => reply,
+        ErrorReply::Pending { coro, .. } => {
+            let _ = coro.call_method0(pyo3::intern!(py, "close"));
+            Reply::internal_error(Some(pyo3::exceptions::PyRuntimeError::new_err(
+                "an exception handler's coroutine came back outside an event loop",
+            )))
+        }
+    }
+}
+
+/// Answer an error on a loop shard: at once, or when the async exception handler's task is done.
+fn answer_error(
+    py: Python<'_>,
+    app: &Arc<App>,
+    err: PyErr,
+    request: &Arc<RequestInfo>,
+    sender: oneshot::Sender<Reply>,
+    event_loop: &Bound<'_, PyAny>,
+) {
+    let (coro, error) = match error_reply(py, app, err, request) {
+        ErrorReply::Ready(reply) => return deliver(py, app, sender, reply, Some(event_loop)),
+        ErrorReply::Pending { coro, error } => (coro, error),
+    };
+    let started: PyResult<(u8, Bound<'_, PyAny>)> =
+        app.hooks.eager_start.bind(py).call1((coro, event_loop)).and_then(|r| r.extract());
+    let handler_done = HandlerDone { app: app.clone(), reply: Mutex::new(Some(sender)), error };
+    match started {
+        Ok((EAGER_WAITING, task)) => {
+            if let Err(err) = task.call_method1(pyo3::intern!(py, "add_done_callback"), (handler_done,)) {
+                err.print(py);
+            }
+        }
+        Ok((state, value)) => {
+            let outcome = if state == EAGER_DONE { Ok(value) } else { Err(PyErr::from_value(value)) };
+            handler_done.answer(py, outcome, Some(event_loop));
+        }
+        Err(err) => handler_done.answer(py, Err(err), Some(event_loop)),
+    }
+}
+
+/// Done-callback of an async exception handler's task.
+#[pyclass(frozen, module = "turboapi._core")]
+pub struct HandlerDone {
+    app: Arc<App>,
+    reply: Mutex<Option<oneshot::Sender<Reply>>>,
+    error: Option<Arc<PyErr>>,
+}
+
+#[pymethods]
+impl HandlerDone {
+    fn __call__(&self, py: Python<'_>, task: &Bound<'_, PyAny>) {
+        let event_loop = task.call_method0(pyo3::intern!(py, "get_loop")).ok();
+        self.answer(py, task.call_method0(pyo3::intern!(py, "result")), event_loop.as_ref());
+    }
+}
+
+impl HandlerDone {
+    fn answer(&self, py: Python<'_>, outcome: PyResult<Bound<'_, PyAny>>, event_loop: Option<&Bound<'_, PyAny>>) {
+        let Some(sender) = self.reply.lock().ok().and_then(|mut s| s.take()) else {
+            return;
+        };
+        // A failing exception handler is a plain 500, as under Starlette's ServerErrorMiddleware.
+        let mut reply = outcome.and_then(|r| middleware_reply(py, &self.app, &r)).unwrap_or_else(|err| {
+            err.print(py);
+            Reply::internal_error(Some(err))
+        });
+        if reply.error.is_none() {
+            reply.error = self.error.clone();
+        }
+        deliver(py, &self.app, sender, reply, event_loop);
     }
 }
 
@@ -221,10 +316,7 @@ pub fn start_async(py: Python<'_>, app: &Arc<App>, shard: &ShardQueue, event_loo
     });
     let (state, value, kwargs) = match started {
         Ok(started) => started,
-        Err(err) => {
-            let _ = job.reply.send(reply_for_error(py, app, err, &job.request));
-            return;
-        }
+        Err(err) => return answer_error(py, app, err, &job.request, job.reply, event_loop),
     };
     // Finished in its eager step: answer now, in this batch (the admission drops with `job`).
     if state != EAGER_WAITING {
@@ -233,8 +325,10 @@ pub fn start_async(py: Python<'_>, app: &Arc<App>, shard: &ShardQueue, event_loo
         } else {
             Err(PyErr::from_value(value))
         };
-        let reply = outcome.unwrap_or_else(|err| reply_for_error(py, app, err, &job.request));
-        deliver(py, app, job.reply, reply, Some(event_loop));
+        match outcome {
+            Ok(reply) => deliver(py, app, job.reply, reply, Some(event_loop)),
+            Err(err) => answer_error(py, app, err, &job.request, job.reply, event_loop),
+        }
         return;
     }
     await_task(py, app, shard, job, value, plan.custom_serialize.then(|| kwargs.unbind()), false);
@@ -318,8 +412,11 @@ impl Completion {
             }
             from_result(py, app, &app.plans[self.route], &result, self.kwargs.as_ref().map(|k| k.bind(py)))
         });
-        let reply = outcome.unwrap_or_else(|err| reply_for_error(py, app, err, &self.request));
-        deliver(py, app, sender, reply, event_loop.as_ref());
+        match (outcome, event_loop.as_ref()) {
+            (Ok(reply), _) => deliver(py, app, sender, reply, event_loop.as_ref()),
+            (Err(err), Some(event_loop)) => answer_error(py, app, err, &self.request, sender, event_loop),
+            (Err(err), None) => deliver(py, app, sender, reply_for_error(py, app, err, &self.request), None),
+        }
     }
 }
 
@@ -363,13 +460,12 @@ fn start_middleware(
         Ok((state, value)) => {
             let outcome =
                 if state == EAGER_DONE { middleware_reply(py, app, &value) } else { Err(PyErr::from_value(value)) };
-            let reply = outcome.unwrap_or_else(|err| reply_for_error(py, app, err, &job.request));
-            deliver(py, app, job.reply, reply, Some(event_loop));
+            match outcome {
+                Ok(reply) => deliver(py, app, job.reply, reply, Some(event_loop)),
+                Err(err) => answer_error(py, app, err, &job.request, job.reply, event_loop),
+            }
         }
-        Err(err) => {
-            let reply = reply_for_error(py, app, err, &job.request);
-            deliver(py, app, job.reply, reply, Some(event_loop));
-        }
+        Err(err) => answer_error(py, app, err, &job.request, job.reply, event_loop),
     }
 }
 

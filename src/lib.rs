@@ -22,5 +22,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<request::RequestData>()?;
     m.add_class::<dispatch::Completion>()?;
     m.add_class::<dispatch::Next>()?;
+    m.add_class::<dispatch::HandlerDone>()?;
     Ok(())
 }

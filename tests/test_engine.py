@@ -671,6 +671,7 @@ def test_bad_setting_app_run(name: str, value: Any) -> None:
         ("TURBOAPI_SHARD_POLICY", "random"),
         ("TURBOAPI_BATCH_SIZE", "many"),
         ("TURBOAPI_GATE_TIMEOUT", "soon"),
+        ("TURBOAPI_NATIVE_MIDDLEWARE", "maybe"),
     ],
 )
 def test_bad_environment_variable(variable: str, value: str) -> None:

@@ -61,6 +61,13 @@ def test_switch_off_runs_the_python_classes(python_layers_fail):
         assert client.get("/big").status_code == 500
 
 
+@pytest.mark.parametrize(("value", "native"), [("0", False), ("off", False), ("1", True), ("true", True)])
+def test_switch_from_environment(python_layers_fail, monkeypatch, value, native):
+    monkeypatch.setenv("TURBOAPI_NATIVE_MIDDLEWARE", value)
+    with TestClient(build(), raise_server_exceptions=False) as client:
+        assert client.get("/big").status_code == (200 if native else 500)
+
+
 def test_a_python_middleware_in_the_stack_puts_all_of_it_in_python(python_layers_fail):
     with TestClient(build(BaseHTTPMiddleware), raise_server_exceptions=False) as client:
         assert client.get("/big").status_code == 500

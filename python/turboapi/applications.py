@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .datastructures import State
-from .exception_handlers import http_exception_handler, request_validation_exception_handler
+from .exception_handlers import SYNC_DEFAULTS, http_exception_handler, request_validation_exception_handler
 from .exceptions import HTTPException, RequestValidationError, _HTTPExceptionBase
 from .middleware import Middleware, native_layers
 from .middleware.base import BaseHTTPMiddleware
@@ -225,6 +225,15 @@ class TurboAPI:
                 handler = value
         return handler
 
+    def _failed_handler(self, request: Request, failure: Exception) -> Any:
+        """An exception handler raised: the 500/Exception handler answers, as Starlette's
+        ServerErrorMiddleware does, or None (logged; a plain 500)."""
+        logger.error("Exception in exception handler", exc_info=failure)
+        handler = self._server_error_handler()
+        if handler is None:
+            return None
+        return _call_handler(handler, request, failure, keep_error=False)
+
     def _handle_exception(self, exc: BaseException, data: Any) -> Any:
         """A Response for ``exc``; None when unhandled (logged; the core answers 500); or, from a
         500/Exception handler, ``(response, True)``: sent, and the error still reported (the
@@ -232,12 +241,17 @@ class TurboAPI:
         server_error = getattr(exc, "_turboapi_server_error", False)
         handler = None if server_error else self._lookup_exception_handler(exc)
         if handler is not None:
-            return _call_handler(handler, Request(data, app=self), exc)
+            request = Request(data, app=self)
+            try:
+                return _call_handler(handler, request, exc, keep_error=False, fallback=self._failed_handler)
+            except Exception as failure:
+                return self._failed_handler(request, failure)
         logger.error("Exception in request handler", exc_info=exc)
         handler = self._server_error_handler()
         if handler is None:
             return None
-        return _call_handler(handler, Request(data, app=self), exc), True
+        response = _call_handler(handler, Request(data, app=self), exc, keep_error=True)
+        return response if isinstance(response, tuple) else (response, True)
 
     # -- serving ---------------------------------------------------------------------------
     def run(self, host: str = "127.0.0.1", port: int = 8000, **settings: Any) -> None:
@@ -248,21 +262,42 @@ class TurboAPI:
         runtime.serve(host, port)
 
 
-def _call_handler(handler: Callable[..., Any], request: Request, exc: BaseException) -> Any:
+def _call_handler(
+    handler: Callable[..., Any],
+    request: Request,
+    exc: BaseException,
+    *,
+    keep_error: bool,
+    fallback: Callable[[Request, Exception], Any] | None = None,
+) -> Any:
+    """The handler's Response. An async handler on a loop shard comes back as
+    ``("await", coroutine, keep_error)``: the core runs it as a task (it may wait on I/O) and
+    answers when it is done. On a pool thread (no loop) it runs to completion here."""
+    sync_default = SYNC_DEFAULTS.get(handler)
+    if sync_default is not None:
+        return sync_default(exc)
     result = handler(request, exc)
-    if hasattr(result, "__await__"):
-        result = _run_to_completion(result)
-    return result
+    if not inspect.isawaitable(result):
+        return result
+    if asyncio._get_running_loop() is not None:
+        return ("await", _awaited(result, request, fallback), keep_error)
+    return asyncio.run(_awaited(result, request, fallback))
 
 
-def _run_to_completion(coro: Any) -> Any:
-    """Run an exception handler's coroutine that does not wait on I/O (the default ones don't)."""
+async def _awaited(awaitable: Any, request: Request, fallback: Callable[[Request, Exception], Any] | None) -> Any:
     try:
-        coro.send(None)
-    except StopIteration as done:
-        return done.value
-    coro.close()
-    raise RuntimeError("exception handlers that await I/O are not supported by turboapi yet")
+        return await awaitable
+    except Exception as failure:
+        if fallback is None:
+            raise
+        response = fallback(request, failure)
+        if isinstance(response, tuple):  # the 500 handler is async too: run it here
+            response = await response[1]
+        if inspect.isawaitable(response):
+            response = await response
+        if response is None:
+            raise
+        return response
 
 
 def _instantiate(cls: Any, inner: Callable[[Request], Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -17,15 +17,30 @@ def is_body_allowed_for_status_code(status_code: int | str | None) -> bool:
     return not (code < 200 or code in {204, 205, 304})
 
 
-async def http_exception_handler(request: Any, exc: HTTPException) -> Response:
+def http_exception_response(exc: HTTPException) -> Response:
     headers = getattr(exc, "headers", None)
     if not is_body_allowed_for_status_code(exc.status_code):
         return Response(status_code=exc.status_code, headers=headers)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
 
-async def request_validation_exception_handler(request: Any, exc: RequestValidationError) -> JSONResponse:
+def validation_error_response(exc: RequestValidationError) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": jsonable_encoder(exc.errors())})
+
+
+async def http_exception_handler(request: Any, exc: HTTPException) -> Response:
+    return http_exception_response(exc)
+
+
+async def request_validation_exception_handler(request: Any, exc: RequestValidationError) -> JSONResponse:
+    return validation_error_response(exc)
+
+
+#: The defaults' synchronous cores: the core calls these directly, with no coroutine to run.
+SYNC_DEFAULTS: dict[Any, Any] = {
+    http_exception_handler: http_exception_response,
+    request_validation_exception_handler: validation_error_response,
+}
 
 
 __getattr__ = refuse("fastapi.exception_handlers", ["websocket_request_validation_exception_handler"])

@@ -64,6 +64,8 @@ class Settings:
         return settings
 
     def check(self) -> None:
+        if not isinstance(self.native_middleware, bool):
+            raise ValueError(f"native_middleware must be True or False, not {self.native_middleware!r}")
         positive = ("sync_workers", "shards", "batch_size", "io_threads", "max_body_size", "max_headers", "backlog")
         for name in (*positive, "gate_queue"):
             value = getattr(self, name)
@@ -93,6 +95,13 @@ def _parse(name: str, type_name: Any, raw: str) -> Any:
         if raw.strip().lower() == "none":
             return None
         kind = "int"
+    if kind == "bool":
+        value = raw.strip().lower()
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"TURBOAPI_{name.upper()} must be 1/0, true/false, yes/no or on/off, not {raw!r}")
     try:
         if kind == "int":
             return int(raw)

@@ -1,0 +1,121 @@
+"""Exception handlers that really wait (I/O) run to completion, on every path: async routes on a
+loop shard (the handler becomes a task), sync routes on a pool thread (run on a private loop),
+and under middleware. A handler that fails is a 500, never a hang."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from turboapi import FastAPI, HTTPException
+from turboapi.responses import JSONResponse
+from turboapi.testclient import TestClient
+
+
+class Boom(Exception):
+    pass
+
+
+class Broken(Exception):
+    pass
+
+
+def build(with_middleware: bool) -> FastAPI:
+    app = FastAPI()
+
+    @app.exception_handler(Boom)
+    async def waits(request, exc):
+        await asyncio.sleep(0.01)  # a real wait: the handler cannot finish in one step
+        return JSONResponse({"handled": type(exc).__name__, "path": request.url.path}, status_code=409)
+
+    @app.exception_handler(Broken)
+    async def fails(request, exc):
+        await asyncio.sleep(0)
+        raise RuntimeError("the handler itself is broken")
+
+    @app.exception_handler(500)
+    async def server_error(request, exc):
+        await asyncio.sleep(0.01)
+        return JSONResponse({"server_error": str(exc)}, status_code=500)
+
+    if with_middleware:
+
+        @app.middleware("http")
+        async def tag(request, call_next):
+            response = await call_next(request)
+            response.headers["x-mw"] = "1"
+            return response
+
+    @app.get("/async/boom")
+    async def async_boom():
+        raise Boom()
+
+    @app.get("/sync/boom")
+    def sync_boom():
+        raise Boom()
+
+    @app.get("/async/broken")
+    async def async_broken():
+        raise Broken()
+
+    @app.get("/sync/unhandled")
+    def sync_unhandled():
+        raise ValueError("unexpected")
+
+    @app.get("/async/unhandled")
+    async def async_unhandled():
+        raise ValueError("unexpected")
+
+    @app.get("/http")
+    async def http():
+        raise HTTPException(404, "nope")
+
+    return app
+
+
+@pytest.fixture(params=[False, True], ids=["plain", "middleware"])
+def client(request):
+    with TestClient(build(request.param), raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.mark.parametrize("kind", ["async", "sync"])
+def test_handler_that_waits(client, kind):
+    r = client.get(f"/{kind}/boom")
+    assert r.status_code == 409
+    assert r.json() == {"handled": "Boom", "path": f"/{kind}/boom"}
+
+
+def test_failing_handler_goes_to_the_500_handler(client):
+    # As Starlette: an exception handler that raises reaches ServerErrorMiddleware's handler.
+    r = client.get("/async/broken")
+    assert r.status_code == 500
+    assert r.json() == {"server_error": "the handler itself is broken"}
+
+
+def test_failing_handler_without_500_handler_is_a_plain_500():
+    app = build(False)
+    del app.exception_handlers[500]
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/async/broken")
+    assert (r.status_code, r.text) == (500, "Internal Server Error")
+
+
+@pytest.mark.parametrize("kind", ["async", "sync"])
+def test_server_error_handler_that_waits(client, kind):
+    r = client.get(f"/{kind}/unhandled")
+    assert r.status_code == 500
+    assert r.json() == {"server_error": "unexpected"}
+
+
+def test_default_handler_still_answers(client):
+    r = client.get("/http")
+    assert (r.status_code, r.json()) == (404, {"detail": "nope"})
+
+
+@pytest.mark.parametrize("kind", ["async", "sync"])
+def test_server_error_is_still_raised_into_the_test_client(kind):
+    # As Starlette's ServerErrorMiddleware: the 500 handler answers, and the error is re-raised.
+    with TestClient(build(False)) as c, pytest.raises(ValueError, match="unexpected"):
+        c.get(f"/{kind}/unhandled")
