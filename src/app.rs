@@ -42,6 +42,8 @@ pub struct Hooks {
     /// `background.start(background, loop_or_none)`: called before a reply that carries a
     /// background is sent; without a loop it returns the function to call once the reply is out.
     pub start_background: Py<PyAny>,
+    /// `contextvars.Context`: a fresh context per sync request.
+    pub new_context: Py<PyAny>,
     /// With `@app.middleware("http")` / `add_middleware`: `entry(request_data, next) -> coroutine`
     /// runs the app's middleware stack; every request (404s too) then goes through a loop shard.
     pub middleware_entry: Option<Py<PyAny>>,
@@ -218,6 +220,7 @@ impl App {
                 path_names: plan.map(|p| p.path_names.clone()).unwrap_or_else(|| Arc::from(Vec::new())),
                 path_values,
                 state: std::sync::Mutex::new(None),
+                after: std::sync::Mutex::new(None),
             }),
             reply: reply_tx,
             admission: None,

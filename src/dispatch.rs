@@ -81,6 +81,15 @@ impl<'py> Args<'py> {
             None => endpoint.call((), Some(&self.kwargs)),
         }
     }
+
+    /// The call inside `context.run`, so context variables the handler sets stay in this request.
+    fn call_in(&self, endpoint: &Bound<'py, PyAny>, context: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let run = pyo3::intern!(endpoint.py(), "run");
+        match &self.scope {
+            Some(scope) => context.call_method1(run, (endpoint, scope)),
+            None => context.call_method(run, (endpoint,), Some(&self.kwargs)),
+        }
+    }
 }
 
 /// The handler's keyword arguments. Values Rust could not settle go to the route's Python
@@ -116,20 +125,26 @@ fn build_args<'py>(
     Ok(Args { kwargs, scope })
 }
 
-/// Send a reply; a reply with a `background` (tasks, dependency exits) starts it through the
-/// Python hook: as a task on `event_loop` (an async route), or here once the reply is out.
+/// Send a reply, then what runs after it: the response's `background`, and the request's
+/// "after" work (dependency exits, form files) that Python registered on the request. Both go to
+/// the Python hook: as a task on `event_loop` (an async route), or here once the reply is out,
+/// inside the request's `context` (a sync route).
 fn deliver(
     py: Python<'_>,
     app: &App,
+    request: &RequestInfo,
     sender: oneshot::Sender<Reply>,
     mut reply: Reply,
     event_loop: Option<&Bound<'_, PyAny>>,
+    context: Option<&Bound<'_, PyAny>>,
 ) {
-    let Some(background) = reply.background.take() else {
+    let background = reply.background.take();
+    let after = request.after.lock().ok().and_then(|mut a| a.take());
+    if background.is_none() && after.is_none() {
         let _ = sender.send(reply);
         return;
-    };
-    run_background(py, app, background, event_loop, move || {
+    }
+    run_background(py, app, background, after, event_loop, context, move || {
         let _ = sender.send(reply);
     });
 }
@@ -139,19 +154,25 @@ fn deliver(
 fn run_background(
     py: Python<'_>,
     app: &App,
-    background: Py<PyAny>,
+    background: Option<Py<PyAny>>,
+    after: Option<Py<PyAny>>,
     event_loop: Option<&Bound<'_, PyAny>>,
+    context: Option<&Bound<'_, PyAny>>,
     send: impl FnOnce(),
 ) {
     let loop_arg = match event_loop {
         Some(l) => l.clone(),
         None => py.None().into_bound(py),
     };
-    match app.hooks.start_background.bind(py).call1((background, loop_arg)) {
+    match app.hooks.start_background.bind(py).call1((background, after, loop_arg)) {
         Ok(run_after) => {
             send();
             if !run_after.is_none() {
-                if let Err(err) = run_after.call0() {
+                let ran = match context {
+                    Some(context) => context.call_method1(pyo3::intern!(py, "run"), (run_after,)),
+                    None => run_after.call0(),
+                };
+                if let Err(err) = ran {
                     err.print(py);
                 }
             }
@@ -232,12 +253,13 @@ fn answer_error(
     event_loop: &Bound<'_, PyAny>,
 ) {
     let (coro, error) = match error_reply(py, app, err, request) {
-        ErrorReply::Ready(reply) => return deliver(py, app, sender, reply, Some(event_loop)),
+        ErrorReply::Ready(reply) => return deliver(py, app, request, sender, reply, Some(event_loop), None),
         ErrorReply::Pending { coro, error } => (coro, error),
     };
     let started: PyResult<(u8, Bound<'_, PyAny>)> =
         app.hooks.eager_start.bind(py).call1((coro, event_loop)).and_then(|r| r.extract());
-    let handler_done = HandlerDone { app: app.clone(), reply: Mutex::new(Some(sender)), error };
+    let handler_done =
+        HandlerDone { app: app.clone(), request: request.clone(), reply: Mutex::new(Some(sender)), error };
     match started {
         Ok((EAGER_WAITING, task)) => {
             if let Err(err) = task.call_method1(pyo3::intern!(py, "add_done_callback"), (handler_done,)) {
@@ -256,6 +278,7 @@ fn answer_error(
 #[pyclass(frozen, module = "turboapi._core")]
 pub struct HandlerDone {
     app: Arc<App>,
+    request: Arc<RequestInfo>,
     reply: Mutex<Option<oneshot::Sender<Reply>>>,
     error: Option<Arc<PyErr>>,
 }
@@ -281,21 +304,29 @@ impl HandlerDone {
         if reply.error.is_none() {
             reply.error = self.error.clone();
         }
-        deliver(py, &self.app, sender, reply, event_loop);
+        deliver(py, &self.app, &self.request, sender, reply, event_loop, None);
     }
 }
 
 /// A `def` handler, on a pool thread holding the GIL.
 pub fn run_sync(py: Python<'_>, app: &App, job: Job) {
     let plan = &app.plans[job.route];
-    let outcome = build_args(py, app, plan, job.extracted, &job.request).and_then(|args| {
-        let result = args.call(plan.endpoint.bind(py))?;
-        from_result(py, app, plan, &result, Some(&args.kwargs))
+    // Each request gets its own context, as FastAPI's thread pool gives each call a copy: a
+    // context variable set by one request is never seen by the next one on this thread.
+    let context = app.hooks.new_context.bind(py).call0();
+    let outcome = context.and_then(|context| {
+        let args = build_args(py, app, plan, job.extracted, &job.request)?;
+        let result = args.call_in(plan.endpoint.bind(py), &context)?;
+        Ok((from_result(py, app, plan, &result, Some(&args.kwargs)), context))
     });
+    let (outcome, context) = match outcome {
+        Ok((outcome, context)) => (outcome, Some(context)),
+        Err(err) => (Err(err), None),
+    };
     let reply = outcome.unwrap_or_else(|err| reply_for_error(py, app, err, &job.request));
     // The receiver is gone only if the client went away: nothing to answer, but a background
     // (dependency exits among them) still runs.
-    deliver(py, app, job.reply, reply, None);
+    deliver(py, app, &job.request, job.reply, reply, None, context.as_ref());
 }
 
 /// An `async def` handler, on its loop shard: the coroutine takes its first step at once inside
@@ -326,7 +357,7 @@ pub fn start_async(py: Python<'_>, app: &Arc<App>, shard: &ShardQueue, event_loo
             Err(PyErr::from_value(value))
         };
         match outcome {
-            Ok(reply) => deliver(py, app, job.reply, reply, Some(event_loop)),
+            Ok(reply) => deliver(py, app, &job.request, job.reply, reply, Some(event_loop), None),
             Err(err) => answer_error(py, app, err, &job.request, job.reply, event_loop),
         }
         return;
@@ -397,12 +428,14 @@ impl Completion {
         if sender.is_closed() {
             // The client is gone (its task may have been cancelled for that): nobody to answer,
             // but a finished response's background (dependency exits among them) still runs.
-            if let Ok(result) = task.call_method0(pyo3::intern!(py, "result")) {
-                if let Ok(reply) = from_response_object(&result) {
-                    if let Some(background) = reply.background {
-                        run_background(py, app, background, event_loop.as_ref(), || ());
-                    }
-                }
+            let background = task
+                .call_method0(pyo3::intern!(py, "result"))
+                .ok()
+                .and_then(|result| from_response_object(&result).ok())
+                .and_then(|reply| reply.background);
+            let after = self.request.after.lock().ok().and_then(|mut a| a.take());
+            if background.is_some() || after.is_some() {
+                run_background(py, app, background, after, event_loop.as_ref(), None, || ());
             }
             return;
         }
@@ -413,9 +446,12 @@ impl Completion {
             from_result(py, app, &app.plans[self.route], &result, self.kwargs.as_ref().map(|k| k.bind(py)))
         });
         match (outcome, event_loop.as_ref()) {
-            (Ok(reply), _) => deliver(py, app, sender, reply, event_loop.as_ref()),
+            (Ok(reply), _) => deliver(py, app, &self.request, sender, reply, event_loop.as_ref(), None),
             (Err(err), Some(event_loop)) => answer_error(py, app, err, &self.request, sender, event_loop),
-            (Err(err), None) => deliver(py, app, sender, reply_for_error(py, app, err, &self.request), None),
+            (Err(err), None) => {
+                let reply = reply_for_error(py, app, err, &self.request);
+                deliver(py, app, &self.request, sender, reply, None, None)
+            }
         }
     }
 }
@@ -461,7 +497,7 @@ fn start_middleware(
             let outcome =
                 if state == EAGER_DONE { middleware_reply(py, app, &value) } else { Err(PyErr::from_value(value)) };
             match outcome {
-                Ok(reply) => deliver(py, app, job.reply, reply, Some(event_loop)),
+                Ok(reply) => deliver(py, app, &job.request, job.reply, reply, Some(event_loop), None),
                 Err(err) => answer_error(py, app, err, &job.request, job.reply, event_loop),
             }
         }

@@ -55,6 +55,7 @@ impl Engine {
             fresh_default: hooks.getattr("fresh_default")?.unbind(),
             eager_start: hooks.getattr("eager_start")?.unbind(),
             start_background: hooks.getattr("start_background")?.unbind(),
+            new_context: py_context_class(hooks.py())?,
             middleware_entry: hooks.getattr("middleware_entry")?.extract()?,
             make_response: hooks.getattr("make_response")?.unbind(),
         };
@@ -213,4 +214,8 @@ impl Engine {
     fn shard(&self, index: usize) -> PyResult<&Arc<crate::shards::ShardQueue>> {
         self.app.shards.get(index).ok_or_else(|| PyValueError::new_err(format!("no shard {index}")))
     }
+}
+
+fn py_context_class(py: Python<'_>) -> PyResult<Py<PyAny>> {
+    Ok(py.import("contextvars")?.getattr("Context")?.unbind())
 }

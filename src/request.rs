@@ -33,6 +33,8 @@ pub struct RequestInfo {
     /// `request.state`, shared by every Request object made for this request (middleware and
     /// handler alike); created by Python on first use.
     pub state: std::sync::Mutex<Option<Py<PyAny>>>,
+    /// Work to run once the reply is sent (dependency exits, form files), set by Python.
+    pub after: std::sync::Mutex<Option<Py<PyAny>>>,
 }
 
 #[pyclass(frozen, module = "turboapi._core")]
@@ -42,6 +44,13 @@ pub struct RequestData {
 
 #[pymethods]
 impl RequestData {
+    /// Register what must run after the reply is sent (replacing any earlier registration).
+    fn set_after(&self, after: Py<PyAny>) -> PyResult<()> {
+        let mut slot = self.info.after.lock().map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("poisoned"))?;
+        *slot = Some(after);
+        Ok(())
+    }
+
     /// The request's shared state object, made by `factory()` on first use.
     fn shared_state(&self, py: Python<'_>, factory: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let mut slot = self.info.state.lock().map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("poisoned"))?;

@@ -69,6 +69,7 @@ class TurboAPI:
         self.user_middleware: list[Middleware] = list(middleware or [])
         self._middleware_stack: Callable[[Request], Any] | None = None
         self._errors_in_python = False
+        self._started = False
         self._native_layers: list[tuple[str, dict[str, Any]]] = []
 
     # -- registration, delegated to the root router -----------------------------------------
@@ -131,7 +132,7 @@ class TurboAPI:
 
     # -- middleware ---------------------------------------------------------------------------
     def add_middleware(self, middleware_class: Any, *args: Any, **kwargs: Any) -> None:
-        if self._middleware_stack is not None:
+        if self._started:
             raise RuntimeError("Cannot add middleware after an application has started")
         self.user_middleware.insert(0, Middleware(middleware_class, *args, **kwargs))
 
@@ -148,6 +149,7 @@ class TurboAPI:
     def build_middleware_stack(self, native: bool = True) -> Callable[[Request], Any] | None:
         """The stack as one callable ``await stack(request) -> Response``; None when the core can
         answer alone (no middleware, and 404/405 handled by the default handler)."""
+        self._started = True
         # Starlette's router raises its own HTTPException for these; a custom handler must see it.
         self._errors_in_python = any(
             self._lookup_exception_handler(ROUTER_HTTP_EXCEPTION(status)) is not http_exception_handler

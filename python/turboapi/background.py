@@ -83,18 +83,35 @@ class _Pending:
 pending = _Pending()
 
 
-def _run_sync(background: Any) -> None:
+_local = threading.local()
+
+
+def inside_background() -> bool:
+    """Whether this thread is running a background now (a TestClient call from one must not wait
+    for the backgrounds, its own among them)."""
+    return getattr(_local, "running", False)
+
+
+def _run_one_sync(work: Any) -> None:
+    run = getattr(work, "run_sync", None)
+    if run is not None:
+        run()
+        return
+    result = work()
+    if inspect.isawaitable(result):
+        asyncio.run(_await(result))
+
+
+def _run_sync(works: list[Any]) -> None:
+    _local.running = True
     try:
-        run = getattr(background, "run_sync", None)
-        if run is not None:
-            run()
-        else:
-            result = background()
-            if inspect.isawaitable(result):
-                asyncio.run(_await(result))
-    except BaseException:
-        logger.error("Exception in background task", exc_info=True)
+        for work in works:
+            try:
+                _run_one_sync(work)
+            except BaseException:
+                logger.error("Exception in background task", exc_info=True)
     finally:
+        _local.running = False
         pending.leave()
 
 
@@ -105,28 +122,41 @@ async def _await(awaitable: Any) -> Any:
 _running: set[asyncio.Task[Any]] = set()
 
 
-async def _run_async(background: Any) -> None:
+async def _run_async(works: list[Any]) -> None:
     try:
-        result = background()
-        if inspect.isawaitable(result):
-            await result
-    except BaseException:
-        logger.error("Exception in background task", exc_info=True)
+        for work in works:
+            try:
+                result = work()
+                if inspect.isawaitable(result):
+                    await result
+            except BaseException:
+                logger.error("Exception in background task", exc_info=True)
     finally:
         pending.leave()
 
 
-def start(background: Any, loop: Any) -> Callable[[], None] | None:
-    """Called by the core before it sends a reply that carries a background.
+def start(background: Any, after: Any, loop: Any) -> Callable[[], None] | None:
+    """Called by the core before it sends a reply that has a background or after-work (run in
+    that order, as Starlette runs a response's background before the request's exit stack).
 
-    With a loop (an async route on its shard), the background becomes a task that first runs after
+    With a loop (an async route on its shard), the work becomes a task that first runs after
     this batch, i.e. after the reply went out; returns None. Without one (a sync route on a pool
     thread), returns the function the core calls once the reply is sent.
     """
+    works = [w for w in (background, after) if w is not None]
     pending.enter()
     if loop is None:
-        return lambda: _run_sync(background)
-    task = loop.create_task(_run_async(background))
+        return lambda: _run_sync(works)
+    task = loop.create_task(_run_async(works))
     _running.add(task)
     task.add_done_callback(_running.discard)
     return None
+
+
+try:
+    # ``tasks: starlette.background.BackgroundTasks`` (FastAPI's is Starlette's) gets ours.
+    from starlette.background import BackgroundTasks as _StarletteBackgroundTasks
+
+    BACKGROUND_TYPES: tuple[type, ...] = (BackgroundTasks, _StarletteBackgroundTasks)
+except ImportError:  # pragma: no cover - Starlette is optional
+    BACKGROUND_TYPES = (BackgroundTasks,)

@@ -238,7 +238,9 @@ class Dependant:
     @cached_property
     def cache_key(self) -> tuple[Any, ...]:
         scopes = tuple(sorted(set(self.scopes))) if self.uses_scopes() else ()
-        return (self.call, scopes, self.scope or "")
+        # As FastAPI: a generator dependency without a scope is request-scoped.
+        scope = self.scope or ("request" if self.kind in ("gen", "asyncgen") else "")
+        return (self.call, scopes, scope)
 
     def walk(self) -> Iterator[Dependant]:
         yield self
@@ -383,9 +385,9 @@ def get_dependant(
 ) -> Dependant:
     """Analyse one callable's signature; ``flat`` collects its parameters for the core (None: the
     dependant extracts in Python, as a dependency override compiled at request time does)."""
-    from .background import BackgroundTasks
-    from .requests import Request
-    from .responses import Response
+    from .background import BACKGROUND_TYPES
+    from .requests import REQUEST_TYPES
+    from .responses import RESPONSE_TYPES
     from .security.oauth2 import SecurityScopes
 
     dependant = Dependant(
@@ -414,13 +416,13 @@ def get_dependant(
             )
             continue
         type_, marker, default = _marker_of(pname, annotation, raw_default)
-        if _issubclass(type_, Request):
+        if _issubclass(type_, REQUEST_TYPES):
             dependant.request_param = pname
             continue
-        if _issubclass(type_, Response):
+        if _issubclass(type_, RESPONSE_TYPES):
             dependant.response_param = pname
             continue
-        if _issubclass(type_, BackgroundTasks):
+        if _issubclass(type_, BACKGROUND_TYPES):
             dependant.background_param = pname
             continue
         if _issubclass(type_, SecurityScopes):

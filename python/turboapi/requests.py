@@ -107,3 +107,12 @@ class Request:
 
 #: Starlette's base of Request; turboapi has one class for both.
 HTTPConnection = Request
+
+
+try:
+    # Parameters annotated with Starlette's classes (FastAPI's Request is Starlette's) get ours.
+    from starlette.requests import HTTPConnection as _StarletteConnection
+
+    REQUEST_TYPES: tuple[type, ...] = (Request, _StarletteConnection)
+except ImportError:  # pragma: no cover - Starlette is optional
+    REQUEST_TYPES = (Request,)

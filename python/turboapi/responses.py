@@ -151,4 +151,13 @@ class RedirectResponse(Response):
         self.raw_headers.append((b"location", quote(str(url), safe=":/%#?=@[]!$&'()*+,;").encode("latin-1")))
 
 
+try:
+    # A FastAPI app may return Starlette's responses (FastAPI's are Starlette's): sent as they are.
+    from starlette.responses import Response as _StarletteResponse
+
+    RESPONSE_TYPES: tuple[type, ...] = (Response, _StarletteResponse)
+except ImportError:  # pragma: no cover - Starlette is optional
+    RESPONSE_TYPES = (Response,)
+
+
 __getattr__ = refuse("fastapi.responses", ["EventSourceResponse", "FileResponse", "StreamingResponse"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Callable, Sequence
@@ -14,7 +15,7 @@ from ._planned import refuse
 from .datastructures import Default
 from .datastructures import DefaultPlaceholder as _Default
 from .exceptions import FastAPIError, ResponseValidationError
-from .responses import JSONResponse, Response
+from .responses import RESPONSE_TYPES, JSONResponse, Response
 from .solving import DependencyRunner, RequestScope, solve_simple
 
 try:
@@ -124,7 +125,7 @@ class APIRoute:
                 response_model = get_type_hints(self.endpoint).get("return")
             except Exception:
                 response_model = None
-            if isinstance(response_model, type) and issubclass(response_model, Response):
+            if isinstance(response_model, type) and issubclass(response_model, RESPONSE_TYPES):
                 response_model = None
         if response_model is type(None):
             return None
@@ -145,6 +146,7 @@ class APIRoute:
         sub = kwargs.get(self.signature.response_param) if kwargs and self.signature.response_param else None
         return self.render(result, sub)
 
+    @functools.cached_property
     def _dump_options(self) -> dict[str, Any]:
         return {
             "include": self.response_model_include,
@@ -163,12 +165,12 @@ class APIRoute:
             value, errors = deps.validate(self.response_adapter, result, ("response",))
             if errors:
                 raise ResponseValidationError(errors, body=result)
-            content = self.response_adapter.dump_json(value, **self._dump_options())
+            content = self.response_adapter.dump_json(value, **self._dump_options)
             if sub is None and not self.custom_response_class:
                 return content
             if self.custom_response_class:
                 response = self.response_class(
-                    self.response_adapter.dump_python(value, mode="json", **self._dump_options()), status_code=status
+                    self.response_adapter.dump_python(value, mode="json", **self._dump_options), status_code=status
                 )
             else:
                 response = Response(content, status_code=status, media_type="application/json")

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from . import _eager, _json, background
 from ._core import Engine
 from .dependencies import fresh_default
-from .responses import Response
+from .responses import RESPONSE_TYPES, Response
 
 MiB = 1024 * 1024
 
@@ -116,7 +116,7 @@ class _Hooks:
     """The Python callables the core needs, gathered once."""
 
     def __init__(self, app: Any, settings: Settings) -> None:
-        self.response_class = Response
+        self.response_class = RESPONSE_TYPES
         self.dumps, self.dumps_args = _json.engine_hook()
         # orjson refuses ints beyond 64 bits; the standard library takes over for those.
         self.fallback_dumps = _json.stdlib_dumps

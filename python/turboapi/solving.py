@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from . import params
+from .background import BackgroundTasks
 from .datastructures import FormData, UploadFile
 from .dependencies import (
     SYNC_KINDS,
@@ -36,6 +37,8 @@ from .dependencies import (
     validate,
 )
 from .exceptions import FastAPIError, HTTPException, RequestValidationError
+from .requests import Request
+from .responses import RESPONSE_TYPES, Response
 
 NOT_AWAITED = (
     "Response not awaited. There's a high chance that the application code is raising an exception and a "
@@ -104,6 +107,12 @@ class Body:
             except ValueError:
                 pass  # FastAPI's exact flow below produces FastAPI's exact errors.
         self.value = read_json_body(self.raw, self.content_type)
+
+    @classmethod
+    def absent(cls) -> Body:
+        body = cls.__new__(cls)
+        body.raw, body.content_type, body.value, body.prevalidated, body.form = b"", None, None, None, None
+        return body
 
     def for_errors(self) -> Any:
         """What ``RequestValidationError.body`` holds: the body as FastAPI parsed it."""
@@ -286,8 +295,6 @@ def model_input(spec: ParamSpec, request: Any) -> dict[str, Any]:
 # -- routes without dependencies ------------------------------------------------------------------
 def solve_simple(route: Any, kwargs: dict[str, Any], pending: list[tuple[int, Any]], data: Any) -> None:
     """Finish the handler's arguments; raise RequestValidationError with FastAPI's errors."""
-    from .requests import Request
-
     sig: EndpointSignature = route.signature
     body: Body | None = None
     body_values: dict[str, Any] = {}
@@ -324,8 +331,6 @@ def solve_simple(route: Any, kwargs: dict[str, Any], pending: list[tuple[int, An
         kwargs[sig.request_param] = request or Request(data, app=route.app)
     if sig.response_param:
         # The handler may set headers, cookies and a status on it; `serialize` merges them.
-        from .responses import Response
-
         sub_response = Response()
         sub_response.status_code = None  # type: ignore[assignment]
         kwargs[sig.response_param] = sub_response
@@ -346,6 +351,7 @@ class RequestScope:
         "response",
         "stack",
         "function_stack",
+        "after",
         "_request",
     )
 
@@ -360,13 +366,12 @@ class RequestScope:
         self.response: Any = None
         self.stack: Any = None
         self.function_stack: Any = None
+        self.after: After | None = None
         self._request: Any = None
 
     @property
     def request(self) -> Any:
         if self._request is None:
-            from .requests import Request
-
             self._request = Request(self.data, app=self.app)
         return self._request
 
@@ -379,11 +384,12 @@ class RequestScope:
 
 
 class After:
-    """Runs after the reply went out: the response's background, then the yield dependencies'
-    exits (FastAPI's request-scoped exit stack closes after the response is sent), then files."""
+    """What runs after the reply went out, registered on the request (never on the response, which
+    a middleware may replace and a handler may share between requests): the yield dependencies'
+    exits (FastAPI's request-scoped exit stack closes after the response is sent), then the form's
+    files. The response's own background runs just before it."""
 
-    def __init__(self, background: Any, stack: Any, body: Body | None, runner: asyncio.Runner | None = None):
-        self.background = background
+    def __init__(self, stack: Any, body: Body | None, runner: asyncio.Runner | None = None):
         self.stack = stack
         self.body = body
         self.runner = runner
@@ -398,18 +404,10 @@ class After:
                 self.runner.close()
             return
         try:
-            if self.background is not None:
-                run = getattr(self.background, "run_sync", None)
-                if run is not None:
-                    run()
-                else:
-                    asyncio.run(_await(self.background()))
+            self.stack.close()
         finally:
-            try:
-                self.stack.close()
-            finally:
-                if self.body is not None:
-                    self.body.close()
+            if self.body is not None:
+                self.body.close()
 
     async def __call__(self) -> None:
         """On a loop shard (an async route, or any route under middleware)."""
@@ -421,14 +419,10 @@ class After:
 
     async def _arun(self) -> None:
         try:
-            if self.background is not None:
-                await self.background()
+            await self.stack.aclose()
         finally:
-            try:
-                await self.stack.aclose()
-            finally:
-                if self.body is not None:
-                    self.body.close()
+            if self.body is not None:
+                self.body.close()
 
 
 async def _await(awaitable: Any) -> Any:
@@ -510,17 +504,16 @@ class DependencyRunner:
             else:
                 values[spec.arg] = value
         if dep.body:
-            body = scope.body
-            assert body is not None
-            errors.extend(body.values(dep.body, self.route.signature.embed_body, values))
+            if scope.body is None:
+                # An override declaring a body on a route that has none: nothing was sent for it.
+                scope.body = Body.absent()
+            errors.extend(scope.body.values(dep.body, self.route.signature.embed_body, values))
         if dep.request_param:
             values[dep.request_param] = scope.request
         if dep.response_param:
             values[dep.response_param] = self.sub_response(scope)
         if dep.background_param:
             if scope.background is None:
-                from .background import BackgroundTasks
-
                 scope.background = BackgroundTasks()
             values[dep.background_param] = scope.background
         if dep.scopes_param:
@@ -531,8 +524,6 @@ class DependencyRunner:
     @staticmethod
     def sub_response(scope: RequestScope) -> Any:
         if scope.response is None:
-            from .responses import Response
-
             scope.response = Response()
             scope.response.status_code = None
         return scope.response
@@ -571,9 +562,8 @@ class DependencyRunner:
             except BaseException:
                 runner.close()
                 raise
-            after = response.background
-            if isinstance(after, After):
-                after.runner = runner
+            if scope.after is not None:
+                scope.after.runner = runner
             else:
                 runner.close()
             return response
@@ -658,9 +648,7 @@ class DependencyRunner:
 
     # -- the response --------------------------------------------------------------------------
     def respond(self, result: Any, scope: RequestScope) -> Any:
-        from .responses import Response
-
-        if isinstance(result, Response):
+        if isinstance(result, RESPONSE_TYPES):
             if result.background is None:
                 result.background = scope.background
             return result
@@ -677,9 +665,7 @@ class DependencyRunner:
 
     @staticmethod
     def attach_after(response: Any, scope: RequestScope) -> Any:
-        stack = scope.stack
-        has_exits = bool(stack._exit_callbacks)
-        if response.background is None and not has_exits and (scope.body is None or scope.body.form is None):
-            return response
-        response.background = After(response.background, stack, scope.body)
+        if scope.stack._exit_callbacks or (scope.body is not None and scope.body.form is not None):
+            scope.after = After(scope.stack, scope.body)
+            scope.data.set_after(scope.after)
         return response

@@ -33,7 +33,7 @@ class _EngineTransport(httpx.BaseTransport):
         if error is not None and client.raise_server_exceptions:
             raise error
         # As with Starlette's TestClient, a response comes back once its background work is done.
-        if not background.pending.wait_idle(timeout=60):
+        if not background.inside_background() and not background.pending.wait_idle(timeout=60):
             raise RuntimeError("background tasks still running after 60 s")
         return httpx.Response(status, headers=out_headers, content=body, request=request)
 
