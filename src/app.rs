@@ -73,6 +73,8 @@ impl Hooks {
 
 pub struct Config {
     pub max_body_size: usize,
+    /// Limit for `multipart/form-data` bodies, which are spooled to disk past 1 MiB.
+    pub max_upload_size: usize,
     pub max_header_bytes: usize,
     pub batch_size: usize,
     pub shards: usize,
@@ -103,6 +105,8 @@ pub struct Incoming {
     pub uri: http::Uri,
     pub headers: http::HeaderMap,
     pub body: Bytes,
+    /// A spooled upload: the body is in this file, `body` is empty.
+    pub body_file: Option<Arc<tempfile::TempPath>>,
     pub client: Option<crate::request::Peer>,
     pub server: Option<SocketAddr>,
 }
@@ -215,6 +219,7 @@ impl App {
                 query_string,
                 headers: req.headers,
                 body: req.body,
+                body_file: req.body_file,
                 client: req.client,
                 server: req.server,
                 path_names: plan.map(|p| p.path_names.clone()).unwrap_or_else(|| Arc::from(Vec::new())),

@@ -62,6 +62,7 @@ impl Engine {
         let policy: String = get(config, "shard_policy")?;
         let app_config = Config {
             max_body_size: get(config, "max_body_size")?,
+            max_upload_size: get(config, "max_upload_size")?,
             max_header_bytes: get(config, "max_header_bytes")?,
             batch_size: get(config, "batch_size")?,
             shards: get::<usize>(config, "shards")?.max(1),
@@ -186,11 +187,24 @@ impl Engine {
         let scheme = if scheme == "https" { "https" } else { "http" };
         let app = self.app.clone();
         let reply = py.allow_threads(|| {
-            if body.len() > app.config.max_body_size {
+            let limit = if crate::spool::is_multipart(&header_map) {
+                app.config.max_upload_size
+            } else {
+                app.config.max_body_size
+            };
+            if body.len() > limit {
                 return Reply::payload_too_large();
             }
-            let incoming =
-                Incoming { method, scheme, uri, headers: header_map, body: Bytes::from(body), client, server: None };
+            let incoming = Incoming {
+                method,
+                scheme,
+                uri,
+                headers: header_map,
+                body: Bytes::from(body),
+                body_file: None,
+                client,
+                server: None,
+            };
             self.runtime.block_on(app.respond(incoming))
         });
         let out_headers = PyList::empty(py);

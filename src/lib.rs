@@ -13,6 +13,7 @@ mod response;
 mod router;
 mod server;
 mod shards;
+mod spool;
 
 use pyo3::prelude::*;
 

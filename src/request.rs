@@ -26,6 +26,8 @@ pub struct RequestInfo {
     pub query_string: String,
     pub headers: http::HeaderMap,
     pub body: Bytes,
+    /// A spooled upload's file (then `body` is empty).
+    pub body_file: Option<Arc<tempfile::TempPath>>,
     pub client: Option<Peer>,
     pub server: Option<SocketAddr>,
     pub path_names: Arc<[String]>,
@@ -44,6 +46,11 @@ pub struct RequestData {
 
 #[pymethods]
 impl RequestData {
+    /// Take back what was registered to run after the reply (None if nothing).
+    fn take_after(&self) -> Option<Py<PyAny>> {
+        self.info.after.lock().ok().and_then(|mut slot| slot.take())
+    }
+
     /// Register what must run after the reply is sent (replacing any earlier registration).
     fn set_after(&self, after: Py<PyAny>) -> PyResult<()> {
         let mut slot = self.info.after.lock().map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("poisoned"))?;
@@ -106,6 +113,12 @@ impl RequestData {
     #[getter]
     fn content_type(&self) -> Option<String> {
         self.info.headers.get(http::header::CONTENT_TYPE).map(|v| crate::extract::latin1(v.as_bytes()))
+    }
+
+    /// The file holding a spooled upload's body, or None when the body is in memory.
+    #[getter]
+    fn body_path(&self) -> Option<String> {
+        self.info.body_file.as_ref().map(|p| p.to_string_lossy().into_owned())
     }
 
     #[getter]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming as HyperBody;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -127,7 +127,9 @@ async fn handle(
         reply.headers.push((http::header::CONNECTION, http::HeaderValue::from_static("close")));
         return reply.into_http();
     }
-    let limit = app.config.max_body_size;
+    // Uploads may be larger than other bodies: they are spooled to disk, not held in memory.
+    let multipart = crate::spool::is_multipart(&parts.headers);
+    let limit = if multipart { app.config.max_upload_size } else { app.config.max_body_size };
     let declared = parts
         .headers
         .get(http::header::CONTENT_LENGTH)
@@ -136,16 +138,28 @@ async fn handle(
     if declared.is_some_and(|len| len > limit as u64) {
         return Reply::payload_too_large().into_http();
     }
-    let body = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
-            return Reply::payload_too_large().into_http()
+    let (body, body_file) = match crate::spool::read(body, limit, multipart).await {
+        Ok(crate::spool::Body::Memory(bytes)) => (bytes, None),
+        Ok(crate::spool::Body::File(path)) => (Bytes::new(), Some(path)),
+        Err(crate::spool::BodyError::TooLarge) => return Reply::payload_too_large().into_http(),
+        Err(crate::spool::BodyError::Broken) => {
+            return Reply::new(400, "text/plain; charset=utf-8", "Invalid request body").into_http()
         }
-        // The client went away or sent a broken chunked body.
-        Err(_) => return Reply::new(400, "text/plain; charset=utf-8", "Invalid request body").into_http(),
+        Err(crate::spool::BodyError::Io(e)) => {
+            eprintln!("turboapi: could not spool an upload to disk: {e}");
+            return Reply::new(507, "text/plain; charset=utf-8", "Insufficient Storage").into_http();
+        }
     };
     let client = client.map(crate::request::Peer::Addr);
-    let incoming =
-        Incoming { method: parts.method, scheme: "http", uri: parts.uri, headers: parts.headers, body, client, server };
+    let incoming = Incoming {
+        method: parts.method,
+        scheme: "http",
+        uri: parts.uri,
+        headers: parts.headers,
+        body,
+        body_file,
+        client,
+        server,
+    };
     app.respond(incoming).await.into_http()
 }

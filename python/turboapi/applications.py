@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from .background import Sequence
 from .datastructures import State
 from .exception_handlers import SYNC_DEFAULTS, http_exception_handler, request_validation_exception_handler
 from .exceptions import HTTPException, RequestValidationError, _HTTPExceptionBase
@@ -198,7 +199,15 @@ class TurboAPI:
                 result = await next_.call()
             else:
                 result = await asyncio.to_thread(next_.call)
-            return next_.finish(result)
+            response = next_.finish(result)
+            if response.background is not None:
+                # As under Starlette's call_next, the route's background runs whatever response
+                # the middleware sends: it moves to the request, ahead of the dependency exits.
+                after = request._data.take_after()
+                works = [response.background] + ([after] if after is not None else [])
+                request._data.set_after(Sequence(works))
+                response.background = None
+            return response
         except Exception as exc:
             handler = self._lookup_exception_handler(exc)
             if handler is None:

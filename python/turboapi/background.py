@@ -31,7 +31,7 @@ class BackgroundTask:
         if self.is_async:
             await self.func(*self.args, **self.kwargs)
         else:
-            await asyncio.to_thread(self.func, *self.args, **self.kwargs)
+            await asyncio.to_thread(_flagged, self.func, self.args, self.kwargs)
 
     def run_sync(self) -> None:
         if self.is_async:
@@ -87,9 +87,42 @@ _local = threading.local()
 
 
 def inside_background() -> bool:
-    """Whether this thread is running a background now (a TestClient call from one must not wait
-    for the backgrounds, its own among them)."""
-    return getattr(_local, "running", False)
+    """Whether a background is running here now (a TestClient call from one must not wait for
+    the backgrounds, its own among them): on this thread, or as the current task of this loop."""
+    if getattr(_local, "running", False):
+        return True
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:
+        return False
+    return task is not None and task in _running
+
+
+class Sequence:
+    """Several after-response works run in order (a response's background, then the request's
+    dependency exits), as one."""
+
+    def __init__(self, works: list[Any]) -> None:
+        self.works = works
+
+    def run_sync(self) -> None:
+        for work in self.works:
+            _run_one_sync(work)
+
+    async def __call__(self) -> None:
+        for work in self.works:
+            result = work()
+            if inspect.isawaitable(result):
+                await result
+
+
+def _flagged(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """A sync task on a worker thread, marked as a background there."""
+    _local.running = True
+    try:
+        return func(*args, **kwargs)
+    finally:
+        _local.running = False
 
 
 def _run_one_sync(work: Any) -> None:

@@ -27,11 +27,16 @@ class FormError(Exception):
     """The body breaks a limit or the multipart format: a 400 with this message."""
 
 
-def parse_form(body: bytes, content_type: str | None) -> FormData:
+#: How much of a spooled upload is handed to the parser at a time.
+CHUNK = 64 * 1024
+
+
+def parse_form(body: bytes, content_type: str | None, path: str | None = None) -> FormData:
+    """The form in ``body``, or in the file at ``path`` (an upload the core spooled to disk)."""
     kind, options = parse_options_header(content_type or "")
     try:
         if kind == b"multipart/form-data":
-            return _parse_multipart(body, options)
+            return _parse_multipart(body, options, path)
         if kind == b"application/x-www-form-urlencoded":
             return _parse_urlencoded(body)
     except FormError as exc:
@@ -164,7 +169,7 @@ class _MultipartCollector:
             self.upload.file.close()
 
 
-def _parse_multipart(body: bytes, options: dict[bytes, bytes]) -> FormData:
+def _parse_multipart(body: bytes, options: dict[bytes, bytes], path: str | None) -> FormData:
     charset = options.get(b"charset", b"utf-8").decode("latin-1")
     try:
         charset = codecs.lookup(charset).name
@@ -188,7 +193,12 @@ def _parse_multipart(body: bytes, options: dict[bytes, bytes]) -> FormData:
     }
     parser = MultipartParser(boundary, callbacks)
     try:
-        parser.write(body)
+        if path is None:
+            parser.write(body)
+        else:
+            with open(path, "rb") as f:
+                while chunk := f.read(CHUNK):
+                    parser.write(chunk)
         parser.finalize()
     except BaseException as exc:
         collector.close()

@@ -93,10 +93,14 @@ class Request:
         }
 
     async def body(self) -> bytes:
+        path = self._data.body_path
+        if path is not None:  # a spooled upload, read whole only because the caller asks for it
+            with open(path, "rb") as f:
+                return f.read()
         return self._data.body
 
     async def json(self) -> Any:
-        return json.loads(self._data.body)
+        return json.loads(await self.body())
 
     def __getitem__(self, key: str) -> Any:
         return self.scope[key]

@@ -38,6 +38,8 @@ class Settings:
     gate_timeout: float = 10.0
     io_threads: int = 1
     max_body_size: int = 16 * MiB
+    #: multipart/form-data bodies (uploads) may be this large; past 1 MiB they go to a temp file.
+    max_upload_size: int = 1024 * MiB
     header_read_timeout: float = 10.0
     graceful_timeout: float = 10.0
     max_header_bytes: int = 64 * 1024
@@ -66,7 +68,16 @@ class Settings:
     def check(self) -> None:
         if not isinstance(self.native_middleware, bool):
             raise ValueError(f"native_middleware must be True or False, not {self.native_middleware!r}")
-        positive = ("sync_workers", "shards", "batch_size", "io_threads", "max_body_size", "max_headers", "backlog")
+        positive = (
+            "sync_workers",
+            "shards",
+            "batch_size",
+            "io_threads",
+            "max_body_size",
+            "max_upload_size",
+            "max_headers",
+            "backlog",
+        )
         for name in (*positive, "gate_queue"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -160,6 +171,7 @@ class Runtime:
             _Hooks(app, settings),
             {
                 "max_body_size": settings.max_body_size,
+                "max_upload_size": settings.max_upload_size,
                 "batch_size": settings.batch_size,
                 "io_threads": settings.io_threads,
                 "header_read_timeout": float(settings.header_read_timeout),

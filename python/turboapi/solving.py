@@ -82,7 +82,7 @@ class Body:
     __slots__ = ("raw", "content_type", "value", "prevalidated", "form")
 
     def __init__(self, sig: EndpointSignature, data: Any) -> None:
-        self.raw: bytes = data.body
+        path = data.body_path
         self.content_type: str | None = data.content_type
         self.value: Any = None
         #: The single body parameter, validated straight from the JSON bytes by pydantic-core.
@@ -92,13 +92,19 @@ class Body:
         if isinstance(fields[0].info, params.Form):
             from .formparsing import parse_form
 
+            self.raw = b""
             try:
-                self.form = self.value = parse_form(self.raw, self.content_type)
+                self.form = self.value = parse_form(data.body, self.content_type, path)
             except HTTPException:
                 raise
             except Exception as exc:
                 raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
             return
+        if path is not None:  # an upload sent to a route that does not take a form: read it whole
+            with open(path, "rb") as f:
+                self.raw = f.read()
+        else:
+            self.raw = data.body
         if len(fields) == 1 and not sig.embed_body and self.raw and is_json_content_type(self.content_type or ""):
             only = fields[0]
             try:
