@@ -28,7 +28,6 @@ import importlib
 import json
 import os
 import types
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,15 +35,7 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-with warnings.catch_warnings():
-    # starlette.testclient warns once, at import, when it falls back to httpx
-    # instead of httpx2.  Only that message is silenced, only for the import.
-    warnings.filterwarnings(
-        "ignore",
-        message=r"Using `httpx` with `starlette\.testclient` is deprecated",
-        category=UserWarning,
-    )
-    from fastapi.testclient import TestClient as FastAPITestClient
+from fastapi_reference import FastAPITestClient  # noqa: E402
 
 from .core_app import build_app  # noqa: E402
 

@@ -27,7 +27,6 @@ import importlib
 import json
 import os
 import types
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -37,15 +36,7 @@ from pydantic import BaseModel
 
 pytest.importorskip("fastapi")
 
-with warnings.catch_warnings():
-    # starlette.testclient warns once, at import, when it falls back to httpx
-    # instead of httpx2.  Only that message is silenced, only for the import.
-    warnings.filterwarnings(
-        "ignore",
-        message=r"Using `httpx` with `starlette\.testclient` is deprecated",
-        category=UserWarning,
-    )
-    from fastapi.testclient import TestClient as FastAPITestClient
+from fastapi_reference import FastAPITestClient  # noqa: E402
 
 ONLY_FASTAPI = os.environ.get("COMPAT_ONLY_FASTAPI", "") not in ("", "0")
 
