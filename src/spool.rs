@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming as HyperBody;
 use tokio::io::AsyncWriteExt;
 
@@ -35,6 +35,14 @@ pub fn is_multipart(headers: &http::HeaderMap) -> bool {
 
 /// Read a body of at most `limit` bytes; spill to a temporary file past `SPOOL_ABOVE` if `spool`.
 pub async fn read(mut body: HyperBody, limit: usize, spool: bool) -> Result<Body, BodyError> {
+    if !spool {
+        // Not an upload: collected as it comes (a single frame stays uncopied).
+        return match Limited::new(body, limit).collect().await {
+            Ok(collected) => Ok(Body::Memory(collected.to_bytes())),
+            Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(BodyError::TooLarge),
+            Err(_) => Err(BodyError::Broken),
+        };
+    }
     let mut memory = BytesMut::new();
     let mut file: Option<(tokio::fs::File, tempfile::TempPath)> = None;
     let mut size = 0usize;

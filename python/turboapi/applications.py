@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import inspect
 import logging
 import os
@@ -196,18 +198,20 @@ class TurboAPI:
                 allow = fixed.headers.get("allow")
                 raise ROUTER_HTTP_EXCEPTION(fixed.status_code, headers={"Allow": allow} if allow else None)
             if next_.is_async:
-                result = await next_.call()
-            else:
-                result = await asyncio.to_thread(next_.call)
-            response = next_.finish(result)
-            if response.background is not None:
-                # As under Starlette's call_next, the route's background runs whatever response
-                # the middleware sends: it moves to the request, ahead of the dependency exits.
-                after = request._data.take_after()
-                works = [response.background] + ([after] if after is not None else [])
-                request._data.set_after(Sequence(works))
-                response.background = None
-            return response
+                return _keep_background(request, next_.finish(await next_.call()))
+            # A sync route in a thread: if the request is cancelled meanwhile (the client went
+            # away), the thread still finishes, and its response's background still runs.
+            future = asyncio.get_running_loop().run_in_executor(
+                None, functools.partial(contextvars.copy_context().run, next_.call)
+            )
+            try:
+                result = await asyncio.shield(future)
+            except asyncio.CancelledError:
+                await asyncio.wait([future])
+                if not future.cancelled() and future.exception() is None:
+                    _keep_background(request, next_.finish(future.result()))
+                raise
+            return _keep_background(request, next_.finish(result))
         except Exception as exc:
             handler = self._lookup_exception_handler(exc)
             if handler is None:
@@ -309,6 +313,17 @@ async def _awaited(awaitable: Any, request: Request, fallback: Callable[[Request
         if response is None:
             raise
         return response
+
+
+def _keep_background(request: Request, response: Any) -> Any:
+    """As under Starlette's call_next, the route's background runs whatever response the
+    middleware sends: it moves to the request, ahead of the dependency exits."""
+    if response.background is not None:
+        after = request._data.take_after()
+        works = [response.background] + ([after] if after is not None else [])
+        request._data.set_after(Sequence(works))
+        response.background = None
+    return response
 
 
 def _instantiate(cls: Any, inner: Callable[[Request], Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -34,6 +34,21 @@ async def run_in_threadpool(func: Callable[_P, _T], *args: _P.args, **kwargs: _P
     return await asyncio.to_thread(func, *args, **kwargs)
 
 
+async def run_to_end_in_thread(func: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    """``run_in_threadpool`` that, if the calling task is cancelled (a client went away), still
+    waits for the thread to finish before the cancellation goes on: a thread cannot be stopped,
+    so what runs after (a dependency's exit closing a session the thread uses) must wait for it,
+    as anyio's ``abandon_on_cancel=False`` does in FastAPI."""
+    loop = asyncio.get_running_loop()
+    context = contextvars.copy_context()
+    future = loop.run_in_executor(None, functools.partial(context.run, func, *args, **kwargs))
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        await asyncio.wait([future])
+        raise
+
+
 async def iterate_in_threadpool(iterator: Iterable[_T]) -> AsyncIterator[_T]:
     """Iterate a sync iterable, each ``next()`` in a worker thread, as an async iterator."""
     it: Iterator[_T] = iter(iterator)

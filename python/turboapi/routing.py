@@ -11,6 +11,7 @@ from typing import Any, get_type_hints
 from pydantic import TypeAdapter
 
 from . import dependencies as deps
+from . import params
 from ._planned import refuse
 from .datastructures import Default
 from .datastructures import DefaultPlaceholder as _Default
@@ -100,6 +101,15 @@ class APIRoute:
         self.param_specs = self.signature.params
         sig = self.signature
         self.has_model_params = any(spec.model for spec in sig.params)
+        #: The one body parameter, when it is a JSON body validated whole (the fast path).
+        self.single_json_body = (
+            sig.body[0]
+            if len(sig.body) == 1
+            and not sig.embed_body
+            and not isinstance(sig.body[0].info, params.Form)
+            and not self.has_model_params
+            else None
+        )
         self.response_model = self._response_model(response_model)
         self.response_adapter = TypeAdapter(self.response_model) if self.response_model is not None else None
         self.app: Any = None

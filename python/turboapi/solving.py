@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from . import params
 from .background import BackgroundTasks
+from .concurrency import run_to_end_in_thread
 from .datastructures import FormData, UploadFile
 from .dependencies import (
     SYNC_KINDS,
@@ -302,6 +303,19 @@ def model_input(spec: ParamSpec, request: Any) -> dict[str, Any]:
 def solve_simple(route: Any, kwargs: dict[str, Any], pending: list[tuple[int, Any]], data: Any) -> None:
     """Finish the handler's arguments; raise RequestValidationError with FastAPI's errors."""
     sig: EndpointSignature = route.signature
+    only = route.single_json_body
+    if only is not None and not pending:
+        # The common case (one JSON model, nothing else pending): pydantic-core validates the
+        # bytes; any failure takes the general path below, which gives FastAPI's exact errors.
+        raw = data.body
+        if raw and is_json_content_type(data.content_type or ""):
+            try:
+                kwargs[only.name] = only.adapter.validate_json(raw)
+            except ValueError:
+                pass
+            else:
+                _special_params(route, sig, kwargs, data, None)
+                return
     body: Body | None = None
     body_values: dict[str, Any] = {}
     body_errors: list[dict[str, Any]] = []
@@ -333,6 +347,10 @@ def solve_simple(route: Any, kwargs: dict[str, Any], pending: list[tuple[int, An
     if errors:
         raise RequestValidationError(errors, body=body.for_errors() if body is not None else None)
     kwargs.update(body_values)
+    _special_params(route, sig, kwargs, data, request)
+
+
+def _special_params(route: Any, sig: EndpointSignature, kwargs: dict[str, Any], data: Any, request: Any) -> None:
     if sig.request_param:
         kwargs[sig.request_param] = request or Request(data, app=route.app)
     if sig.response_param:
@@ -419,7 +437,7 @@ class After:
         """On a loop shard (an async route, or any route under middleware)."""
         if self.runner is not None or isinstance(self.stack, ExitStack):
             # A sync route's exits: they may block, so they run on a thread.
-            await asyncio.to_thread(self.run_sync)
+            await run_to_end_in_thread(self.run_sync)
             return
         await self._arun()
 
@@ -443,10 +461,24 @@ class _ThreadedContext:
         self.cm = cm
 
     async def __aenter__(self) -> Any:
-        return await asyncio.to_thread(self.cm.__enter__)
+        entered = False
+
+        def enter() -> Any:
+            nonlocal entered
+            value = self.cm.__enter__()
+            entered = True
+            return value
+
+        try:
+            return await run_to_end_in_thread(enter)
+        except asyncio.CancelledError as cancelled:
+            if entered:
+                # Entered in its thread, but the exit stack will not know it: exit it here.
+                await run_to_end_in_thread(self.cm.__exit__, type(cancelled), cancelled, cancelled.__traceback__)
+            raise
 
     async def __aexit__(self, *exc: Any) -> Any:
-        return await asyncio.to_thread(self.cm.__exit__, *exc)
+        return await run_to_end_in_thread(self.cm.__exit__, *exc)
 
 
 class DependencyRunner:
@@ -618,7 +650,7 @@ class DependencyRunner:
             elif use.kind == "async":
                 solved = await use.call(**sub_values)
             else:
-                solved = await asyncio.to_thread(use.call, **sub_values)
+                solved = await run_to_end_in_thread(use.call, **sub_values)
             if sub.name is not None:
                 values[sub.name] = solved
             scope.cache.setdefault(key, solved)
@@ -640,7 +672,7 @@ class DependencyRunner:
                 if self.root.kind == "async":
                     result = await route.endpoint(**values)
                 else:
-                    result = await asyncio.to_thread(route.endpoint, **values)
+                    result = await run_to_end_in_thread(route.endpoint, **values)
                 response = self.respond(result, scope)
             if response is None:
                 raise FastAPIError(NOT_AWAITED)
