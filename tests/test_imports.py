@@ -260,7 +260,7 @@ NOT_YET = [
     ("turboapi.openapi.docs", "get_swagger_ui_html"),
     ("turboapi.openapi.docs", "get_redoc_html"),
     ("turboapi.openapi.docs", "get_swagger_ui_oauth2_redirect_html"),
-    ("turboapi.openapi.utils", "get_openapi"),
+    ("turboapi.openapi.utils", "get_openapi_path"),
 ]
 
 

@@ -48,6 +48,13 @@ class TurboAPI:
         exception_handlers: dict[Any, Callable[..., Any]] | None = None,
         dependencies: list[Any] | None = None,
         middleware: list[Any] | None = None,
+        openapi_url: str | None = "/openapi.json",
+        openapi_tags: list[dict[str, Any]] | None = None,
+        servers: list[dict[str, Any]] | None = None,
+        terms_of_service: str | None = None,
+        contact: dict[str, Any] | None = None,
+        license_info: dict[str, Any] | None = None,
+        openapi_version: str = "3.1.0",
         **unsupported: Any,
     ) -> None:
         self.debug = debug
@@ -68,6 +75,15 @@ class TurboAPI:
             **(exception_handlers or {}),
         }
         self.extra = unsupported
+        self.openapi_url = openapi_url
+        self.openapi_tags = openapi_tags
+        self.servers = servers or []
+        self.terms_of_service = terms_of_service
+        self.contact = contact
+        self.license_info = license_info
+        self.openapi_version = openapi_version
+        #: The document, generated on first use and kept (assign to it to replace it, as in FastAPI).
+        self.openapi_schema: dict[str, Any] | None = None
         #: ``Middleware(cls, **options)`` entries, outermost first (``add_middleware`` prepends).
         self.user_middleware: list[Middleware] = list(middleware or [])
         self._middleware_stack: Callable[[Request], Any] | None = None
@@ -132,6 +148,38 @@ class TurboAPI:
 
     def add_exception_handler(self, exc_class_or_status_code: Any, handler: Callable[..., Any]) -> None:
         self.exception_handlers[exc_class_or_status_code] = handler
+
+    # -- OpenAPI ----------------------------------------------------------------------------
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            from .openapi.utils import get_openapi
+
+            self.openapi_schema = get_openapi(
+                title=self.title,
+                version=self.version,
+                openapi_version=self.openapi_version,
+                summary=self.summary,
+                description=self.description,
+                terms_of_service=self.terms_of_service,
+                contact=self.contact,
+                license_info=self.license_info,
+                routes=self.routes,
+                tags=self.openapi_tags,
+                servers=self.servers,
+            )
+        return self.openapi_schema
+
+    def _internal_routes(self) -> list[Any]:
+        """Routes the app serves besides the user's: the OpenAPI document."""
+        from .routing import APIRoute
+
+        if not self.openapi_url:
+            return []
+
+        def openapi() -> Any:
+            return JSONResponse(self.openapi())
+
+        return [APIRoute(self.openapi_url, openapi, include_in_schema=False, name="openapi")]
 
     # -- middleware ---------------------------------------------------------------------------
     def add_middleware(self, middleware_class: Any, *args: Any, **kwargs: Any) -> None:

@@ -164,10 +164,11 @@ class Runtime:
         self.app = app
         self.settings = settings
         _json.select(settings.json)
-        for route in app.routes:
+        routes = list(app.routes) + app._internal_routes()
+        for route in routes:
             route.app = app
         self.engine = Engine(
-            list(app.routes),
+            routes,
             _Hooks(app, settings),
             {
                 "max_body_size": settings.max_body_size,

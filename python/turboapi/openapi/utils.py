@@ -1,28 +1,382 @@
-"""OpenAPI document generation (FastAPI's ``fastapi.openapi.utils``): not in turboapi yet; importing a name says so."""
+"""The OpenAPI 3.1 document of an app, as FastAPI 0.141.1 generates it for the same routes.
 
-_PLANNED = frozenset(
-    {
+Built once from the route objects (their dependant trees, body fields and response models) and
+cached by ``app.openapi()``. JSON schemas come from pydantic's own generator, all fields at once,
+so shared models become ``components/schemas`` entries referenced by ``$ref`` as in FastAPI.
+"""
+
+from __future__ import annotations
+
+import copy
+import http.client
+import inspect
+import re
+import warnings
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from pydantic import BaseModel, TypeAdapter, create_model
+from pydantic.fields import FieldInfo
+from pydantic.json_schema import GenerateJsonSchema
+
+from .. import params
+from .._planned import refuse
+from ..dependencies import BodyField, Dependant, ParamSpec
+from ..encoders import jsonable_encoder
+from ..exception_handlers import is_body_allowed_for_status_code
+from ..params import Undefined
+
+REF_PREFIX = "#/components/schemas/"
+REF_TEMPLATE = "#/components/schemas/{model}"
+METHODS_WITH_BODY = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"}
+
+validation_error_definition = {
+    "title": "ValidationError",
+    "type": "object",
+    "properties": {
+        "loc": {"title": "Location", "type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+        "msg": {"title": "Message", "type": "string"},
+        "type": {"title": "Error Type", "type": "string"},
+        "input": {"title": "Input"},
+        "ctx": {"title": "Context", "type": "object"},
+    },
+    "required": ["loc", "msg", "type"],
+}
+
+validation_error_response_definition = {
+    "title": "HTTPValidationError",
+    "type": "object",
+    "properties": {"detail": {"title": "Detail", "type": "array", "items": {"$ref": REF_PREFIX + "ValidationError"}}},
+}
+
+status_code_ranges: dict[str, str] = {
+    "1XX": "Information",
+    "2XX": "Success",
+    "3XX": "Redirection",
+    "4XX": "Client Error",
+    "5XX": "Server Error",
+    "DEFAULT": "Default Response",
+}
+
+
+def path_format(path: str) -> str:
+    """The path as OpenAPI writes it: ``{id:int}`` becomes ``{id}``."""
+    return re.sub(r"{([^}:]+)(?::[^}]*)?}", r"{\1}", path)
+
+
+def generate_unique_id(route: Any) -> str:
+    """FastAPI's default operationId: name + path with non-word characters as ``_`` + method."""
+    operation_id = re.sub(r"\W", "_", f"{route.name}{path_format(route.path)}")
+    return f"{operation_id}_{next(iter(route.methods)).lower()}"
+
+
+def generate_operation_summary(*, route: Any, method: str) -> str:
+    return route.summary or route.name.replace("_", " ").title()
+
+
+class _Field:
+    """One schema to generate: a parameter, a body, a response model (FastAPI's ModelField)."""
+
+    __slots__ = ("adapter", "mode", "title", "alias", "info")
+
+    def __init__(self, annotation: Any, info: FieldInfo | None, mode: str, alias: str) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # alias/default on a TypeAdapter: schema-only here
+            self.adapter = TypeAdapter(Annotated[annotation, info] if info is not None else annotation)
+        self.mode = mode
+        self.info = info
+        self.title = getattr(info, "title", None)
+        self.alias = alias
+
+
+class _RouteFields:
+    """What one route contributes to the document."""
+
+    def __init__(self, route: Any) -> None:
+        self.route = route
+        root: Dependant = route.signature.dependant
+        # Parameters of each distinct dependant (pre-order), grouped by source as FastAPI lists them.
+        seen: list[Any] = []
+        by_source: dict[str, list[tuple[ParamSpec, _Field]]] = {s: [] for s in ("path", "query", "header", "cookie")}
+        for dep in root.walk():
+            if dep.cache_key in seen:
+                continue
+            seen.append(dep.cache_key)
+            for spec in dep.params:
+                info = _with_default(spec.info, spec.required, spec.default)
+                field = _Field(spec.annotation, info, "validation", _param_alias(spec))
+                by_source[spec.source].append((spec, field))
+        self.params: list[tuple[ParamSpec, _Field]] = [p for group in by_source.values() for p in group]
+        self.body = _body_field(route)
+        model = route.response_model
+        unique_id = generate_unique_id(route)
+        self.response = _Field(model, None, "serialization", f"Response_{unique_id}") if model is not None else None
+        self.extra_responses: dict[Any, _Field] = {}
+        for code, response in (route.responses or {}).items():
+            if isinstance(response, dict) and response.get("model") is not None:
+                name = f"Response_{code}_{unique_id}"
+                self.extra_responses[code] = _Field(response["model"], None, "serialization", name)
+
+    def fields(self) -> list[_Field]:
+        out = [f for _, f in self.params]
+        out += [f for f in (self.body, self.response) if f is not None]
+        return out + list(self.extra_responses.values())
+
+
+def _with_default(info: FieldInfo, required: bool, default: Any) -> FieldInfo:
+    """The marker with the parameter's default, as FastAPI's field carries it (``= 10`` in the
+    signature becomes the schema's ``"default": 10``)."""
+    if required or info.default is not Undefined or info.default_factory is not None:
+        return info
+    from ..dependencies import _DefaultFactory
+
+    info = copy.copy(info)
+    if isinstance(default, _DefaultFactory):
+        info.default_factory = default.factory
+    else:
+        info.default = default
+    return info
+
+
+def _param_alias(spec: ParamSpec) -> str:
+    return spec.loc[1] if len(spec.loc) > 1 else spec.arg
+
+
+def _body_field(route: Any) -> _Field | None:
+    sig = route.signature
+    fields: list[BodyField] = [f for d in sig.dependant.walk() for f in d.body]
+    if not fields:
+        return None
+    if len(fields) == 1 and not sig.embed_body:
+        only = fields[0]
+        return _Field(only.annotation, _with_default(only.info, only.required, only.default), "validation", only.alias)
+    # Several body values (or embed=True): one model named after the operation, as FastAPI does.
+    definitions: dict[str, Any] = {}
+    for f in fields:
+        info = _with_default(copy.copy(f.info), f.required, f.default)
+        definitions[f.name] = (f.annotation, info)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = create_model(f"Body_{generate_unique_id(route)}", **definitions)  # type: ignore[call-overload]
+    kind: type[params.Body] = params.Body
+    if any(isinstance(f.info, params.File) for f in fields):
+        kind = params.File
+    elif any(isinstance(f.info, params.Form) for f in fields):
+        kind = params.Form
+    required = any(f.required for f in fields)
+    return _BodyModel(model, kind(... if required else None))
+
+
+class _BodyModel(_Field):
+    def __init__(self, model: type[BaseModel], info: FieldInfo) -> None:
+        super().__init__(model, None, "validation", "body")
+        self.info = info
+
+
+def _schema(field: _Field, mapping: dict[Any, Any]) -> dict[str, Any]:
+    schema = copy.deepcopy(mapping[(id(field), field.mode)])  # type: ignore[index]
+    if "$ref" not in schema:
+        schema["title"] = field.title or field.alias.title().replace("_", " ")
+    return schema
+
+
+class _SchemaGenerator(GenerateJsonSchema):
+    """pydantic's generator, with bytes described as FastAPI 0.141.1 describes them."""
+
+    def bytes_schema(self, schema: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "string", "contentMediaType": "application/octet-stream"}
+        config_mode = self._config.ser_json_bytes if self.mode == "serialization" else self._config.val_json_bytes
+        if config_mode == "base64":
+            out["contentEncoding"] = "base64"
+        self.update_with_validations(out, schema, self.ValidationsMapping.bytes)
+        return out
+
+
+def _definitions(all_fields: list[_Field]) -> tuple[dict[Any, Any], dict[str, Any]]:
+    generator = _SchemaGenerator(ref_template=REF_TEMPLATE)
+    inputs = [(id(f), f.mode, f.adapter.core_schema) for f in all_fields]
+    mapping, definitions = generator.generate_definitions(inputs=inputs)  # type: ignore[arg-type]
+    for item in definitions.values():
+        if "description" in item:
+            item["description"] = item["description"].split("\f")[0]
+    return mapping, dict(definitions)
+
+
+def _parameters(route_fields: _RouteFields, mapping: dict[Any, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for spec, field in route_fields.params:
+        info = spec.info
+        if not getattr(info, "include_in_schema", True):
+            continue
+        parameter: dict[str, Any] = {
+            "name": field.alias,
+            "in": spec.source,
+            "required": spec.required,
+            "schema": _schema(field, mapping),
+        }
+        if info.description:
+            parameter["description"] = info.description
+        examples = getattr(info, "openapi_examples", None)
+        if examples:
+            parameter["examples"] = jsonable_encoder(examples)
+        if getattr(info, "deprecated", None):
+            parameter["deprecated"] = True
+        out.append(parameter)
+    by_key = {(p["in"], p["name"]): p for p in out}
+    # A required definition of a parameter wins over an optional one of the same name.
+    by_key.update({(p["in"], p["name"]): p for p in out if p.get("required")})
+    return list(by_key.values())
+
+
+def _request_body(field: _Field, mapping: dict[Any, Any]) -> dict[str, Any]:
+    info = field.info
+    body: dict[str, Any] = {}
+    required = info.is_required() if info is not None else True
+    if required:
+        body["required"] = True
+    content: dict[str, Any] = {"schema": _schema(field, mapping)}
+    examples = getattr(info, "openapi_examples", None)
+    if examples:
+        content["examples"] = jsonable_encoder(examples)
+    media_type = getattr(info, "media_type", "application/json")
+    body["content"] = {media_type: content}
+    return body
+
+
+def _default_status(response_class: Any) -> str:
+    parameter = inspect.signature(response_class.__init__).parameters.get("status_code")
+    return str(parameter.default) if parameter is not None and isinstance(parameter.default, int) else "200"
+
+
+def _operation(
+    route_fields: _RouteFields, method: str, mapping: dict[Any, Any], defs: dict[str, Any]
+) -> dict[str, Any]:
+    from ..responses import JSONResponse
+
+    route = route_fields.route
+    operation: dict[str, Any] = {}
+    if route.tags:
+        operation["tags"] = route.tags
+    operation["summary"] = generate_operation_summary(route=route, method=method)
+    if route.description:
+        operation["description"] = route.description
+    operation["operationId"] = route.operation_id or generate_unique_id(route)
+    if route.deprecated:
+        operation["deprecated"] = route.deprecated
+    parameters = _parameters(route_fields, mapping)
+    if parameters:
+        operation["parameters"] = parameters
+    if method in METHODS_WITH_BODY and route_fields.body is not None:
+        operation["requestBody"] = _request_body(route_fields.body, mapping)
+    response_class = route.response_class
+    status = str(route.status_code) if route.status_code is not None else _default_status(response_class)
+    responses = operation.setdefault("responses", {})
+    responses.setdefault(status, {})["description"] = route.response_description
+    media_type = getattr(response_class, "media_type", None)
+    if is_body_allowed_for_status_code(route.status_code) and media_type:
+        schema: dict[str, Any] = {"type": "string"}
+        if isinstance(response_class, type) and issubclass(response_class, JSONResponse):
+            schema = _schema(route_fields.response, mapping) if route_fields.response is not None else {}
+        responses[status].setdefault("content", {}).setdefault(media_type, {})["schema"] = schema
+    for code, extra in (route.responses or {}).items():
+        processed = copy.deepcopy(extra)
+        processed.pop("model", None)
+        key = str(code).upper()
+        key = "default" if key == "DEFAULT" else key
+        target = responses.setdefault(key, {})
+        field = route_fields.extra_responses.get(code)
+        if field is not None:
+            schema = processed.setdefault("content", {}).setdefault(media_type or "application/json", {})
+            _deep_update(schema.setdefault("schema", {}), _schema(field, mapping))
+        status_text = status_code_ranges.get(str(code).upper()) or http.client.responses.get(int(code))
+        description = processed.get("description") or target.get("description") or status_text
+        _deep_update(target, processed)
+        target["description"] = description or "Additional Response"
+    if (route_fields.params or route_fields.body is not None) and not any(
+        k in responses for k in ("422", "4XX", "default")
+    ):
+        responses["422"] = {
+            "description": "Validation Error",
+            "content": {"application/json": {"schema": {"$ref": REF_PREFIX + "HTTPValidationError"}}},
+        }
+        defs.setdefault("ValidationError", validation_error_definition)
+        defs.setdefault("HTTPValidationError", validation_error_response_definition)
+    openapi_extra = getattr(route, "openapi_extra", None)
+    if openapi_extra:
+        _deep_update(operation, openapi_extra)
+    return operation
+
+
+def _deep_update(main: dict[Any, Any], update: dict[Any, Any]) -> None:
+    for key, value in update.items():
+        if isinstance(main.get(key), dict) and isinstance(value, dict):
+            _deep_update(main[key], value)
+        elif isinstance(main.get(key), list) and isinstance(value, list):
+            main[key] = main[key] + value
+        else:
+            main[key] = value
+
+
+def get_openapi(
+    *,
+    title: str,
+    version: str,
+    openapi_version: str = "3.1.0",
+    summary: str | None = None,
+    description: str | None = None,
+    routes: Sequence[Any],
+    tags: list[dict[str, Any]] | None = None,
+    servers: list[dict[str, Any]] | None = None,
+    terms_of_service: str | None = None,
+    contact: dict[str, Any] | None = None,
+    license_info: dict[str, Any] | None = None,
+    external_docs: dict[str, Any] | None = None,
+    **_: Any,
+) -> dict[str, Any]:
+    info: dict[str, Any] = {"title": title, "version": version}
+    if summary:
+        info["summary"] = summary
+    if description:
+        info["description"] = description
+    if terms_of_service:
+        info["termsOfService"] = terms_of_service
+    if contact:
+        info["contact"] = contact
+    if license_info:
+        info["license"] = license_info
+    output: dict[str, Any] = {"openapi": openapi_version, "info": info}
+    if servers:
+        output["servers"] = servers
+    documented = [_RouteFields(r) for r in routes if getattr(r, "include_in_schema", True)]
+    all_fields = [f for rf in documented for f in rf.fields()]
+    mapping, definitions = _definitions(all_fields) if all_fields else ({}, {})
+    paths: dict[str, dict[str, Any]] = {}
+    for route_fields in documented:
+        route = route_fields.route
+        for method in route.methods_list:
+            operation = _operation(route_fields, method, mapping, definitions)
+            paths.setdefault(path_format(route.path), {})[method.lower()] = operation
+    components: dict[str, Any] = {}
+    if definitions:
+        components["schemas"] = {k: definitions[k] for k in sorted(definitions)}
+    if components:
+        output["components"] = components
+    output["paths"] = paths
+    if tags:
+        output["tags"] = tags
+    if external_docs:
+        output["externalDocs"] = external_docs
+    return jsonable_encoder(output, by_alias=True, exclude_none=True)  # type: ignore[no-any-return]
+
+
+__getattr__ = refuse(
+    "fastapi.openapi.utils",
+    [
         "generate_operation_id",
-        "generate_operation_summary",
         "get_fields_from_routes",
-        "get_openapi",
         "get_openapi_operation_metadata",
         "get_openapi_operation_request_body",
         "get_openapi_path",
-        "status_code_ranges",
-        "validation_error_definition",
-        "validation_error_response_definition",
-    }
+    ],
+    "it is planned (FastAPI internals of the document generator)",
 )
-
-
-def __getattr__(name: str) -> object:
-    # Also reached by ``from turboapi.openapi.utils import <name>``; raising an ImportError there is what
-    # makes that statement fail with this message instead of a bare "cannot import name".
-    if name in _PLANNED:
-        from turboapi import NotSupportedYet  # imported late: no cycle with turboapi/__init__.py
-
-        raise NotSupportedYet(
-            f"turboapi does not support FastAPI's {name!r} (fastapi.openapi.utils.{name}) yet; it is planned"
-        )
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
