@@ -167,6 +167,10 @@ def _marker_of(name: str, annotation: Any, default: Any) -> tuple[Any, FieldInfo
     if get_origin(annotation) is Annotated:
         type_, *extras = get_args(annotation)
         markers = [e for e in extras if isinstance(e, (params.Param, params.Body))]
+        # Other metadata (`Field(discriminator=...)`, constraints) stays with the type, as in FastAPI.
+        kept = [e for e in extras if not isinstance(e, (params.Param, params.Body, params.Depends))]
+        if kept:
+            type_ = Annotated[(type_, *kept)]  # type: ignore[valid-type]
         if markers:
             marker = markers[-1]
             if marker.default is not Undefined:
@@ -502,7 +506,8 @@ def _param_spec(name: str, type_: Any, marker: Any, default: Any, required: bool
         source=source,
         scalar=scalar,
         is_list=is_list,
-        fast=scalar != "other" and not marker.metadata,
+        # Rust coerces only when pydantic has nothing more to check (no constraints anywhere).
+        fast=scalar != "other" and not marker.metadata and get_origin(type_) is not Annotated,
         required=required,
         default=None if required else default,
         copy_default=not required and not isinstance(default, IMMUTABLE_DEFAULTS),

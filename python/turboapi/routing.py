@@ -66,12 +66,14 @@ class APIRoute:
         response_model_exclude_unset: bool = False,
         response_model_exclude_defaults: bool = False,
         response_model_exclude_none: bool = False,
+        openapi_extra: dict[str, Any] | None = None,
         **unsupported: Any,
     ) -> None:
         for key, value in unsupported.items():
             if value not in (None, [], {}, True, False) and not isinstance(value, _Default):
                 raise FastAPIError(f"route option {key}= is not supported by turboapi yet")
         self.dependencies = list(dependencies or [])
+        self.openapi_extra = openapi_extra
         self.response_model_include = response_model_include
         self.response_model_exclude = response_model_exclude
         self.response_model_by_alias = response_model_by_alias
@@ -296,6 +298,7 @@ class APIRouter:
                 response_model_exclude_unset=route.response_model_exclude_unset,
                 response_model_exclude_defaults=route.response_model_exclude_defaults,
                 response_model_exclude_none=route.response_model_exclude_none,
+                openapi_extra=route.openapi_extra,
             )
 
     def url_path_for(self, name: str, /, **path_params: Any) -> str:

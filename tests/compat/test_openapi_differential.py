@@ -183,7 +183,141 @@ def dependencies_app(f: ModuleType) -> Any:
     return app
 
 
+def security_app(f: ModuleType) -> Any:
+    from importlib import import_module
+
+    security = import_module(f"{f.__name__}.security")
+    app = f.FastAPI()
+    oauth2 = security.OAuth2PasswordBearer(tokenUrl="token", scopes={"me": "Read me", "items": "Read items"})
+    basic = security.HTTPBasic(realm="r", description="basic auth")
+    bearer = security.HTTPBearer(auto_error=False)
+    api_key = security.APIKeyHeader(name="X-API-Key", scheme_name="KeyHeader")
+    api_cookie = security.APIKeyCookie(name="session")
+    code_flow = security.OAuth2AuthorizationCodeBearer(authorizationUrl="auth", tokenUrl="tok", refreshUrl="ref")
+    oidc = security.OpenIdConnect(openIdConnectUrl="https://example.com/.well-known/openid-configuration")
+
+    def current_user(scopes: security.SecurityScopes, token: Annotated[str, f.Depends(oauth2)]):
+        return token
+
+    @app.post("/token")
+    def login(form: Annotated[security.OAuth2PasswordRequestForm, f.Depends()]):
+        return {}
+
+    @app.get("/me")
+    def me(user: Annotated[str, f.Security(current_user, scopes=["me"])]):
+        return {}
+
+    @app.get("/items")
+    def items(
+        user: Annotated[str, f.Security(current_user, scopes=["items", "me"])],
+        cred: Annotated[Any, f.Depends(bearer)],
+    ):
+        return {}
+
+    @app.get("/basic", dependencies=[f.Depends(basic)])
+    def with_basic():
+        return {}
+
+    @app.get("/keys")
+    def keys(a: Annotated[str, f.Depends(api_key)], b: Annotated[str, f.Depends(api_cookie)]):
+        return {}
+
+    @app.get("/flows")
+    def flows(c: Annotated[str, f.Depends(code_flow)], o: Annotated[str, f.Depends(oidc)]):
+        return {}
+
+    return app
+
+
+class Cat(BaseModel):
+    kind: Literal["cat"]
+    lives: int = 9
+
+
+class Dog(BaseModel):
+    kind: Literal["dog"]
+    good: bool = True
+
+
+class Event(BaseModel):
+    model_config = {"json_schema_extra": {"examples": [{"name": "launch", "at": "2026-01-01"}]}}
+
+    name: str = Field(examples=["launch"])
+    at: date
+    color: Color = Color.blue
+
+
+def echo_app(f: ModuleType) -> Any:
+    app = f.FastAPI()
+
+    @app.post("/echo", response_model=Item)
+    def echo(item: Item):
+        return item
+
+    @app.post("/pets")
+    def pets(pet: Annotated[Cat | Dog, Field(discriminator="kind")]):
+        return pet
+
+    @app.post("/events", response_model=list[Event])
+    def events(event: Event, tags: Annotated[list[str], f.Query()] = ["a"]):  # noqa: B006
+        return [event]
+
+    return app
+
+
+def responses_app(f: ModuleType) -> Any:
+    from importlib import import_module
+
+    responses = import_module(f"{f.__name__}.responses")
+    app = f.FastAPI()
+
+    @app.get("/html", response_class=responses.HTMLResponse)
+    def html():
+        return "<p>hi</p>"
+
+    @app.get("/text", response_class=responses.PlainTextResponse, status_code=202)
+    def text():
+        return "hi"
+
+    @app.get(
+        "/documented",
+        responses={
+            "4XX": {"description": "Client trouble"},
+            "default": {"description": "Anything else"},
+            201: {"model": ItemOut, "description": "Made"},
+            418: {"content": {"image/png": {}}},
+        },
+        openapi_extra={"x-internal": True, "parameters": [{"name": "extra", "in": "query"}]},
+    )
+    def documented(q: int = 0):
+        return {}
+
+    @app.get("/files/{file_path:path}")
+    def read_file(file_path: str):
+        return {}
+
+    @app.get("/model-return")
+    def model_return() -> ItemOut:
+        return ItemOut(name="x", price=1)
+
+    return app
+
+
+def empty_app(f: ModuleType) -> Any:
+    return f.FastAPI(
+        title="Empty",
+        version="0.0.1",
+        terms_of_service="https://example.com/tos",
+        contact={"name": "Team", "email": "team@example.com"},
+        license_info={"name": "MIT", "identifier": "MIT"},
+    )
+
+
 APPS: dict[str, Callable[[ModuleType], Any]] = {
+    "echo": echo_app,
+    "responses": responses_app,
+    "empty": empty_app,
+    "security": security_app,
     "params": params_app,
     "bodies": bodies_app,
     "forms": forms_app,

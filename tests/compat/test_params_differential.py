@@ -117,6 +117,14 @@ def build_app(fw: Any, route: Any) -> Any:
     def meta_path(item_id: Annotated[int, Path(title="The ID", description="id of the item", examples=[7], ge=1)]):
         return {"item_id": item_id}
 
+    @get("/annotated-field")
+    def annotated_field(
+        n: Annotated[int, Field(gt=0), Query()] = 1,
+        m: Annotated[str, Field(max_length=3)] = "x",
+    ):
+        # pydantic metadata next to (or instead of) a marker is enforced, as in FastAPI
+        return {"n": n, "m": m}
+
     @get("/factory")
     def factory(
         tags: Annotated[list[str], Query(default_factory=list)],
@@ -355,6 +363,10 @@ META_CASES = [
     C("meta-cookie-alias", "GET", "/meta", 200, cookies={"fl": "mint", "flavour": "no"}),
     C("meta-path-ok", "GET", "/meta/path/3", 200),
     C("meta-path-ge-violation", "GET", "/meta/path/0", 422),
+    C("annotated-field-ok", "GET", "/annotated-field", 200, params={"n": "5", "m": "abc"}),
+    C("annotated-field-gt-violation", "GET", "/annotated-field", 422, params={"n": "-1"}),
+    C("annotated-field-max-length-violation", "GET", "/annotated-field", 422, params={"m": "abcd"}),
+    C("annotated-field-not-int", "GET", "/annotated-field", 422, params={"n": "x"}),
     C("factory-defaults", "GET", "/factory", 200),
     C("factory-given", "GET", "/factory", 200, params=[("tags", "a"), ("tags", "b"), ("token", "t"), ("n", "1")]),
     C("factory-invalid", "GET", "/factory", 422, params={"n": "x"}),

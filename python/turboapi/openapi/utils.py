@@ -21,10 +21,11 @@ from pydantic.json_schema import GenerateJsonSchema
 
 from .. import params
 from .._planned import refuse
-from ..dependencies import BodyField, Dependant, ParamSpec
+from ..dependencies import BodyField, Dependant, ParamSpec, _unwrap
 from ..encoders import jsonable_encoder
 from ..exception_handlers import is_body_allowed_for_status_code
 from ..params import Undefined
+from ..security.base import SecurityBase
 
 REF_PREFIX = "#/components/schemas/"
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -96,12 +97,22 @@ class _RouteFields:
         self.route = route
         root: Dependant = route.signature.dependant
         # Parameters of each distinct dependant (pre-order), grouped by source as FastAPI lists them.
+        # Security schemes met on the way, with the OAuth2 scopes that reach them.
         seen: list[Any] = []
         by_source: dict[str, list[tuple[ParamSpec, _Field]]] = {s: [] for s in ("path", "query", "header", "cookie")}
-        for dep in root.walk():
+        self.security: list[tuple[Any, list[str]]] = []
+        stack: list[tuple[Dependant, list[str], bool]] = [(root, [], True)]
+        while stack:
+            dep, parent_scopes, is_root = stack.pop()
             if dep.cache_key in seen:
                 continue
             seen.append(dep.cache_key)
+            scopes = list(parent_scopes)
+            scopes += [scope for scope in dep.scopes if scope not in scopes]
+            scheme = _unwrap(dep.call)
+            if not is_root and isinstance(scheme, SecurityBase):
+                self.security.append((scheme, scopes))
+            stack.extend((sub, scopes, False) for sub in reversed(dep.dependencies))
             for spec in dep.params:
                 info = _with_default(spec.info, spec.required, spec.default)
                 field = _Field(spec.annotation, info, "validation", _param_alias(spec))
@@ -249,7 +260,11 @@ def _default_status(response_class: Any) -> str:
 
 
 def _operation(
-    route_fields: _RouteFields, method: str, mapping: dict[Any, Any], defs: dict[str, Any]
+    route_fields: _RouteFields,
+    method: str,
+    mapping: dict[Any, Any],
+    defs: dict[str, Any],
+    security_schemes: dict[str, Any],
 ) -> dict[str, Any]:
     from ..responses import JSONResponse
 
@@ -263,6 +278,13 @@ def _operation(
     operation["operationId"] = route.operation_id or generate_unique_id(route)
     if route.deprecated:
         operation["deprecated"] = route.deprecated
+    merged: dict[str, list[str]] = {}
+    for scheme, scopes in route_fields.security:
+        security_schemes[scheme.scheme_name] = jsonable_encoder(scheme.model, by_alias=True, exclude_none=True)
+        names = merged.setdefault(scheme.scheme_name, [])
+        names += [scope for scope in scopes if scope not in names]
+    if merged:
+        operation["security"] = [{name: scopes} for name, scopes in merged.items()]
     parameters = _parameters(route_fields, mapping)
     if parameters:
         operation["parameters"] = parameters
@@ -351,12 +373,15 @@ def get_openapi(
     all_fields = [f for rf in documented for f in rf.fields()]
     mapping, definitions = _definitions(all_fields) if all_fields else ({}, {})
     paths: dict[str, dict[str, Any]] = {}
+    security_schemes: dict[str, Any] = {}
     for route_fields in documented:
         route = route_fields.route
         for method in route.methods_list:
-            operation = _operation(route_fields, method, mapping, definitions)
+            operation = _operation(route_fields, method, mapping, definitions, security_schemes)
             paths.setdefault(path_format(route.path), {})[method.lower()] = operation
     components: dict[str, Any] = {}
+    if security_schemes:
+        components["securitySchemes"] = security_schemes
     if definitions:
         components["schemas"] = {k: definitions[k] for k in sorted(definitions)}
     if components:
