@@ -94,8 +94,9 @@ impl Engine {
     }
 
     /// Bind the listening socket; returns the bound (host, port), so port 0 reports the real one.
-    fn bind(&self, host: &str, port: u16, backlog: i32) -> PyResult<(String, u16)> {
-        let listener = server::bind(host, port, backlog)
+    #[pyo3(signature = (host, port, backlog, reuse_port=false))]
+    fn bind(&self, host: &str, port: u16, backlog: i32, reuse_port: bool) -> PyResult<(String, u16)> {
+        let listener = server::bind(host, port, backlog, reuse_port)
             .map_err(|e| PyOSError::new_err(format!("cannot bind {host}:{port}: {e}")))?;
         let addr = listener.local_addr().map_err(|e| PyOSError::new_err(e.to_string()))?;
         *self.listener.lock().unwrap() = Some(listener);

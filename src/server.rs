@@ -28,7 +28,9 @@ pub struct ServerConfig {
 }
 
 /// Bind a listening socket (SO_REUSEADDR; port 0 picks a free one).
-pub fn bind(host: &str, port: u16, backlog: i32) -> std::io::Result<std::net::TcpListener> {
+/// With `reuse_port`, several worker processes listen on the same port and the kernel spreads
+/// connections between them (SO_REUSEPORT).
+pub fn bind(host: &str, port: u16, backlog: i32, reuse_port: bool) -> std::io::Result<std::net::TcpListener> {
     use std::net::ToSocketAddrs;
     let addr = (host, port)
         .to_socket_addrs()?
@@ -36,6 +38,9 @@ pub fn bind(host: &str, port: u16, backlog: i32) -> std::io::Result<std::net::Tc
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("cannot resolve {host:?}")))?;
     let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
     socket.set_reuse_address(true)?;
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
     socket.bind(&addr.into())?;
     socket.listen(backlog)?;
     socket.set_nonblocking(true)?;

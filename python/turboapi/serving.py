@@ -47,6 +47,8 @@ class Settings:
     backlog: int = 1024
     #: CORS/GZip/TrustedHost/HTTPSRedirect in Rust when the stack holds only these; off: Python.
     native_middleware: bool = True
+    #: Share the port with other worker processes (SO_REUSEPORT); set by ``turboapi run --workers``.
+    reuse_port: bool = False
 
     @classmethod
     def resolve(cls, overrides: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
@@ -66,8 +68,9 @@ class Settings:
         return settings
 
     def check(self) -> None:
-        if not isinstance(self.native_middleware, bool):
-            raise ValueError(f"native_middleware must be True or False, not {self.native_middleware!r}")
+        for name in ("native_middleware", "reuse_port"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, not {getattr(self, name)!r}")
         positive = (
             "sync_workers",
             "shards",
@@ -289,7 +292,7 @@ class Runtime:
 
     # -- the socket server ----------------------------------------------------------------
     def serve(self, host: str, port: int) -> None:
-        bound_host, bound_port = self.engine.bind(host, port, self.settings.backlog)
+        bound_host, bound_port = self.engine.bind(host, port, self.settings.backlog, self.settings.reuse_port)
         self.start()
         try:
             try:

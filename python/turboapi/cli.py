@@ -1,0 +1,193 @@
+"""``turboapi run module:app`` and ``turboapi dev module:app``.
+
+Settings come, lowest first, from the defaults, ``[tool.turboapi]`` in ./pyproject.toml, the
+``TURBOAPI_*`` environment variables, then the flags. With ``--workers N`` (N > 1) or ``dev``, a
+supervisor (``turboapi.workers``) runs the app in child processes; otherwise it runs here.
+A module or attribute that cannot be loaded is a one-line error and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+EXIT_USAGE = 2
+
+#: Flags that are server settings: (flag, setting name, type, help).
+SETTING_FLAGS: list[tuple[str, str, Any, str]] = [
+    ("--shards", "shards", int, "loop shards (threads with their own event loop) for async handlers"),
+    ("--event-loop", "event_loop", str, "uvloop (default) or asyncio"),
+    ("--json", "json", str, "orjson (default) or stdlib"),
+    ("--max-concurrent", "max_concurrent", str, "async handlers in flight per shard; 'none' turns the gate off"),
+    ("--batch-size", "batch_size", int, "requests a shard starts per wake-up"),
+]
+
+#: Flags of the issue that the server does not implement yet: refused, never silently ignored.
+NOT_YET = ["--root-path", "--proxy-headers", "--forwarded-allow-ips", "--access-log"]
+
+
+class UsageError(Exception):
+    """A mistake in the command line or the app reference: one line, exit code 2."""
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="turboapi",
+        description="Serve a FastAPI-compatible app (module:attribute) from turboapi's Rust core.",
+    )
+    commands = top.add_subparsers(dest="command", required=True, metavar="{run,dev}")
+    for name, help_text in (
+        ("run", "serve the app (production: --workers N for N processes)"),
+        ("dev", "serve on 127.0.0.1 and restart when a .py file under the current directory changes"),
+    ):
+        cmd = commands.add_parser(name, help=help_text, description=help_text)
+        cmd.add_argument("app", help="the app to serve, as module.path:attribute (e.g. main:app)")
+        cmd.add_argument("--host", default=None, help="address to bind (run: 0.0.0.0... default 127.0.0.1)")
+        cmd.add_argument("--port", type=int, default=None, help="port to bind (default 8000; 0 picks one)")
+        cmd.add_argument("--workers", type=int, default=None, help="worker processes sharing the port (default 1)")
+        for flag, dest, kind, help_flag in SETTING_FLAGS:
+            cmd.add_argument(flag, dest=dest, type=kind, default=None, help=help_flag)
+        cmd.add_argument("--log-level", default=None, help="critical, error, warning, info (default) or debug")
+        for flag in NOT_YET:
+            cmd.add_argument(
+                flag,
+                dest=f"not_yet_{flag[2:].replace('-', '_')}",
+                nargs="?",
+                const=True,
+                default=None,
+                help=argparse.SUPPRESS,
+            )
+    return top
+
+
+def pyproject_settings(directory: str) -> dict[str, Any]:
+    """``[tool.turboapi]`` of ``directory``/pyproject.toml, with dashes as underscores."""
+    path = os.path.join(directory, "pyproject.toml")
+    if not os.path.exists(path):
+        return {}
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            table = tomllib.load(f).get("tool", {}).get("turboapi", {})
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(table, dict):
+        raise UsageError(f"[tool.turboapi] in {path} must be a table")
+    return {key.replace("-", "_"): value for key, value in table.items()}
+
+
+def load_app(reference: str) -> Any:
+    """The object named by ``module.path:attribute``, importing from the current directory."""
+    module_name, sep, attribute = reference.partition(":")
+    if not sep or not module_name or not attribute:
+        raise UsageError(f"app must look like module.path:attribute, not {reference!r}")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise UsageError(f"cannot import module {module_name!r}: {exc}") from exc
+        raise
+    app: Any = module
+    for part in attribute.split("."):
+        try:
+            app = getattr(app, part)
+        except AttributeError:
+            raise UsageError(f"module {module_name!r} has no attribute {attribute!r}") from None
+    if not hasattr(app, "run") or not hasattr(app, "routes"):
+        raise UsageError(f"{reference!r} is {type(app).__name__}, not a turboapi app")
+    return app
+
+
+def resolve(args: argparse.Namespace, cwd: str) -> tuple[str, int, int, dict[str, Any], str | None]:
+    """(host, port, workers, server settings, log level) from pyproject, environment and flags."""
+    for flag in NOT_YET:
+        if getattr(args, f"not_yet_{flag[2:].replace('-', '_')}") is not None:
+            raise UsageError(f"{flag} is not supported by turboapi yet")
+    config = pyproject_settings(cwd)
+    env = os.environ
+    host = args.host or env.get("TURBOAPI_HOST") or config.pop("host", None) or "127.0.0.1"
+    config.pop("host", None)
+    port = args.port if args.port is not None else int(env.get("TURBOAPI_PORT") or config.pop("port", 8000))
+    config.pop("port", None)
+    workers = args.workers if args.workers is not None else int(env.get("TURBOAPI_WORKERS") or config.pop("workers", 1))
+    config.pop("workers", None)
+    log_level = args.log_level or env.get("TURBOAPI_LOG_LEVEL") or config.pop("log_level", None)
+    config.pop("log_level", None)
+    if args.command == "dev":
+        host = "127.0.0.1"
+    if workers < 1:
+        raise UsageError(f"--workers must be at least 1, not {workers}")
+    from .serving import Settings
+
+    # pyproject values sit under the environment: drop the ones the environment sets.
+    settings = {k: v for k, v in config.items() if f"TURBOAPI_{k.upper()}" not in env}
+    for _, dest, _, _ in SETTING_FLAGS:
+        value = getattr(args, dest)
+        if value is not None:
+            settings[dest] = None if dest == "max_concurrent" and str(value).lower() == "none" else value
+    if "max_concurrent" in settings and isinstance(settings["max_concurrent"], str):
+        try:
+            settings["max_concurrent"] = int(settings["max_concurrent"])
+        except ValueError:
+            raise UsageError(f"--max-concurrent must be a number or none, not {settings['max_concurrent']!r}") from None
+    try:
+        Settings.resolve(settings, env=env)  # refuse bad values here, before any process starts
+    except (TypeError, ValueError) as exc:
+        raise UsageError(str(exc)) from exc
+    return host, port, workers, settings, log_level
+
+
+def set_log_level(level: str | None) -> None:
+    import logging
+
+    if level is None:
+        return
+    value = getattr(logging, level.upper(), None)
+    if not isinstance(value, int):
+        raise UsageError(f"--log-level must be critical, error, warning, info or debug, not {level!r}")
+    logging.basicConfig(level=value, format="%(levelname)s:     %(message)s")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        host, port, workers, settings, log_level = resolve(args, os.getcwd())
+        set_log_level(log_level)
+        if args.command == "dev" or workers > 1:
+            from .workers import Supervisor
+
+            return Supervisor(
+                args.app, host, port, workers, settings, reload=args.command == "dev", log_level=log_level
+            ).run()
+        app = load_app(args.app)
+    except UsageError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    app.run(host=host, port=port, **settings)
+    return 0
+
+
+def worker_main(argv: Sequence[str]) -> int:
+    """A worker process started by the supervisor: ``module:app host port settings-json``."""
+    import json
+
+    reference, host, port, raw_settings, log_level = argv
+    try:
+        set_log_level(log_level or None)
+        app = load_app(reference)
+    except UsageError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    app.run(host=host, port=int(port), reuse_port=True, **json.loads(raw_settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,243 @@
+"""``turboapi run`` / ``turboapi dev`` and the worker supervisor, as processes on real sockets."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+RUNNING = re.compile(r"turboapi running on http://127\.0\.0\.1:(\d+)")
+
+APP = """
+import os, sys, time
+from turboapi import FastAPI
+app = FastAPI()
+VERSION = 1
+
+@app.on_event("startup")
+def startup():
+    print("MARKER startup", file=sys.stderr, flush=True)
+
+@app.get("/pid")
+def pid():
+    return {"pid": os.getpid(), "version": VERSION}
+
+@app.get("/slow")
+def slow():
+    time.sleep(0.5)
+    return {"pid": os.getpid()}
+"""
+
+
+class Cli:
+    """A ``python -m turboapi ...`` process whose stderr is collected line by line."""
+
+    def __init__(self, cwd: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("TURBOAPI_")}
+        full_env.update(env or {})
+        full_env["PYTHONUNBUFFERED"] = "1"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "turboapi", *args],
+            cwd=cwd,
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, pattern: str, count: int = 1, timeout: float = 20.0) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [line for line in self.lines if re.search(pattern, line)]
+            if len(found) >= count:
+                return found
+            if self.proc.poll() is not None and not self._reader.is_alive():
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"{pattern!r} x{count} not seen; output:\n" + "\n".join(self.lines))
+
+    @property
+    def port(self) -> int:
+        match = RUNNING.search(self.wait_for(RUNNING.pattern)[0])
+        assert match
+        return int(match.group(1))
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=30)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            self._reader.join(timeout=5)
+            if self.proc.stderr is not None:
+                self.proc.stderr.close()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "main.py").write_text(APP)
+    return tmp_path
+
+
+@pytest.fixture
+def cli(project: Path) -> Iterator[list[Cli]]:
+    started: list[Cli] = []
+    yield started
+    for c in started:
+        c.stop()
+
+
+def run_cli(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TURBOAPI_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "turboapi", *args], cwd=project, env=full_env, capture_output=True, text=True, timeout=30
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "main:nope"], "module 'main' has no attribute 'nope'"),
+        (["run", "nowhere:app"], "cannot import module 'nowhere'"),
+        (["run", "main"], "module.path:attribute"),
+        (["run", "main:app", "--shards", "0"], "shards must be a positive integer"),
+        (["run", "main:app", "--event-loop", "tokio"], "event_loop"),
+        (["run", "main:app", "--workers", "0"], "--workers must be at least 1"),
+        (["run", "main:app", "--root-path", "/api"], "--root-path is not supported by turboapi yet"),
+        (["dev", "main:nope"], "module 'main' has no attribute 'nope'"),
+    ],
+)
+@pytest.mark.timeout(60)
+def test_errors_are_one_line_and_exit_2(project: Path, args: list[str], message: str) -> None:
+    result = run_cli(project, *args)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], result.stderr
+
+
+@pytest.mark.timeout(60)
+def test_help_is_clear(project: Path) -> None:
+    result = run_cli(project, "run", "--help")
+    assert result.returncode == 0
+    for flag in (
+        "--host",
+        "--port",
+        "--workers",
+        "--shards",
+        "--event-loop",
+        "--json",
+        "--max-concurrent",
+        "--batch-size",
+        "--log-level",
+        "module.path:attribute",
+    ):
+        assert flag in result.stdout, flag
+
+
+@pytest.mark.timeout(60)
+def test_run_serves_and_stops_cleanly(project: Path, cli: list[Cli]) -> None:
+    c = Cli(project, "run", "main:app", "--port", "0")
+    cli.append(c)
+    assert httpx.get(f"http://127.0.0.1:{c.port}/pid").json()["version"] == 1
+    assert c.stop() == 0
+
+
+@pytest.mark.parametrize(
+    ("pyproject", "env", "flags", "shards"),
+    [
+        ("shards = 2", {}, [], 2),
+        ("shards = 2", {"TURBOAPI_SHARDS": "3"}, [], 3),
+        ("shards = 2", {"TURBOAPI_SHARDS": "3"}, ["--shards", "4"], 4),
+        ("", {"TURBOAPI_SHARDS": "2"}, [], 2),
+    ],
+    ids=["pyproject", "env-over-pyproject", "flag-over-env", "env"],
+)
+@pytest.mark.timeout(60)
+def test_settings_sources(project: Path, cli: list[Cli], pyproject: str, env: dict, flags: list, shards: int) -> None:
+    (project / "pyproject.toml").write_text(f"[tool.turboapi]\n{pyproject}\n")
+    c = Cli(project, "run", "main:app", "--port", "0", *flags, env=env)
+    cli.append(c)
+    c.port  # noqa: B018 - started
+    time.sleep(0.3)
+    # Startup handlers run once per shard (README, "Lifespan with several shards"); shards print
+    # from their own threads, so markers may share a line.
+    assert "\n".join(c.lines).count("MARKER startup") == shards, c.lines
+
+
+def pids(port: int, n: int = 40) -> set[int]:
+    seen = set()
+    for _ in range(n):
+        with httpx.Client() as client:  # a new connection each time: the kernel picks a worker
+            seen.add(client.get(f"http://127.0.0.1:{port}/pid").json()["pid"])
+    return seen
+
+
+@pytest.mark.timeout(90)
+def test_workers_share_the_port_and_a_dead_one_is_replaced(project: Path, cli: list[Cli]) -> None:
+    c = Cli(project, "run", "main:app", "--port", "0", "--workers", "2")
+    cli.append(c)
+    c.wait_for(RUNNING.pattern, count=2)
+    port = c.port
+    first = pids(port)
+    assert len(first) == 2, first
+    victim = sorted(first)[0]
+    os.kill(victim, signal.SIGKILL)
+    c.wait_for(rf"worker {victim} exited", timeout=10)
+    c.wait_for(RUNNING.pattern, count=3)
+    deadline = time.monotonic() + 10
+    now: set[int] = set()
+    while time.monotonic() < deadline and len(now - {victim}) < 2:
+        now = pids(port, 10)
+    assert victim not in now and len(now) == 2, (first, now)
+
+
+@pytest.mark.timeout(90)
+def test_sigterm_drains_requests_in_flight_and_exits_0(project: Path, cli: list[Cli]) -> None:
+    c = Cli(project, "run", "main:app", "--port", "0", "--workers", "2")
+    cli.append(c)
+    c.wait_for(RUNNING.pattern, count=2)
+    port = c.port
+    with ThreadPoolExecutor(16) as pool:
+        futures = [pool.submit(httpx.get, f"http://127.0.0.1:{port}/slow", timeout=20) for _ in range(16)]
+        time.sleep(0.2)  # all in flight
+        c.proc.send_signal(signal.SIGTERM)
+        statuses = [f.result().status_code for f in futures]
+    assert statuses == [200] * 16
+    assert c.proc.wait(timeout=30) == 0
+    c.wait_for("all workers stopped")
+
+
+@pytest.mark.timeout(90)
+def test_dev_reloads_on_change(project: Path, cli: list[Cli]) -> None:
+    c = Cli(project, "dev", "main:app", "--port", "0")
+    cli.append(c)
+    port = c.port
+    assert httpx.get(f"http://127.0.0.1:{port}/pid").json()["version"] == 1
+    time.sleep(0.1)
+    (project / "main.py").write_text(APP.replace("VERSION = 1", "VERSION = 2"))
+    c.wait_for("change detected", timeout=10)
+    c.wait_for(RUNNING.pattern, count=2)
+    assert httpx.get(f"http://127.0.0.1:{port}/pid").json()["version"] == 2
