@@ -34,7 +34,8 @@ def pid():
 
 @app.get("/slow")
 def slow():
-    time.sleep(0.5)
+    print("MARKER slow", file=sys.stderr, flush=True)
+    time.sleep(1.0)
     return {"pid": os.getpid()}
 """
 
@@ -67,9 +68,10 @@ class Cli:
     def wait_for(self, pattern: str, count: int = 1, timeout: float = 20.0) -> list[str]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = [line for line in self.lines if re.search(pattern, line)]
+            # Processes and threads write concurrently: two markers may share a line.
+            found = re.findall(pattern, "\n".join(self.lines))
             if len(found) >= count:
-                return found
+                return [line for line in self.lines if re.search(pattern, line)]
             if self.proc.poll() is not None and not self._reader.is_alive():
                 break
             time.sleep(0.05)
@@ -222,7 +224,7 @@ def test_sigterm_drains_requests_in_flight_and_exits_0(project: Path, cli: list[
     port = c.port
     with ThreadPoolExecutor(16) as pool:
         futures = [pool.submit(httpx.get, f"http://127.0.0.1:{port}/slow", timeout=20) for _ in range(16)]
-        time.sleep(0.2)  # all in flight
+        c.wait_for("MARKER slow", count=16)  # every request is in a handler now
         c.proc.send_signal(signal.SIGTERM)
         statuses = [f.result().status_code for f in futures]
     assert statuses == [200] * 16
