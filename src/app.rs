@@ -164,7 +164,7 @@ impl App {
             None => self.route_and_run(req).await,
         };
         for layer in self.layers[..entered].iter().rev() {
-            layer.after(&seen, &mut reply);
+            layer.after(&seen, &mut reply).await;
         }
         reply
     }

@@ -260,11 +260,27 @@ impl Layer {
         }
     }
 
-    /// After the inner app: shape its reply.
-    pub fn after(&self, seen: &Seen, reply: &mut Reply) {
+    /// After the inner app: shape its reply. Large bodies are compressed on a blocking thread,
+    /// as Starlette moves them to a worker thread, so the reactor keeps serving meanwhile.
+    pub async fn after(&self, seen: &Seen, reply: &mut Reply) {
         match self {
             Layer::Cors(cors) => cors.simple(seen, reply),
-            Layer::GZip(gzip) => gzip.apply(seen, reply),
+            Layer::GZip(gzip) => {
+                if !gzip.prepare(seen, reply) {
+                    return;
+                }
+                let (level, body) = (gzip.level, reply.body.clone());
+                let compressed = if body.len() >= GZIP_IN_THREAD_FROM {
+                    tokio::task::spawn_blocking(move || compress(level, &body)).await.ok().flatten()
+                } else {
+                    compress(level, &body)
+                };
+                if let Some(compressed) = compressed {
+                    reply.body = Bytes::from(compressed);
+                    set_header(&mut reply.headers, http::header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                    reply.headers.retain(|(n, _)| *n != http::header::CONTENT_LENGTH);
+                }
+            }
             Layer::TrustedHost(_) | Layer::HttpsRedirect => {}
         }
     }
@@ -346,9 +362,11 @@ impl Cors {
 }
 
 impl GZip {
-    fn apply(&self, seen: &Seen, reply: &mut Reply) {
+    /// Whether the reply is to be compressed; adds `Vary: Accept-Encoding` when the body
+    /// qualifies, as Starlette does even for clients that do not accept gzip.
+    fn prepare(&self, seen: &Seen, reply: &mut Reply) -> bool {
         if reply.status == 206 || reply.headers.iter().any(|(n, _)| *n == http::header::CONTENT_ENCODING) {
-            return;
+            return false;
         }
         let media_type = reply
             .headers
@@ -361,21 +379,20 @@ impl GZip {
         if self.excluded.iter().any(|e| *e == media_type || *e == family || (grpc && e == "application/grpc"))
             || reply.body.len() < self.minimum_size
         {
-            return;
+            return false;
         }
         append_vary(&mut reply.headers, "Accept-Encoding", false);
-        if !seen.accepts_gzip {
-            return;
-        }
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(self.level));
-        if encoder.write_all(&reply.body).is_err() {
-            return;
-        }
-        let Ok(compressed) = encoder.finish() else { return };
-        reply.body = Bytes::from(compressed);
-        set_header(&mut reply.headers, http::header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        reply.headers.retain(|(n, _)| *n != http::header::CONTENT_LENGTH);
+        seen.accepts_gzip
     }
+}
+
+/// Bodies from this size are compressed off the reactor (Starlette's thread_minimum_size).
+const GZIP_IN_THREAD_FROM: usize = 128 * 1024;
+
+fn compress(level: u32, body: &[u8]) -> Option<Vec<u8>> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+    encoder.write_all(body).ok()?;
+    encoder.finish().ok()
 }
 
 #[cfg(test)]
