@@ -313,7 +313,145 @@ def empty_app(f: ModuleType) -> Any:
     )
 
 
+class Filters(BaseModel):
+    limit: int = Field(100, gt=0, le=100, description="page size")
+    order_by: Literal["created_at", "updated_at"] = "created_at"
+    tags: list[str] = []
+
+
+class CommonHeaders(BaseModel):
+    user_agent: str | None = None
+    x_tag: list[str] = []
+
+
+class Prefs(BaseModel):
+    theme: str = "light"
+    session_id: str
+
+
+def param_models_app(f: ModuleType) -> Any:
+    app = f.FastAPI()
+
+    @app.get("/items")
+    def items(filters: Annotated[Filters, f.Query()]):
+        return {}
+
+    @app.get("/headers")
+    def headers(h: Annotated[CommonHeaders, f.Header()]):
+        return {}
+
+    @app.get("/raw-headers")
+    def raw_headers(h: Annotated[CommonHeaders, f.Header(convert_underscores=False)]):
+        return {}
+
+    @app.get("/cookies")
+    def cookies(c: Annotated[Prefs, f.Cookie()]):
+        return {}
+
+    return app
+
+
+def methods_app(f: ModuleType) -> Any:
+    app = f.FastAPI()
+
+    @app.head("/h")
+    def head():
+        return None
+
+    @app.options("/o")
+    def options():
+        return None
+
+    @app.patch("/p/{id}", response_model=None)
+    def patch(id: int, item: Item) -> Any:
+        return {}
+
+    @app.delete("/d/{id}", status_code=204, response_model=None)
+    def delete(id: int) -> None:
+        return None
+
+    return app
+
+
+def dependency_body_app(f: ModuleType) -> Any:
+    app = f.FastAPI()
+
+    def owner(user: User, note: Annotated[str, f.Body()] = "none"):
+        return user
+
+    @app.post("/own")
+    def own(item: Item, who: Annotated[User, f.Depends(owner)]):
+        return {}
+
+    return app
+
+
+def scalars_app(f: ModuleType) -> Any:
+    from datetime import datetime, timedelta
+    from decimal import Decimal
+
+    app = f.FastAPI()
+
+    @app.get("/colors/{color}")
+    def color(
+        color: Color,
+        at: datetime | None = None,
+        wait: timedelta | None = None,
+        amount: Annotated[Decimal, f.Query(max_digits=6, decimal_places=2)] = Decimal("1.00"),
+        ratio: Annotated[float, f.Query(multiple_of=0.5, lt=10)] = 1.0,
+        flag: bool = False,
+        raw: bytes | None = None,
+    ):
+        return {}
+
+    return app
+
+
+def router_dependencies_app(f: ModuleType) -> Any:
+    app = f.FastAPI()
+
+    def tenant(x_tenant: Annotated[str, f.Header()]):
+        return x_tenant
+
+    def trace(trace_id: Annotated[str | None, f.Cookie()] = None):
+        return trace_id
+
+    router = f.APIRouter(dependencies=[f.Depends(tenant)], responses={401: {"description": "No tenant"}})
+
+    @router.get("/reports/{year}", responses={200: {"description": "The report"}, 404: {"model": Image}})
+    def report(year: int, fmt: str = "json"):
+        return {}
+
+    app.include_router(router, prefix="/api", dependencies=[f.Depends(trace)], tags=["reports"], deprecated=True)
+    return app
+
+
+def docs_metadata_app(f: ModuleType) -> Any:
+    app = f.FastAPI(
+        title="Shop",
+        version="3.1.4",
+        description="**Markdown** description",
+        openapi_tags=[{"name": "shop", "description": "Buy things", "externalDocs": {"url": "https://example.com"}}],
+    )
+
+    @app.get("/catalog", tags=["shop"], summary="The catalog", description="Everything we sell.")
+    def catalog(page: int = 1):
+        return []
+
+    @app.get("/catalog/{sku}", tags=["shop"], operation_id="getProduct", response_description="One product")
+    def product(sku: str) -> ItemOut:
+        return ItemOut(name=sku, price=1)
+
+    return app
+
+
 APPS: dict[str, Callable[[ModuleType], Any]] = {
+    "scalars": scalars_app,
+    "router-dependencies": router_dependencies_app,
+    "docs-metadata": docs_metadata_app,
+    "param-models": param_models_app,
+    "methods": methods_app,
+    "dependency-body": dependency_body_app,
     "echo": echo_app,
     "responses": responses_app,
     "empty": empty_app,

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from pydantic import BaseModel, TypeAdapter, create_model
+from pydantic import AnyUrl, BaseModel, TypeAdapter, create_model
 from pydantic.fields import FieldInfo
 from pydantic.json_schema import GenerateJsonSchema
 
@@ -78,9 +78,10 @@ def generate_operation_summary(*, route: Any, method: str) -> str:
 class _Field:
     """One schema to generate: a parameter, a body, a response model (FastAPI's ModelField)."""
 
-    __slots__ = ("adapter", "mode", "title", "alias", "info")
+    __slots__ = ("adapter", "annotation", "mode", "title", "alias", "info")
 
     def __init__(self, annotation: Any, info: FieldInfo | None, mode: str, alias: str) -> None:
+        self.annotation = annotation
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # alias/default on a TypeAdapter: schema-only here
             self.adapter = TypeAdapter(Annotated[annotation, info] if info is not None else annotation)
@@ -116,8 +117,13 @@ class _RouteFields:
             for spec in dep.params:
                 info = _with_default(spec.info, spec.required, spec.default)
                 field = _Field(spec.annotation, info, "validation", _param_alias(spec))
-                by_source[spec.source].append((spec, field))
-        self.params: list[tuple[ParamSpec, _Field]] = [p for group in by_source.values() for p in group]
+                by_source[spec.source].append((_Param(spec.source, spec.required, spec.info), field))
+        for source, group in by_source.items():
+            if len(group) == 1 and group[0][0].info is not None:
+                model = _model_of(group[0][1])
+                if model is not None:
+                    by_source[source] = _model_params(source, model, group[0][0].info)
+        self.params: list[tuple[_Param, _Field]] = [p for group in by_source.values() for p in group]
         self.body = _body_field(route)
         model = route.response_model
         unique_id = generate_unique_id(route)
@@ -132,6 +138,36 @@ class _RouteFields:
         out = [f for _, f in self.params]
         out += [f for f in (self.body, self.response) if f is not None]
         return out + list(self.extra_responses.values())
+
+
+class _Param:
+    """Where a documented parameter comes from, whether it is required, and its options."""
+
+    __slots__ = ("source", "required", "info", "name")
+
+    def __init__(self, source: str, required: bool, info: Any, name: str | None = None) -> None:
+        self.source, self.required, self.info, self.name = source, required, info, name
+
+
+def _model_of(field: _Field) -> type[BaseModel] | None:
+    from ..dependencies import _strip_annotated, _without_none
+
+    annotation = _without_none(_strip_annotated(field.annotation))
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _model_params(source: str, model: type[BaseModel], marker: Any) -> list[tuple[_Param, _Field]]:
+    """A parameter model is documented as its fields, one parameter each (as FastAPI lists it)."""
+    default_convert = getattr(marker, "convert_underscores", True)
+    out = []
+    for name, info in model.model_fields.items():
+        alias = info.validation_alias if isinstance(info.validation_alias, str) else (info.alias or name)
+        shown = alias
+        if source == "header" and getattr(info, "convert_underscores", default_convert) and alias == name:
+            shown = name.replace("_", "-")
+        field = _Field(info.annotation, info, "validation", alias)
+        out.append((_Param(source, info.is_required(), info, shown), field))
+    return out
 
 
 def _with_default(info: FieldInfo, required: bool, default: Any) -> FieldInfo:
@@ -220,7 +256,7 @@ def _parameters(route_fields: _RouteFields, mapping: dict[Any, Any]) -> list[dic
         if not getattr(info, "include_in_schema", True):
             continue
         parameter: dict[str, Any] = {
-            "name": field.alias,
+            "name": spec.name or field.alias,
             "in": spec.source,
             "required": spec.required,
             "schema": _schema(field, mapping),
@@ -391,7 +427,28 @@ def get_openapi(
         output["tags"] = tags
     if external_docs:
         output["externalDocs"] = external_docs
-    return jsonable_encoder(output, by_alias=True, exclude_none=True)  # type: ignore[no-any-return]
+    document = jsonable_encoder(output, by_alias=True, exclude_none=True)
+    _normalise_urls(document)
+    return document  # type: ignore[no-any-return]
+
+
+_URL = TypeAdapter(AnyUrl)
+
+
+def _normalise_urls(document: dict[str, Any]) -> None:
+    """URLs the OpenAPI models type as URLs are written normalised, as FastAPI's models write them
+    (``https://example.com`` becomes ``https://example.com/``)."""
+
+    def fix(holder: Any) -> None:
+        if isinstance(holder, dict) and isinstance(holder.get("url"), str):
+            holder["url"] = str(_URL.validate_python(holder["url"]))
+
+    info = document.get("info", {})
+    fix(info.get("contact"))
+    fix(info.get("license"))
+    fix(document.get("externalDocs"))
+    for tag in document.get("tags", []):
+        fix(tag.get("externalDocs"))
 
 
 __getattr__ = refuse(
