@@ -96,6 +96,8 @@ pub struct App {
     next_shard: AtomicUsize,
     /// Standard middleware run in Rust, outermost first (empty when Python runs the stack).
     pub layers: Vec<Layer>,
+    /// The access log, when it is on.
+    pub access_log: Option<crate::access_log::AccessLog>,
 }
 
 /// What the pipeline needs of a request, from hyper or from the TestClient.
@@ -128,6 +130,7 @@ impl App {
             shards,
             next_shard: AtomicUsize::new(0),
             layers,
+            access_log: None,
         }
     }
 

@@ -85,8 +85,12 @@ impl Engine {
             max_header_bytes: get(config, "max_header_bytes")?,
             max_headers: get(config, "max_headers")?,
         };
+        let mut app = App::new(router, plans, hooks_struct, app_config, layers);
+        if get::<bool>(config, "access_log")? {
+            app.access_log = Some(crate::access_log::AccessLog::new());
+        }
         Ok(Engine {
-            app: Arc::new(App::new(router, plans, hooks_struct, app_config, layers)),
+            app: Arc::new(app),
             runtime,
             listener: Mutex::new(None),
             server_config: Mutex::new(Some(server_config)),
@@ -132,6 +136,24 @@ impl Engine {
                 return;
             }
         }
+    }
+
+    /// The next access-log records (waiting up to `wait` seconds): (client, method, target,
+    /// HTTP version, status) tuples; empty when none came, None when the log is off.
+    #[allow(clippy::type_complexity)]
+    fn access_records(
+        &self,
+        py: Python<'_>,
+        wait: f64,
+    ) -> Option<Vec<(Option<(String, u16)>, String, String, &'static str, u16)>> {
+        let log = self.app.access_log.as_ref()?;
+        let records = py.allow_threads(|| log.take(std::time::Duration::from_secs_f64(wait.max(0.0)), 1024));
+        Some(
+            records
+                .into_iter()
+                .map(|r| (r.client.map(|a| (a.ip().to_string(), a.port())), r.method, r.target, r.version, r.status))
+                .collect(),
+        )
     }
 
     /// Stop the sync pool: parked threads leave `worker_loop` now, busy ones after their job.

@@ -1,5 +1,6 @@
 //! `turboapi._core`: the Rust HTTP core. This file only lists what the module exports.
 
+mod access_log;
 mod app;
 mod dispatch;
 mod engine;

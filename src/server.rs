@@ -155,7 +155,13 @@ async fn handle(
             return Reply::new(507, "text/plain; charset=utf-8", "Insufficient Storage").into_http();
         }
     };
-    let client = client.map(crate::request::Peer::Addr);
+    let (method, version) = (parts.method.clone(), parts.version);
+    let target = if app.access_log.is_some() {
+        parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".to_string())
+    } else {
+        String::new()
+    };
+    let peer = client.map(crate::request::Peer::Addr);
     let incoming = Incoming {
         method: parts.method,
         scheme: "http",
@@ -163,8 +169,18 @@ async fn handle(
         headers: parts.headers,
         body,
         body_file,
-        client,
+        client: peer,
         server,
     };
-    app.respond(incoming).await.into_http()
+    let reply = app.respond(incoming).await;
+    if let Some(log) = &app.access_log {
+        log.record(crate::access_log::AccessRecord {
+            client,
+            method: method.to_string(),
+            target,
+            version: crate::access_log::version_of(version),
+            status: reply.status,
+        });
+    }
+    reply.into_http()
 }

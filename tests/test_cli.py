@@ -232,6 +232,26 @@ def test_sigterm_drains_requests_in_flight_and_exits_0(project: Path, cli: list[
     c.wait_for("all workers stopped")
 
 
+@pytest.mark.parametrize(
+    ("command", "flags", "logged"),
+    [("run", ["--access-log"], True), ("run", [], False), ("dev", [], True), ("dev", ["--no-access-log"], False)],
+)
+@pytest.mark.timeout(60)
+def test_access_log(project: Path, cli: list[Cli], command: str, flags: list[str], logged: bool) -> None:
+    c = Cli(project, command, "main:app", "--port", "0", *flags)
+    cli.append(c)
+    port = c.port
+    httpx.get(f"http://127.0.0.1:{port}/pid?x=1")
+    httpx.get(f"http://127.0.0.1:{port}/nope")
+    line = r'INFO:     127\.0\.0\.1:\d+ - "GET /nope HTTP/1\.1" 404 Not Found'
+    if logged:
+        c.wait_for(line)
+        assert any(re.search(r'"GET /pid\?x=1 HTTP/1\.1" 200 OK', entry) for entry in c.lines), c.lines
+    else:
+        time.sleep(0.5)
+        assert not any("HTTP/1.1" in entry for entry in c.lines), c.lines
+
+
 @pytest.mark.timeout(90)
 def test_dev_reloads_on_change(project: Path, cli: list[Cli]) -> None:
     c = Cli(project, "dev", "main:app", "--port", "0")

@@ -27,7 +27,7 @@ SETTING_FLAGS: list[tuple[str, str, Any, str]] = [
 ]
 
 #: Flags of the issue that the server does not implement yet: refused, never silently ignored.
-NOT_YET = ["--root-path", "--proxy-headers", "--forwarded-allow-ips", "--access-log"]
+NOT_YET = ["--root-path", "--proxy-headers", "--forwarded-allow-ips"]
 
 
 class UsageError(Exception):
@@ -52,6 +52,13 @@ def parser() -> argparse.ArgumentParser:
         for flag, dest, kind, help_flag in SETTING_FLAGS:
             cmd.add_argument(flag, dest=dest, type=kind, default=None, help=help_flag)
         cmd.add_argument("--log-level", default=None, help="critical, error, warning, info (default) or debug")
+        cmd.add_argument(
+            "--access-log",
+            dest="access_log",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="a line per request, as uvicorn writes it (default: off for run, on for dev)",
+        )
         for flag in NOT_YET:
             cmd.add_argument(
                 flag,
@@ -128,6 +135,10 @@ def resolve(args: argparse.Namespace, cwd: str) -> tuple[str, int, int, dict[str
 
     # pyproject values sit under the environment: drop the ones the environment sets.
     settings = {k: v for k, v in config.items() if f"TURBOAPI_{k.upper()}" not in env}
+    if args.access_log is not None:
+        settings["access_log"] = args.access_log
+    elif args.command == "dev" and "TURBOAPI_ACCESS_LOG" not in env and "access_log" not in settings:
+        settings["access_log"] = True
     for _, dest, _, _ in SETTING_FLAGS:
         value = getattr(args, dest)
         if value is not None:

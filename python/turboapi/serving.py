@@ -49,6 +49,8 @@ class Settings:
     native_middleware: bool = True
     #: Share the port with other worker processes (SO_REUSEPORT); set by ``turboapi run --workers``.
     reuse_port: bool = False
+    #: One line per request through the ``turboapi.access`` logger, in uvicorn's format.
+    access_log: bool = False
 
     @classmethod
     def resolve(cls, overrides: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
@@ -68,7 +70,7 @@ class Settings:
         return settings
 
     def check(self) -> None:
-        for name in ("native_middleware", "reuse_port"):
+        for name in ("native_middleware", "reuse_port", "access_log"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, not {getattr(self, name)!r}")
         positive = (
@@ -187,6 +189,7 @@ class Runtime:
                 "max_concurrent": settings.max_concurrent,
                 "gate_queue": settings.gate_queue,
                 "gate_timeout": float(settings.gate_timeout),
+                "access_log": settings.access_log,
             },
         )
         self._workers: list[threading.Thread] = []
@@ -212,6 +215,23 @@ class Runtime:
             ready.wait()
             self._shards.append((t, loop))
         self.started = True
+        if self.settings.access_log:
+            from .access_log import ensure_handler
+
+            ensure_handler()
+            self._access = threading.Thread(target=self._write_access_log, name="turboapi-access-log", daemon=True)
+            self._access.start()
+
+    def _write_access_log(self) -> None:
+        """Drain the core's access records into ``logging`` (off the request path)."""
+        from .access_log import logger, write
+
+        while self.started:
+            records = self.engine.access_records(0.2)
+            if records is None:
+                return
+            for record in records:
+                write(logger, *record)
 
     def _run_shard(self, index: int, loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
         asyncio.set_event_loop(loop)
