@@ -98,6 +98,8 @@ pub struct App {
     pub layers: Vec<Layer>,
     /// The access log, when it is on.
     pub access_log: Option<crate::access_log::AccessLog>,
+    /// `--proxy-headers`: the peers whose X-Forwarded-* headers are believed (None: off).
+    pub trusted_proxies: Option<Vec<crate::proxy::Trusted>>,
 }
 
 /// What the pipeline needs of a request, from hyper or from the TestClient.
@@ -131,6 +133,7 @@ impl App {
             next_shard: AtomicUsize::new(0),
             layers,
             access_log: None,
+            trusted_proxies: None,
         }
     }
 

@@ -89,6 +89,10 @@ impl Engine {
         if get::<bool>(config, "access_log")? {
             app.access_log = Some(crate::access_log::AccessLog::new());
         }
+        if get::<bool>(config, "proxy_headers")? {
+            let list: String = get(config, "forwarded_allow_ips")?;
+            app.trusted_proxies = Some(crate::proxy::parse_trusted(&list).map_err(PyValueError::new_err)?);
+        }
         Ok(Engine {
             app: Arc::new(app),
             runtime,

@@ -9,6 +9,7 @@ mod gate;
 mod layers;
 mod plan;
 mod pool;
+mod proxy;
 mod request;
 mod response;
 mod router;

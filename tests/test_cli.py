@@ -32,6 +32,12 @@ def startup():
 def pid():
     return {"pid": os.getpid(), "version": VERSION}
 
+from turboapi import Request
+
+@app.get("/who")
+def who(request: Request):
+    return {"client": request.client.host, "scheme": request.url.scheme, "host": request.url.hostname}
+
 @app.get("/slow")
 def slow():
     print("MARKER slow", file=sys.stderr, flush=True)
@@ -129,6 +135,7 @@ def run_cli(project: Path, *args: str, env: dict[str, str] | None = None) -> sub
         (["run", "main:app", "--event-loop", "tokio"], "event_loop"),
         (["run", "main:app", "--workers", "0"], "--workers must be at least 1"),
         (["run", "main:app", "--root-path", "/api"], "--root-path is not supported by turboapi yet"),
+        (["run", "main:app", "--forwarded-allow-ips", "nonsense"], "forwarded_allow_ips"),
         (["dev", "main:nope"], "module 'main' has no attribute 'nope'"),
     ],
 )
@@ -230,6 +237,28 @@ def test_sigterm_drains_requests_in_flight_and_exits_0(project: Path, cli: list[
     assert statuses == [200] * 16
     assert c.proc.wait(timeout=30) == 0
     c.wait_for("all workers stopped")
+
+
+SPOOFED = {"x-forwarded-for": "203.0.113.7", "x-forwarded-proto": "https", "x-forwarded-host": "example.org"}
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--proxy-headers"], {"client": "203.0.113.7", "scheme": "https", "host": "example.org"}),
+        (["--proxy-headers", "--forwarded-allow-ips", "10.0.0.0/8"], {"client": "127.0.0.1", "scheme": "http"}),
+        ([], {"client": "127.0.0.1", "scheme": "http"}),
+    ],
+    ids=["trusted-proxy", "untrusted-peer-is-ignored", "off"],
+)
+@pytest.mark.timeout(60)
+def test_proxy_headers(project: Path, cli: list[Cli], flags: list[str], expected: dict) -> None:
+    c = Cli(project, "run", "main:app", "--port", "0", *flags)
+    cli.append(c)
+    answer = httpx.get(f"http://127.0.0.1:{c.port}/who", headers=SPOOFED).json()
+    assert {k: answer[k] for k in expected} == expected, answer
+    if "host" not in expected:
+        assert answer["host"] == "127.0.0.1"
 
 
 @pytest.mark.parametrize(

@@ -24,10 +24,16 @@ SETTING_FLAGS: list[tuple[str, str, Any, str]] = [
     ("--json", "json", str, "orjson (default) or stdlib"),
     ("--max-concurrent", "max_concurrent", str, "async handlers in flight per shard; 'none' turns the gate off"),
     ("--batch-size", "batch_size", int, "requests a shard starts per wake-up"),
+    (
+        "--forwarded-allow-ips",
+        "forwarded_allow_ips",
+        str,
+        "proxies trusted for --proxy-headers: addresses or networks, comma-separated, or '*' (default 127.0.0.1)",
+    ),
 ]
 
 #: Flags of the issue that the server does not implement yet: refused, never silently ignored.
-NOT_YET = ["--root-path", "--proxy-headers", "--forwarded-allow-ips"]
+NOT_YET = ["--root-path"]
 
 
 class UsageError(Exception):
@@ -52,6 +58,13 @@ def parser() -> argparse.ArgumentParser:
         for flag, dest, kind, help_flag in SETTING_FLAGS:
             cmd.add_argument(flag, dest=dest, type=kind, default=None, help=help_flag)
         cmd.add_argument("--log-level", default=None, help="critical, error, warning, info (default) or debug")
+        cmd.add_argument(
+            "--proxy-headers",
+            dest="proxy_headers",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="take the client address and scheme from X-Forwarded-* sent by a trusted proxy",
+        )
         cmd.add_argument(
             "--access-log",
             dest="access_log",
@@ -135,6 +148,8 @@ def resolve(args: argparse.Namespace, cwd: str) -> tuple[str, int, int, dict[str
 
     # pyproject values sit under the environment: drop the ones the environment sets.
     settings = {k: v for k, v in config.items() if f"TURBOAPI_{k.upper()}" not in env}
+    if args.proxy_headers is not None:
+        settings["proxy_headers"] = args.proxy_headers
     if args.access_log is not None:
         settings["access_log"] = args.access_log
     elif args.command == "dev" and "TURBOAPI_ACCESS_LOG" not in env and "access_log" not in settings:

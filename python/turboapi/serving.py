@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import os
 import sys
 import threading
@@ -51,6 +52,10 @@ class Settings:
     reuse_port: bool = False
     #: One line per request through the ``turboapi.access`` logger, in uvicorn's format.
     access_log: bool = False
+    #: Believe X-Forwarded-For/Proto/Host, only from the peers in ``forwarded_allow_ips``.
+    proxy_headers: bool = False
+    #: Comma-separated addresses or networks of trusted proxies, or ``*``.
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @classmethod
     def resolve(cls, overrides: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
@@ -70,7 +75,16 @@ class Settings:
         return settings
 
     def check(self) -> None:
-        for name in ("native_middleware", "reuse_port", "access_log"):
+        for item in str(self.forwarded_allow_ips).split(","):
+            item = item.strip()
+            if item and item != "*":
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"forwarded_allow_ips: {item!r} is not an IP address or network (or '*')"
+                    ) from None
+        for name in ("native_middleware", "reuse_port", "access_log", "proxy_headers"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, not {getattr(self, name)!r}")
         positive = (
@@ -190,6 +204,8 @@ class Runtime:
                 "gate_queue": settings.gate_queue,
                 "gate_timeout": float(settings.gate_timeout),
                 "access_log": settings.access_log,
+                "proxy_headers": settings.proxy_headers,
+                "forwarded_allow_ips": str(settings.forwarded_allow_ips),
             },
         )
         self._workers: list[threading.Thread] = []

@@ -1,0 +1,134 @@
+//! `--proxy-headers`: behind a reverse proxy, the client's address and scheme come from
+//! `X-Forwarded-For` / `X-Forwarded-Proto` (and the host from `X-Forwarded-Host`), but only when
+//! the connection comes from a trusted proxy (`--forwarded-allow-ips`); from anyone else those
+//! headers are ignored, so a client cannot spoof its address.
+
+use std::net::{IpAddr, SocketAddr};
+
+use http::HeaderMap;
+
+/// One entry of `forwarded_allow_ips`: an address, a network (CIDR), or `*` (everyone).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Trusted {
+    Any,
+    Net(IpAddr, u8),
+}
+
+pub fn parse_trusted(list: &str) -> Result<Vec<Trusted>, String> {
+    let mut out = Vec::new();
+    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if item == "*" {
+            out.push(Trusted::Any);
+            continue;
+        }
+        let (addr, bits) = match item.split_once('/') {
+            Some((a, b)) => (a, Some(b)),
+            None => (item, None),
+        };
+        let ip: IpAddr =
+            addr.parse().map_err(|_| format!("forwarded_allow_ips: {item:?} is not an IP address or network"))?;
+        let max = if ip.is_ipv4() { 32 } else { 128 };
+        let bits = match bits {
+            Some(b) => b
+                .parse::<u8>()
+                .ok()
+                .filter(|b| *b <= max)
+                .ok_or_else(|| format!("forwarded_allow_ips: bad prefix in {item:?}"))?,
+            None => max,
+        };
+        out.push(Trusted::Net(ip, bits));
+    }
+    Ok(out)
+}
+
+fn contains(net: &Trusted, ip: IpAddr) -> bool {
+    match (net, ip) {
+        (Trusted::Any, _) => true,
+        (Trusted::Net(IpAddr::V4(n), bits), IpAddr::V4(a)) => {
+            let mask = if *bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            u32::from(*n) & mask == u32::from(a) & mask
+        }
+        (Trusted::Net(IpAddr::V6(n), bits), IpAddr::V6(a)) => {
+            let mask = if *bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            u128::from(*n) & mask == u128::from(a) & mask
+        }
+        _ => false,
+    }
+}
+
+pub fn is_trusted(trusted: &[Trusted], ip: IpAddr) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    };
+    trusted.iter().any(|t| contains(t, ip))
+}
+
+/// What a trusted proxy says about the original request.
+pub struct Forwarded {
+    pub client: Option<SocketAddr>,
+    pub scheme: Option<&'static str>,
+    pub host: Option<http::HeaderValue>,
+}
+
+fn last_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    let joined: Vec<String> =
+        headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).map(str::to_string).collect();
+    (!joined.is_empty()).then(|| joined.join(","))
+}
+
+/// The forwarded facts, when `peer` is trusted; None otherwise.
+pub fn forwarded(trusted: &[Trusted], peer: Option<SocketAddr>, headers: &HeaderMap) -> Option<Forwarded> {
+    let peer = peer?;
+    if !is_trusted(trusted, peer.ip()) {
+        return None;
+    }
+    // X-Forwarded-For: the nearest address that is not a trusted proxy itself (from the right).
+    let client = last_value(headers, "x-forwarded-for").and_then(|chain| {
+        let hops: Vec<IpAddr> = chain.split(',').filter_map(|h| h.trim().parse().ok()).collect();
+        hops.iter().rev().find(|ip| !is_trusted(trusted, **ip)).or(hops.first()).map(|ip| SocketAddr::new(*ip, 0))
+    });
+    let scheme = last_value(headers, "x-forwarded-proto").and_then(|p| {
+        match p.rsplit(',').next().unwrap_or("").trim().to_ascii_lowercase().as_str() {
+            "https" => Some("https"),
+            "http" => Some("http"),
+            "wss" => Some("wss"),
+            "ws" => Some("ws"),
+            _ => None,
+        }
+    });
+    let host = headers
+        .get("x-forwarded-host")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| http::HeaderValue::from_str(v.rsplit(',').next().unwrap_or("").trim()).ok())
+        .filter(|v| !v.is_empty());
+    Some(Forwarded { client, scheme, host })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trust_list_and_matching() {
+        let t = parse_trusted("127.0.0.1, 10.0.0.0/8, ::1").unwrap();
+        assert!(is_trusted(&t, "127.0.0.1".parse().unwrap()));
+        assert!(is_trusted(&t, "10.1.2.3".parse().unwrap()));
+        assert!(is_trusted(&t, "::ffff:127.0.0.1".parse().unwrap()));
+        assert!(!is_trusted(&t, "192.168.0.1".parse().unwrap()));
+        assert!(parse_trusted("nonsense").is_err());
+        assert!(is_trusted(&parse_trusted("*").unwrap(), "8.8.8.8".parse().unwrap()));
+    }
+
+    #[test]
+    fn rightmost_untrusted_hop_is_the_client() {
+        let t = parse_trusted("127.0.0.1,10.0.0.2").unwrap();
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "203.0.113.9, 198.51.100.7, 10.0.0.2".parse().unwrap());
+        h.insert("x-forwarded-proto", "https".parse().unwrap());
+        let f = forwarded(&t, Some("127.0.0.1:5000".parse().unwrap()), &h).unwrap();
+        assert_eq!(f.client, Some("198.51.100.7:0".parse().unwrap()));
+        assert_eq!(f.scheme, Some("https"));
+        assert!(forwarded(&t, Some("192.0.2.1:5000".parse().unwrap()), &h).is_none());
+    }
+}
