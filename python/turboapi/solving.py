@@ -449,10 +449,6 @@ class After:
                 self.body.close()
 
 
-async def _await(awaitable: Any) -> Any:
-    return await awaitable
-
-
 class _ThreadedContext:
     """A sync context manager entered and exited on a worker thread (a sync ``yield`` dependency
     in an async route: its code may block)."""
