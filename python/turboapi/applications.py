@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import functools
 import inspect
 import logging
 import os
@@ -12,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .background import Sequence
+from .concurrency import run_to_end_in_thread
 from .datastructures import State
 from .exception_handlers import SYNC_DEFAULTS, http_exception_handler, request_validation_exception_handler
 from .exceptions import HTTPException, RequestValidationError, _HTTPExceptionBase
@@ -247,19 +246,10 @@ class TurboAPI:
                 raise ROUTER_HTTP_EXCEPTION(fixed.status_code, headers={"Allow": allow} if allow else None)
             if next_.is_async:
                 return _keep_background(request, next_.finish(await next_.call()))
-            # A sync route in a thread: if the request is cancelled meanwhile (the client went
-            # away), the thread still finishes, and its response's background still runs.
-            future = asyncio.get_running_loop().run_in_executor(
-                None, functools.partial(contextvars.copy_context().run, next_.call)
-            )
-            try:
-                result = await asyncio.shield(future)
-            except asyncio.CancelledError:
-                await asyncio.wait([future])
-                if not future.cancelled() and future.exception() is None:
-                    _keep_background(request, next_.finish(future.result()))
-                raise
-            return _keep_background(request, next_.finish(result))
+            # A sync route in a thread, through to its response: if the request is cancelled
+            # meanwhile (the client went away), the thread still finishes and the response's
+            # background, moved to the request there, still runs.
+            return await run_to_end_in_thread(lambda: _keep_background(request, next_.finish(next_.call())))
         except Exception as exc:
             handler = self._lookup_exception_handler(exc)
             if handler is None:
