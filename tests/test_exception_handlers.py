@@ -119,3 +119,37 @@ def test_server_error_is_still_raised_into_the_test_client(kind):
     # As Starlette's ServerErrorMiddleware: the 500 handler answers, and the error is re-raised.
     with TestClient(build(False)) as c, pytest.raises(ValueError, match="unexpected"):
         c.get(f"/{kind}/unhandled")
+
+
+class Odd(Exception):
+    pass
+
+
+def test_handler_returning_no_response_is_a_500_and_the_app_keeps_serving():
+    app = FastAPI()
+
+    @app.exception_handler(Odd)
+    async def not_a_response(request, exc):
+        await asyncio.sleep(0)  # waits: the core completes it as a task
+        return {"not": "a response"}
+
+    @app.middleware("http")
+    async def passthrough(request, call_next):
+        if request.url.path == "/bad-middleware":
+            return "not a response"
+        return await call_next(request)
+
+    @app.get("/odd")
+    async def odd():
+        raise Odd()
+
+    @app.get("/ok")
+    async def ok():
+        return {"ok": True}
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/odd")
+        assert (r.status_code, r.text) == (500, "Internal Server Error")
+        r = c.get("/bad-middleware")
+        assert (r.status_code, r.text) == (500, "Internal Server Error")
+        assert c.get("/ok").json() == {"ok": True}
