@@ -9,6 +9,7 @@ STAMP := $(VENV)/.deps-stamp
 EXT_STAMP := $(VENV)/.ext-stamp
 PYLIBDIR := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))')
 RUST_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
+DOCS_ASSETS := python/turboapi/openapi/static/VERSION
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -21,7 +22,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "maturin>=1.5,<2" "pydantic>=2.7,<3" "orjson>=3.9" "uvloop>=0.19" \
-		"pytest>=8" "pytest-timeout>=2" "httpx>=0.27" "fastapi==0.141.1" "uvicorn[standard]>=0.30" "ruff>=0.6"
+		"pytest>=8" "pytest-timeout>=2" "httpx>=0.27" "fastapi==0.141.1" "uvicorn[standard]>=0.30" "ruff>=0.6" \
+		"selenium>=4.20"
 	touch $@
 
 venv: $(STAMP) ## create .venv with the runtime and dev dependencies
@@ -30,7 +32,11 @@ $(EXT_STAMP): $(STAMP) $(RUST_SOURCES)
 	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH maturin develop --release -q
 	touch $@
 
-build-release: $(EXT_STAMP) ## build the Rust extension in release mode into .venv
+# Swagger UI and ReDoc files for /docs and /redoc, from a pinned registry package (no CDN at run time).
+$(DOCS_ASSETS): scripts/fetch_docs_assets.py $(STAMP)
+	$(PY) scripts/fetch_docs_assets.py
+
+build-release: $(EXT_STAMP) $(DOCS_ASSETS) ## build the Rust extension in release mode into .venv
 
 run: build-release ## start examples/demo.py on $(HOST):$(PORT)
 	$(PY) examples/demo.py --host $(HOST) --port $(PORT)

@@ -100,6 +100,35 @@ pub struct App {
     pub access_log: Option<crate::access_log::AccessLog>,
     /// `--proxy-headers`: the peers whose X-Forwarded-* headers are believed (None: off).
     pub trusted_proxies: Option<Vec<crate::proxy::Trusted>>,
+    /// The path prefix a proxy strips (`scope["root_path"]`), and where it shows.
+    pub root_path: RootPath,
+}
+
+/// `root_path` as uvicorn and Starlette apply it. The server's (`--root-path`) is put in front of
+/// every request path (`prefix`), as uvicorn does; `scope["root_path"]` is the app's
+/// (`FastAPI(root_path=...)`, or the TestClient's) when it has one, else the server's. Routes match
+/// the path with that root stripped when the path starts with it, as Starlette's `get_route_path`.
+#[derive(Default)]
+pub struct RootPath {
+    pub prefix: String,
+    pub root: Arc<str>,
+}
+
+impl RootPath {
+    /// `scope["path"]` for a percent-decoded request path, and where in it the part routes match
+    /// starts.
+    fn split(&self, decoded: String) -> (String, usize) {
+        let path = if self.prefix.is_empty() { decoded } else { format!("{}{decoded}", self.prefix) };
+        let root = &*self.root;
+        let start = if root.is_empty() || !path.starts_with(root) {
+            0
+        } else if path.len() == root.len() || path.as_bytes()[root.len()] == b'/' {
+            root.len()
+        } else {
+            0
+        };
+        (path, start)
+    }
 }
 
 /// What the pipeline needs of a request, from hyper or from the TestClient.
@@ -134,6 +163,7 @@ impl App {
             layers,
             access_log: None,
             trusted_proxies: None,
+            root_path: RootPath::default(),
         }
     }
 
@@ -176,13 +206,16 @@ impl App {
     }
 
     async fn route_and_run(self: &Arc<Self>, req: Incoming) -> Reply {
-        let path = decode_path(req.uri.path());
+        let (path, route_start) = self.root_path.split(decode_path(req.uri.path()));
+        let (before_route, route_path) = path.split_at(route_start);
         let via_middleware = self.hooks.middleware_entry.is_some();
         // A reply the core gives by itself; with middleware it still goes through the stack.
-        let (route, path_values, fixed) = match self.router.lookup(req.method.as_str(), &path) {
+        let (route, path_values, fixed) = match self.router.lookup(req.method.as_str(), route_path) {
             RouteMatch::Found { route, params } => (Some(route), params, None),
             RouteMatch::NotFound => (None, Vec::new(), Some(Reply::not_found())),
-            RouteMatch::RedirectSlash { path } => (None, Vec::new(), Some(redirect_slash(&req, &path))),
+            RouteMatch::RedirectSlash { path: toggled } => {
+                (None, Vec::new(), Some(redirect_slash(&req, &format!("{before_route}{toggled}"))))
+            }
             RouteMatch::MethodNotAllowed { allow } => (None, Vec::new(), Some(Reply::method_not_allowed(&allow))),
         };
         if !via_middleware {
@@ -220,8 +253,9 @@ impl App {
                 method: req.method,
                 scheme: req.scheme,
                 shard: shard_index,
+                raw_path: format!("{}{}", self.root_path.prefix, req.uri.path()),
+                root_path: self.root_path.root.clone(),
                 path,
-                raw_path: req.uri.path().to_string(),
                 query_string,
                 headers: req.headers,
                 body: req.body,

@@ -93,6 +93,10 @@ impl Engine {
             let list: String = get(config, "forwarded_allow_ips")?;
             app.trusted_proxies = Some(crate::proxy::parse_trusted(&list).map_err(PyValueError::new_err)?);
         }
+        app.root_path = crate::app::RootPath {
+            prefix: get(config, "path_prefix")?,
+            root: Arc::from(get::<String>(config, "root_path")?),
+        };
         Ok(Engine {
             app: Arc::new(app),
             runtime,

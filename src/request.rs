@@ -20,9 +20,12 @@ pub struct RequestInfo {
     pub scheme: &'static str,
     /// The loop shard running the request (0 for sync handlers): selects its lifespan state.
     pub shard: usize,
-    /// Percent-decoded path, as Starlette's `scope["path"]`.
+    /// Percent-decoded path, as Starlette's `scope["path"]` (with `root_path` in front when the
+    /// server setting put it there, as uvicorn does).
     pub path: String,
     pub raw_path: String,
+    /// `scope["root_path"]`: the prefix a proxy strips ("" when none is configured).
+    pub root_path: Arc<str>,
     pub query_string: String,
     pub headers: http::HeaderMap,
     pub body: Bytes,
@@ -87,6 +90,11 @@ impl RequestData {
     #[getter]
     fn path(&self) -> &str {
         &self.info.path
+    }
+
+    #[getter]
+    fn root_path(&self) -> &str {
+        &self.info.root_path
     }
 
     #[getter]

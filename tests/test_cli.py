@@ -38,6 +38,10 @@ from turboapi import Request
 def who(request: Request):
     return {"client": request.client.host, "scheme": request.url.scheme, "host": request.url.hostname}
 
+@app.get("/where")
+def where(request: Request):
+    return {"root_path": request.scope["root_path"], "path": request.url.path}
+
 @app.get("/slow")
 def slow():
     print("MARKER slow", file=sys.stderr, flush=True)
@@ -134,7 +138,7 @@ def run_cli(project: Path, *args: str, env: dict[str, str] | None = None) -> sub
         (["run", "main:app", "--shards", "0"], "shards must be a positive integer"),
         (["run", "main:app", "--event-loop", "tokio"], "event_loop"),
         (["run", "main:app", "--workers", "0"], "--workers must be at least 1"),
-        (["run", "main:app", "--root-path", "/api"], "--root-path is not supported by turboapi yet"),
+        (["run", "main:app", "--root-path", "api"], "root_path must start with '/'"),
         (["run", "main:app", "--forwarded-allow-ips", "nonsense"], "forwarded_allow_ips"),
         (["dev", "main:nope"], "module 'main' has no attribute 'nope'"),
     ],
@@ -161,6 +165,10 @@ def test_help_is_clear(project: Path) -> None:
         "--max-concurrent",
         "--batch-size",
         "--log-level",
+        "--root-path",
+        "--proxy-headers",
+        "--forwarded-allow-ips",
+        "--access-log",
         "module.path:attribute",
     ):
         assert flag in result.stdout, flag
@@ -194,6 +202,26 @@ def test_settings_sources(project: Path, cli: list[Cli], pyproject: str, env: di
     # Startup handlers run once per shard (README, "Lifespan with several shards"); shards print
     # from their own threads, so markers may share a line.
     assert "\n".join(c.lines).count("MARKER startup") == shards, c.lines
+
+
+@pytest.mark.parametrize(
+    ("flags", "env"),
+    [
+        (["--root-path", "/api"], {}),
+        ([], {"TURBOAPI_ROOT_PATH": "/api"}),
+        (["--root-path", "/api", "--workers", "2"], {}),
+    ],
+    ids=["flag", "env", "workers"],
+)
+@pytest.mark.timeout(60)
+def test_root_path(project: Path, cli: list[Cli], flags: list[str], env: dict) -> None:
+    c = Cli(project, "run", "main:app", "--port", "0", *flags, env=env)
+    cli.append(c)
+    base = f"http://127.0.0.1:{c.port}"
+    # As uvicorn's --root-path: the proxy stripped the prefix; the app sees it in front of the path.
+    assert httpx.get(f"{base}/where").json() == {"root_path": "/api", "path": "/api/where"}
+    assert httpx.get(f"{base}/openapi.json").json()["servers"] == [{"url": "/api"}]
+    assert '"/api/openapi.json"' in httpx.get(f"{base}/docs").text
 
 
 def pids(port: int, n: int = 40) -> set[int]:

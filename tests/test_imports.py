@@ -257,9 +257,6 @@ NOT_YET = [
     ("turboapi.websockets", "WebSocket"),
     ("turboapi.websockets", "WebSocketDisconnect"),
     ("turboapi.websockets", "WebSocketState"),
-    ("turboapi.openapi.docs", "get_swagger_ui_html"),
-    ("turboapi.openapi.docs", "get_redoc_html"),
-    ("turboapi.openapi.docs", "get_swagger_ui_oauth2_redirect_html"),
     ("turboapi.openapi.utils", "get_openapi_path"),
 ]
 

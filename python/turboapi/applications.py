@@ -54,6 +54,15 @@ class TurboAPI:
         contact: dict[str, Any] | None = None,
         license_info: dict[str, Any] | None = None,
         openapi_version: str = "3.1.0",
+        openapi_external_docs: dict[str, Any] | None = None,
+        webhooks: APIRouter | None = None,
+        docs_url: str | None = "/docs",
+        redoc_url: str | None = "/redoc",
+        swagger_ui_oauth2_redirect_url: str | None = "/docs/oauth2-redirect",
+        swagger_ui_init_oauth: dict[str, Any] | None = None,
+        swagger_ui_parameters: dict[str, Any] | None = None,
+        root_path: str = "",
+        root_path_in_servers: bool = True,
         **unsupported: Any,
     ) -> None:
         self.debug = debug
@@ -81,6 +90,18 @@ class TurboAPI:
         self.contact = contact
         self.license_info = license_info
         self.openapi_version = openapi_version
+        self.openapi_external_docs = openapi_external_docs
+        #: Routes documented under ``webhooks`` in the OpenAPI document, never served.
+        self.webhooks = webhooks or APIRouter()
+        self.docs_url = docs_url
+        self.redoc_url = redoc_url
+        self.swagger_ui_oauth2_redirect_url = swagger_ui_oauth2_redirect_url
+        self.swagger_ui_init_oauth = swagger_ui_init_oauth
+        self.swagger_ui_parameters = swagger_ui_parameters
+        #: The path prefix a proxy strips before forwarding (``scope["root_path"]``); the server
+        #: setting ``root_path`` (``--root-path``) sets it too, uvicorn-style.
+        self.root_path = root_path
+        self.root_path_in_servers = root_path_in_servers
         #: The document, generated on first use and kept (assign to it to replace it, as in FastAPI).
         self.openapi_schema: dict[str, Any] | None = None
         #: ``Middleware(cls, **options)`` entries, outermost first (``add_middleware`` prepends).
@@ -163,22 +184,74 @@ class TurboAPI:
                 contact=self.contact,
                 license_info=self.license_info,
                 routes=self.routes,
+                webhooks=self.webhooks.routes,
                 tags=self.openapi_tags,
                 servers=self.servers,
+                external_docs=self.openapi_external_docs,
             )
         return self.openapi_schema
 
     def _internal_routes(self) -> list[Any]:
-        """Routes the app serves besides the user's: the OpenAPI document."""
+        """Routes the app serves besides the user's: the OpenAPI document and the docs pages."""
+        from .openapi import assets, docs
         from .routing import APIRoute
 
         if not self.openapi_url:
             return []
 
-        def openapi() -> Any:
-            return JSONResponse(self.openapi())
+        def root_path(request: Request) -> str:
+            return str(request.scope.get("root_path", "")).rstrip("/")
 
-        return [APIRoute(self.openapi_url, openapi, include_in_schema=False, name="openapi")]
+        def openapi(request: Request) -> Any:
+            schema = self.openapi()
+            root = root_path(request)
+            if root and self.root_path_in_servers and root not in {s.get("url") for s in schema.get("servers", [])}:
+                schema = {**schema, "servers": [{"url": root}, *schema.get("servers", [])]}
+            return JSONResponse(schema)
+
+        def swagger_ui_html(request: Request) -> Any:
+            root = root_path(request)
+            redirect = self.swagger_ui_oauth2_redirect_url
+            return docs.get_swagger_ui_html(
+                openapi_url=root + self.openapi_url,
+                title=f"{self.title} - Swagger UI",
+                swagger_js_url=root + assets.url("swagger-ui-bundle.js"),
+                swagger_css_url=root + assets.url("swagger-ui.css"),
+                swagger_favicon_url=root + assets.url("favicon.png"),
+                oauth2_redirect_url=root + redirect if redirect else None,
+                init_oauth=self.swagger_ui_init_oauth,
+                swagger_ui_parameters=self.swagger_ui_parameters,
+            )
+
+        def swagger_ui_redirect() -> Any:
+            return docs.get_swagger_ui_oauth2_redirect_html()
+
+        def redoc_html(request: Request) -> Any:
+            root = root_path(request)
+            return docs.get_redoc_html(
+                openapi_url=root + self.openapi_url,
+                title=f"{self.title} - ReDoc",
+                redoc_js_url=root + assets.url("redoc.standalone.js"),
+                redoc_favicon_url=root + assets.url("favicon.png"),
+            )
+
+        routes = [APIRoute(self.openapi_url, openapi, include_in_schema=False, name="openapi")]
+        if self.docs_url:
+            routes.append(APIRoute(self.docs_url, swagger_ui_html, include_in_schema=False, name="swagger_ui_html"))
+            if self.swagger_ui_oauth2_redirect_url:
+                routes.append(
+                    APIRoute(
+                        self.swagger_ui_oauth2_redirect_url,
+                        swagger_ui_redirect,
+                        include_in_schema=False,
+                        name="swagger_ui_redirect",
+                    )
+                )
+        if self.redoc_url:
+            routes.append(APIRoute(self.redoc_url, redoc_html, include_in_schema=False, name="redoc_html"))
+        if self.docs_url or self.redoc_url:
+            routes.append(assets.route())
+        return routes
 
     # -- middleware ---------------------------------------------------------------------------
     def add_middleware(self, middleware_class: Any, *args: Any, **kwargs: Any) -> None:

@@ -30,10 +30,13 @@ SETTING_FLAGS: list[tuple[str, str, Any, str]] = [
         str,
         "proxies trusted for --proxy-headers: addresses or networks, comma-separated, or '*' (default 127.0.0.1)",
     ),
+    (
+        "--root-path",
+        "root_path",
+        str,
+        "the path prefix the proxy in front strips (e.g. /api): scope['root_path'], the OpenAPI servers and the docs",
+    ),
 ]
-
-#: Flags of the issue that the server does not implement yet: refused, never silently ignored.
-NOT_YET = ["--root-path"]
 
 
 class UsageError(Exception):
@@ -72,15 +75,6 @@ def parser() -> argparse.ArgumentParser:
             default=None,
             help="a line per request, as uvicorn writes it (default: off for run, on for dev)",
         )
-        for flag in NOT_YET:
-            cmd.add_argument(
-                flag,
-                dest=f"not_yet_{flag[2:].replace('-', '_')}",
-                nargs="?",
-                const=True,
-                default=None,
-                help=argparse.SUPPRESS,
-            )
     return top
 
 
@@ -127,9 +121,6 @@ def load_app(reference: str) -> Any:
 
 def resolve(args: argparse.Namespace, cwd: str) -> tuple[str, int, int, dict[str, Any], str | None]:
     """(host, port, workers, server settings, log level) from pyproject, environment and flags."""
-    for flag in NOT_YET:
-        if getattr(args, f"not_yet_{flag[2:].replace('-', '_')}") is not None:
-            raise UsageError(f"{flag} is not supported by turboapi yet")
     config = pyproject_settings(cwd)
     env = os.environ
     host = args.host or env.get("TURBOAPI_HOST") or config.pop("host", None) or "127.0.0.1"

@@ -58,7 +58,9 @@ class Request:
 
     @property
     def base_url(self) -> URL:
-        return URL(str(self.url.replace(path="/", query="", fragment="")))
+        # Starlette's: the app's root, which includes the root_path, ending in one slash.
+        root = self._data.root_path
+        return URL(str(self.url.replace(path=root if root.endswith("/") else root + "/", query="", fragment="")))
 
     @property
     def client(self) -> Address | None:
@@ -88,7 +90,7 @@ class Request:
             "server": self._data.server,
             "path_params": self.path_params,
             "app": self.app,
-            "root_path": "",
+            "root_path": self._data.root_path,
             "scheme": self._data.scheme,
         }
 

@@ -56,6 +56,9 @@ class Settings:
     proxy_headers: bool = False
     #: Comma-separated addresses or networks of trusted proxies, or ``*``.
     forwarded_allow_ips: str = "127.0.0.1"
+    #: The path prefix the proxy in front strips (``--root-path``): put in front of request paths
+    #: and reported as ``scope["root_path"]``, as uvicorn does. ``FastAPI(root_path=...)`` wins.
+    root_path: str = ""
 
     @classmethod
     def resolve(cls, overrides: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
@@ -113,6 +116,8 @@ class Settings:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+        if self.root_path and not str(self.root_path).startswith("/"):
+            raise ValueError(f"root_path must start with '/', not {self.root_path!r}")
         if self.event_loop not in ("uvloop", "asyncio"):
             raise ValueError(f"event_loop must be 'uvloop' or 'asyncio', not {self.event_loop!r}")
         if self.json not in ("orjson", "stdlib"):
@@ -179,9 +184,13 @@ def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
 class Runtime:
     """One app running on one Engine: threads started by ``start()``, ended by ``stop()``."""
 
-    def __init__(self, app: Any, settings: Settings) -> None:
+    def __init__(self, app: Any, settings: Settings, *, client_root_path: str = "") -> None:
+        """``client_root_path``: the TestClient's ``root_path``, which acts like the app's."""
         self.app = app
         self.settings = settings
+        # uvicorn's rule: the server's root_path goes in front of every path; the app's, if any, is
+        # what scope["root_path"] reports and what routing strips.
+        app_root_path = getattr(app, "root_path", "") or client_root_path
         _json.select(settings.json)
         routes = list(app.routes) + app._internal_routes()
         for route in routes:
@@ -206,6 +215,8 @@ class Runtime:
                 "access_log": settings.access_log,
                 "proxy_headers": settings.proxy_headers,
                 "forwarded_allow_ips": str(settings.forwarded_allow_ips),
+                "root_path": app_root_path or settings.root_path,
+                "path_prefix": settings.root_path,
             },
         )
         self._workers: list[threading.Thread] = []

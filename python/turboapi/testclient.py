@@ -56,6 +56,7 @@ class TestClient(httpx.Client):
         self.app = app
         self.raise_server_exceptions = raise_server_exceptions
         self.client_address = client
+        self.root_path = root_path
         self._settings = Settings.resolve({"sync_workers": 4, **settings}, env=os.environ)
         self._runtime: Runtime | None = None
         self._lifespan = False
@@ -71,7 +72,7 @@ class TestClient(httpx.Client):
 
     def _ensure_runtime(self) -> Runtime:
         if self._runtime is None:
-            self._runtime = Runtime(self.app, self._settings)
+            self._runtime = Runtime(self.app, self._settings, client_root_path=self.root_path)
             self._runtime.start()
         return self._runtime
 
