@@ -67,6 +67,7 @@ class APIRoute:
         response_model_exclude_defaults: bool = False,
         response_model_exclude_none: bool = False,
         openapi_extra: dict[str, Any] | None = None,
+        callbacks: list[Any] | None = None,
         **unsupported: Any,
     ) -> None:
         for key, value in unsupported.items():
@@ -74,6 +75,8 @@ class APIRoute:
                 raise FastAPIError(f"route option {key}= is not supported by turboapi yet")
         self.dependencies = list(dependencies or [])
         self.openapi_extra = openapi_extra
+        #: Routes documented as this operation's OpenAPI callbacks, never served.
+        self.callbacks = callbacks
         self.response_model_include = response_model_include
         self.response_model_exclude = response_model_exclude
         self.response_model_by_alias = response_model_by_alias
@@ -205,6 +208,7 @@ class APIRouter:
         default_response_class: Any = Default(JSONResponse),
         routes: list[APIRoute] | None = None,
         dependencies: Sequence[Any] | None = None,
+        callbacks: list[Any] | None = None,
         **unsupported: Any,
     ) -> None:
         for key, value in unsupported.items():
@@ -220,12 +224,15 @@ class APIRouter:
         self.default_response_class = default_response_class
         self.routes: list[APIRoute] = list(routes or [])
         self.dependencies = list(dependencies or [])
+        #: OpenAPI callbacks documented on every route of this router, before the route's own.
+        self.callbacks: list[Any] = list(callbacks or [])
 
     def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         kwargs.setdefault("response_class", self.default_response_class)
         kwargs["tags"] = self.tags + list(kwargs.get("tags") or [])
         kwargs["dependencies"] = self.dependencies + list(kwargs.get("dependencies") or [])
         kwargs["responses"] = {**self.responses, **(kwargs.get("responses") or {})}
+        kwargs["callbacks"] = self.callbacks + list(kwargs.get("callbacks") or [])
         if kwargs.get("deprecated") is None and self.deprecated is not None:
             kwargs["deprecated"] = self.deprecated
         self.routes.append(APIRoute(self.prefix + path, endpoint, **kwargs))
@@ -271,6 +278,7 @@ class APIRouter:
         responses: dict[Any, Any] | None = None,
         deprecated: bool | None = None,
         include_in_schema: bool = True,
+        callbacks: list[Any] | None = None,
         **_: Any,
     ) -> None:
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
@@ -299,6 +307,8 @@ class APIRouter:
                 response_model_exclude_defaults=route.response_model_exclude_defaults,
                 response_model_exclude_none=route.response_model_exclude_none,
                 openapi_extra=route.openapi_extra,
+                # FastAPI's order: this router's, then the include's, then the route's own.
+                callbacks=list(callbacks or []) + list(route.callbacks or []),
             )
 
     def url_path_for(self, name: str, /, **path_params: Any) -> str:

@@ -1,8 +1,8 @@
 """``/openapi.json`` of the same app on FastAPI 0.141.1 and on turboapi must be JSON-equal.
 
-Each factory builds one app with the framework it is given. Security schemes and callbacks are
-not generated yet (issue 5 continues); the apps here cover parameters of every source, bodies
-(single, embedded, several, forms and files), response models, routers, tags and responses.
+Each factory builds one app with the framework it is given. The apps cover parameters of every
+source, bodies (single, embedded, several, forms and files), response models, routers, tags,
+responses, security schemes, route and router callbacks, and webhooks.
 """
 
 # No `from __future__ import annotations`: the factories' annotations name the framework module
@@ -445,7 +445,163 @@ def docs_metadata_app(f: ModuleType) -> Any:
     return app
 
 
+class Invoice(BaseModel):
+    id: str
+    customer: str
+    total: float
+    callback_url: str
+
+
+class InvoiceEvent(BaseModel):
+    description: str
+    paid: bool
+
+
+class InvoiceEventReceived(BaseModel):
+    ok: bool
+
+
+def callbacks_app(f: ModuleType) -> Any:
+    app = f.FastAPI()
+    callback_router = f.APIRouter()
+
+    @callback_router.post(
+        "{$request.body.callback_url}/invoices/{$request.body.id}", response_model=InvoiceEventReceived
+    )
+    def invoice_notification(body: InvoiceEvent):
+        return {}
+
+    # A callback with a path parameter and a query parameter: its own operationId and 422 response
+    # (the 422's components are not collected from callbacks; the route's own body brings them).
+    @callback_router.get("{$request.body.callback_url}/status/{status_id}", summary="Status poll", tags=["cb"])
+    def invoice_status(status_id: int, verbose: bool = False):
+        return {}
+
+    @app.post("/invoices/", callbacks=callback_router.routes, tags=["invoices"])
+    def create_invoice(invoice: Invoice):
+        return {"msg": "Invoice received"}
+
+    # A route without parameters: the callback's 422 refers to HTTPValidationError, which only
+    # the other route's body puts in components (FastAPI drops the callbacks' components).
+    ping_callbacks = f.APIRouter()
+
+    @ping_callbacks.get("{$request.query.url}/pong")
+    def pong(delay: float = 0):
+        return {}
+
+    @app.get("/ping", callbacks=ping_callbacks.routes, operation_id="ping")
+    def ping():
+        return {}
+
+    return app
+
+
+def router_callbacks_app(f: ModuleType) -> Any:
+    app = f.FastAPI()
+    router_level = f.APIRouter()
+    include_level = f.APIRouter()
+    route_level = f.APIRouter()
+
+    @router_level.post("{$request.query.hook}/created")
+    def on_created(event: InvoiceEvent):
+        return {}
+
+    @include_level.put("{$request.query.hook}/audit", description="Audit trail.")
+    def on_audit(entry: User) -> InvoiceEventReceived:
+        return InvoiceEventReceived(ok=True)
+
+    @route_level.delete("{$request.query.hook}/gone", status_code=204)
+    def on_gone():
+        return None
+
+    # One route per router: a callback shared by two routes repeats its operationId, which
+    # FastAPI warns about (and warnings fail these tests).
+    router = f.APIRouter(prefix="/things", callbacks=router_level.routes)
+
+    @router.post("/", callbacks=route_level.routes)
+    def create_thing(hook: str, item: Item):
+        return {}
+
+    app.include_router(router, prefix="/v1", callbacks=include_level.routes)
+
+    direct = f.APIRouter(prefix="/hooks")
+
+    @direct.patch("{$request.body#/url}")
+    def on_patch(patch: Annotated[Image, f.Body(embed=True)]):
+        return {}
+
+    def patch_thing(image: Image):
+        return {}
+
+    app.router.add_api_route("/patch", patch_thing, methods=["PATCH"], callbacks=direct.routes)
+    return app
+
+
+def callback_components_app(f: ModuleType) -> Any:
+    from importlib import import_module
+
+    security = import_module(f"{f.__name__}.security")
+    app = f.FastAPI()
+    callbacks = f.APIRouter()
+    signature = security.APIKeyHeader(name="X-Signature")
+
+    # FastAPI keeps no components from callbacks: neither this security scheme nor the
+    # ValidationError models its 422 refers to (the document is left with dangling $refs).
+    @callbacks.post("{$request.query.url}/signed", dependencies=[f.Depends(signature)])
+    def signed(attempt: int = 1):
+        return {}
+
+    # Left out of the schema: documented as an empty path item.
+    @callbacks.post("{$request.query.url}/quiet", include_in_schema=False)
+    def quiet(item: Item):
+        return {}
+
+    @app.get("/subscribe", callbacks=callbacks.routes)
+    def subscribe():
+        return {}
+
+    return app
+
+
+class Subscription(BaseModel):
+    """A new subscription."""
+
+    username: str
+    monthly_fee: float
+    start_date: date
+
+
+def webhooks_app(f: ModuleType) -> Any:
+    from importlib import import_module
+
+    security = import_module(f"{f.__name__}.security")
+    app = f.FastAPI()
+    signature = security.APIKeyHeader(name="X-Signature")
+
+    @app.webhooks.post("new-subscription", summary="New subscription", tags=["subscriptions"])
+    def new_subscription(body: Subscription):
+        """When a user subscribes, we send this POST to your URL."""
+
+    @app.webhooks.put("/cancelled", description="A subscription was cancelled.", response_model=User)
+    def cancelled(user: User, sig: Annotated[str, f.Depends(signature)]):
+        return user
+
+    @app.webhooks.post("hidden", include_in_schema=False)
+    def hidden(item: Item):
+        return {}
+
+    @app.get("/users/{username}")
+    def read_user(username: str) -> User:
+        return User(username=username)
+
+    return app
+
+
 APPS: dict[str, Callable[[ModuleType], Any]] = {
+    "callbacks": callbacks_app,
+    "router-callbacks": router_callbacks_app,
+    "callback-components": callback_components_app,
+    "webhooks": webhooks_app,
     "scalars": scalars_app,
     "router-dependencies": router_dependencies_app,
     "docs-metadata": docs_metadata_app,
@@ -501,3 +657,35 @@ def test_openapi_url_none_turns_the_route_off() -> None:
 
     with turboapi.testclient.TestClient(app) as client:
         assert client.get("/openapi.json").status_code == 404
+
+
+def test_webhooks_are_documented_but_not_served() -> None:
+    app = webhooks_app(turboapi)
+    with turboapi.testclient.TestClient(app) as client:
+        body = {"username": "ann", "monthly_fee": 1, "start_date": "2026-01-01"}
+        assert client.post("/new-subscription", json=body).status_code == 404
+        assert client.get("/users/ann").status_code == 200
+
+
+def test_callback_routes_are_documented_not_registered() -> None:
+    app = callbacks_app(turboapi)
+    assert [route.name for route in app.routes] == ["create_invoice", "ping"]
+
+
+def test_callbacks_order_include_then_router_then_route() -> None:
+    route = router_callbacks_app(turboapi).routes[0]
+    assert [callback.name for callback in route.callbacks] == ["on_audit", "on_created", "on_gone"]
+
+
+def test_api_route_keeps_its_callbacks() -> None:
+    callbacks = turboapi.APIRouter().routes
+    assert turboapi.routing.APIRoute("/a", lambda: 1, callbacks=callbacks).callbacks is callbacks
+
+
+def test_an_unknown_route_option_is_still_refused() -> None:
+    router = turboapi.APIRouter()
+    with pytest.raises(turboapi.exceptions.FastAPIError, match="generate_unique_id_function"):
+
+        @router.get("/a", generate_unique_id_function=lambda route: "a")
+        def a():
+            return 1

@@ -25,6 +25,7 @@ from ..dependencies import BodyField, Dependant, ParamSpec, _unwrap
 from ..encoders import jsonable_encoder
 from ..exception_handlers import is_body_allowed_for_status_code
 from ..params import Undefined
+from ..routing import APIRoute
 from ..security.base import SecurityBase
 
 REF_PREFIX = "#/components/schemas/"
@@ -133,9 +134,18 @@ class _RouteFields:
             if isinstance(response, dict) and response.get("model") is not None:
                 name = f"Response_{code}_{unique_id}"
                 self.extra_responses[code] = _Field(response["model"], None, "serialization", name)
+        # FastAPI documents only the APIRoute callbacks, and one left out of the schema as an
+        # empty path item (None here: it contributes no fields).
+        self.callbacks: list[tuple[APIRoute, _RouteFields | None]] = [
+            (callback, _RouteFields(callback) if callback.include_in_schema else None)
+            for callback in getattr(route, "callbacks", None) or []
+            if isinstance(callback, APIRoute)
+        ]
 
     def fields(self) -> list[_Field]:
-        out = [f for _, f in self.params]
+        # Callbacks' fields first, as FastAPI collects them.
+        out = [f for _, fields in self.callbacks if fields is not None for f in fields.fields()]
+        out += [f for _, f in self.params]
         out += [f for f in (self.body, self.response) if f is not None]
         return out + list(self.extra_responses.values())
 
@@ -326,6 +336,8 @@ def _operation(
         operation["parameters"] = parameters
     if method in METHODS_WITH_BODY and route_fields.body is not None:
         operation["requestBody"] = _request_body(route_fields.body, mapping)
+    if getattr(route, "callbacks", None):
+        operation["callbacks"] = _callbacks(route_fields, mapping)
     response_class = route.response_class
     status = str(route.status_code) if route.status_code is not None else _default_status(response_class)
     responses = operation.setdefault("responses", {})
@@ -365,6 +377,38 @@ def _operation(
     return operation
 
 
+def _callbacks(route_fields: _RouteFields, mapping: dict[Any, Any]) -> dict[str, Any]:
+    """The operation's ``callbacks``: ``{name: {path as written: path item}}``. The path stays raw
+    (a runtime expression like ``{$request.body.url}``). As in FastAPI, the components a callback
+    needs (its 422 models, its security schemes) are dropped: throwaway dicts collect them."""
+    out: dict[str, Any] = {}
+    for callback, fields in route_fields.callbacks:
+        item = _path_item(fields, mapping, {}, {}) if fields is not None else {}
+        out[callback.name] = {callback.path: item}
+    return out
+
+
+def _path_item(
+    route_fields: _RouteFields, mapping: dict[Any, Any], defs: dict[str, Any], security_schemes: dict[str, Any]
+) -> dict[str, Any]:
+    """One route's operations, by lower-case method."""
+    return {
+        method.lower(): _operation(route_fields, method, mapping, defs, security_schemes)
+        for method in route_fields.route.methods_list
+    }
+
+
+def _path_items(
+    documented: list[_RouteFields], mapping: dict[Any, Any], defs: dict[str, Any], security_schemes: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """``paths`` (or ``webhooks``): the routes' operations under each path as OpenAPI writes it."""
+    items: dict[str, dict[str, Any]] = {}
+    for route_fields in documented:
+        path = path_format(route_fields.route.path)
+        items.setdefault(path, {}).update(_path_item(route_fields, mapping, defs, security_schemes))
+    return items
+
+
 def _deep_update(main: dict[Any, Any], update: dict[Any, Any]) -> None:
     for key, value in update.items():
         if isinstance(main.get(key), dict) and isinstance(value, dict):
@@ -383,6 +427,7 @@ def get_openapi(
     summary: str | None = None,
     description: str | None = None,
     routes: Sequence[Any],
+    webhooks: Sequence[Any] | None = None,
     tags: list[dict[str, Any]] | None = None,
     servers: list[dict[str, Any]] | None = None,
     terms_of_service: str | None = None,
@@ -406,15 +451,13 @@ def get_openapi(
     if servers:
         output["servers"] = servers
     documented = [_RouteFields(r) for r in routes if getattr(r, "include_in_schema", True)]
-    all_fields = [f for rf in documented for f in rf.fields()]
+    # Webhooks are documented like routes (their models in components too) but under `webhooks`.
+    documented_webhooks = [_RouteFields(r) for r in webhooks or [] if getattr(r, "include_in_schema", True)]
+    all_fields = [f for rf in documented + documented_webhooks for f in rf.fields()]
     mapping, definitions = _definitions(all_fields) if all_fields else ({}, {})
-    paths: dict[str, dict[str, Any]] = {}
     security_schemes: dict[str, Any] = {}
-    for route_fields in documented:
-        route = route_fields.route
-        for method in route.methods_list:
-            operation = _operation(route_fields, method, mapping, definitions, security_schemes)
-            paths.setdefault(path_format(route.path), {})[method.lower()] = operation
+    paths = _path_items(documented, mapping, definitions, security_schemes)
+    webhook_paths = _path_items(documented_webhooks, mapping, definitions, security_schemes)
     components: dict[str, Any] = {}
     if security_schemes:
         components["securitySchemes"] = security_schemes
@@ -423,6 +466,8 @@ def get_openapi(
     if components:
         output["components"] = components
     output["paths"] = paths
+    if webhook_paths:
+        output["webhooks"] = webhook_paths
     if tags:
         output["tags"] = tags
     if external_docs:
