@@ -2,7 +2,6 @@
 //! writes it through `logging` (logger `turboapi.access`) in uvicorn's format. The response never
 //! waits for it: records go into a bounded queue and are dropped (and counted) when it is full.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Mutex;
@@ -12,7 +11,7 @@ use std::time::Duration;
 const QUEUE: usize = 65_536;
 
 pub struct AccessRecord {
-    pub client: Option<SocketAddr>,
+    pub client: Option<crate::request::Peer>,
     pub method: String,
     pub target: String,
     pub version: &'static str,

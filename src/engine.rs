@@ -159,7 +159,9 @@ impl Engine {
         Some(
             records
                 .into_iter()
-                .map(|r| (r.client.map(|a| (a.ip().to_string(), a.port())), r.method, r.target, r.version, r.status))
+                .map(|r| {
+                    (r.client.as_ref().map(crate::request::Peer::host_port), r.method, r.target, r.version, r.status)
+                })
                 .collect(),
         )
     }

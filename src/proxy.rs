@@ -7,6 +7,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use http::HeaderMap;
 
+use crate::request::Peer;
+
 /// One entry of `forwarded_allow_ips`: an address, a network (CIDR), or `*` (everyone).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Trusted {
@@ -66,7 +68,7 @@ pub fn is_trusted(trusted: &[Trusted], ip: IpAddr) -> bool {
 
 /// What a trusted proxy says about the original request.
 pub struct Forwarded {
-    pub client: Option<SocketAddr>,
+    pub client: Option<Peer>,
     pub scheme: Option<&'static str>,
     pub host: Option<http::HeaderValue>,
 }
@@ -83,10 +85,13 @@ pub fn forwarded(trusted: &[Trusted], peer: Option<SocketAddr>, headers: &Header
     if !is_trusted(trusted, peer.ip()) {
         return None;
     }
-    // X-Forwarded-For: the nearest address that is not a trusted proxy itself (from the right).
+    // X-Forwarded-For: the nearest hop that is not a trusted proxy itself (from the right); a hop
+    // that is not an address is not trusted, so nothing left of it can be believed (uvicorn's rule).
     let client = last_value(headers, "x-forwarded-for").and_then(|chain| {
-        let hops: Vec<IpAddr> = chain.split(',').filter_map(|h| h.trim().parse().ok()).collect();
-        hops.iter().rev().find(|ip| !is_trusted(trusted, **ip)).or(hops.first()).map(|ip| SocketAddr::new(*ip, 0))
+        let hops: Vec<Peer> = chain.split(',').map(parse_hop).collect();
+        let trusted_hop = |hop: &&Peer| matches!(hop, Peer::Addr(a) if is_trusted(trusted, a.ip()));
+        let chosen = hops.iter().rev().find(|hop| !trusted_hop(hop)).or(hops.first())?;
+        (chosen != &Peer::Named(String::new(), 0)).then(|| chosen.clone())
     });
     let scheme = last_value(headers, "x-forwarded-proto").and_then(|p| {
         match p.rsplit(',').next().unwrap_or("").trim().to_ascii_lowercase().as_str() {
@@ -103,6 +108,18 @@ pub fn forwarded(trusted: &[Trusted], peer: Option<SocketAddr>, headers: &Header
         .and_then(|v| http::HeaderValue::from_str(v.rsplit(',').next().unwrap_or("").trim()).ok())
         .filter(|v| !v.is_empty());
     Some(Forwarded { client, scheme, host })
+}
+
+/// One X-Forwarded-For hop: `ip`, `ip:port` or `[ipv6]:port`; anything else is kept as a name.
+fn parse_hop(hop: &str) -> Peer {
+    let hop = hop.trim();
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Peer::Addr(SocketAddr::new(ip, 0));
+    }
+    if let Ok(addr) = hop.parse::<SocketAddr>() {
+        return Peer::Addr(addr);
+    }
+    Peer::Named(hop.to_string(), 0)
 }
 
 #[cfg(test)]
@@ -127,8 +144,25 @@ mod tests {
         h.insert("x-forwarded-for", "203.0.113.9, 198.51.100.7, 10.0.0.2".parse().unwrap());
         h.insert("x-forwarded-proto", "https".parse().unwrap());
         let f = forwarded(&t, Some("127.0.0.1:5000".parse().unwrap()), &h).unwrap();
-        assert_eq!(f.client, Some("198.51.100.7:0".parse().unwrap()));
+        assert_eq!(f.client, Some(Peer::Addr("198.51.100.7:0".parse().unwrap())));
         assert_eq!(f.scheme, Some("https"));
         assert!(forwarded(&t, Some("192.0.2.1:5000".parse().unwrap()), &h).is_none());
+    }
+
+    #[test]
+    fn hops_with_ports_or_names_stop_the_search() {
+        let t = parse_trusted("127.0.0.1").unwrap();
+        let peer = Some("127.0.0.1:5000".parse().unwrap());
+        let client_for = |chain: &str| {
+            let mut h = HeaderMap::new();
+            h.insert("x-forwarded-for", chain.parse().unwrap());
+            forwarded(&t, peer, &h).unwrap().client
+        };
+        assert_eq!(client_for("6.6.6.6, 203.0.113.5:4711"), Some(Peer::Addr("203.0.113.5:4711".parse().unwrap())));
+        assert_eq!(client_for("6.6.6.6, [2001:db8::1]:80"), Some(Peer::Addr("[2001:db8::1]:80".parse().unwrap())));
+        assert_eq!(client_for("6.6.6.6, unknown"), Some(Peer::Named("unknown".into(), 0)));
+        assert_eq!(client_for("6.6.6.6, 127.0.0.1"), Some(Peer::Addr("6.6.6.6:0".parse().unwrap())));
+        assert_eq!(client_for("127.0.0.1"), Some(Peer::Addr("127.0.0.1:0".parse().unwrap())));
+        assert_eq!(client_for(""), None);
     }
 }

@@ -8,10 +8,22 @@ use bytes::Bytes;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
-/// The client as the request reports it: a socket peer, or a name (the TestClient's "testclient").
+/// The client as the request reports it: a socket peer, or a name (the TestClient's "testclient",
+/// or an X-Forwarded-For hop that is not an address, such as "unknown").
+#[derive(Clone, Debug, PartialEq)]
 pub enum Peer {
     Addr(SocketAddr),
     Named(String, u16),
+}
+
+impl Peer {
+    /// `(host, port)` as ASGI's `scope["client"]`.
+    pub fn host_port(&self) -> (String, u16) {
+        match self {
+            Peer::Addr(a) => (a.ip().to_string(), a.port()),
+            Peer::Named(host, port) => (host.clone(), *port),
+        }
+    }
 }
 
 /// Everything known about one request, owned, shared between the Rust job and Python.
@@ -136,11 +148,7 @@ impl RequestData {
 
     #[getter]
     fn client(&self) -> Option<(String, u16)> {
-        match &self.info.client {
-            Some(Peer::Addr(a)) => Some((a.ip().to_string(), a.port())),
-            Some(Peer::Named(host, port)) => Some((host.clone(), *port)),
-            None => None,
-        }
+        self.info.client.as_ref().map(Peer::host_port)
     }
 
     #[getter]

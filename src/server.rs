@@ -163,23 +163,32 @@ async fn handle(
     };
     let mut headers = parts.headers;
     let mut scheme = "http";
-    let mut peer_addr = client;
+    let mut peer = client.map(crate::request::Peer::Addr);
     if let Some(trusted) = &app.trusted_proxies {
         if let Some(fwd) = crate::proxy::forwarded(trusted, client, &headers) {
-            peer_addr = fwd.client.or(client);
+            if fwd.client.is_some() {
+                peer = fwd.client;
+            }
             scheme = fwd.scheme.unwrap_or(scheme);
             if let Some(host) = fwd.host {
                 headers.insert(http::header::HOST, host);
             }
         }
     }
-    let peer = peer_addr.map(crate::request::Peer::Addr);
-    let incoming =
-        Incoming { method: parts.method, scheme, uri: parts.uri, headers, body, body_file, client: peer, server };
+    let incoming = Incoming {
+        method: parts.method,
+        scheme,
+        uri: parts.uri,
+        headers,
+        body,
+        body_file,
+        client: peer.clone(),
+        server,
+    };
     let reply = app.respond(incoming).await;
     if let Some(log) = &app.access_log {
         log.record(crate::access_log::AccessRecord {
-            client: peer_addr,
+            client: peer,
             method: method.to_string(),
             target,
             version: crate::access_log::version_of(version),

@@ -290,6 +290,23 @@ def test_proxy_headers(project: Path, cli: list[Cli], flags: list[str], expected
 
 
 @pytest.mark.parametrize(
+    ("chain", "client"),
+    [
+        ("6.6.6.6, 203.0.113.5:4711", "203.0.113.5"),  # a hop with a port is still an address
+        ("6.6.6.6, [2001:db8::1]:80", "2001:db8::1"),
+        ("6.6.6.6, unknown", "unknown"),  # not an address: not trusted, so 6.6.6.6 is not believed
+        ("6.6.6.6, 127.0.0.1", "6.6.6.6"),  # the trusted hop is skipped
+    ],
+)
+@pytest.mark.timeout(60)
+def test_forwarded_for_hops_as_uvicorn_reads_them(project: Path, cli: list[Cli], chain: str, client: str) -> None:
+    c = Cli(project, "run", "main:app", "--port", "0", "--proxy-headers")
+    cli.append(c)
+    answer = httpx.get(f"http://127.0.0.1:{c.port}/who", headers={"x-forwarded-for": chain}).json()
+    assert answer["client"] == client
+
+
+@pytest.mark.parametrize(
     ("command", "flags", "logged"),
     [("run", ["--access-log"], True), ("run", [], False), ("dev", [], True), ("dev", ["--no-access-log"], False)],
 )
