@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "maturin>=1.5,<2" "pydantic>=2.7,<3" "orjson>=3.9" "uvloop>=0.19" \
 		"pytest>=8" "pytest-timeout>=2" "httpx>=0.27" "fastapi==0.141.1" "uvicorn[standard]>=0.30" "ruff>=0.6" \
-		"selenium>=4.20"
+		"selenium>=4.20" "jinja2>=3.1"
 	touch $@
 
 venv: $(STAMP) ## create .venv with the runtime and dev dependencies

@@ -253,7 +253,6 @@ def test_every_fastapi_name_resolves():
 
 NOT_YET = [
     ("turboapi.staticfiles", "StaticFiles"),
-    ("turboapi.templating", "Jinja2Templates"),
     ("turboapi.websockets", "WebSocket"),
     ("turboapi.websockets", "WebSocketDisconnect"),
     ("turboapi.websockets", "WebSocketState"),
