@@ -50,6 +50,16 @@ pub struct Hooks {
     /// `make_response(status, headers, body, background)`: a core reply as a Python Response,
     /// for middleware that inspects what `call_next` returned.
     pub make_response: Py<PyAny>,
+    /// Response classes whose body is an iterator (`StreamingResponse`, ours and Starlette's).
+    pub stream_types: Py<PyAny>,
+    /// `start_stream(response, writer, shard)`: the pump task on a shard's loop.
+    pub start_stream: Py<PyAny>,
+    /// `FileResponse` classes (ours and Starlette's): also in `stream_types`, but planned, not pumped.
+    pub file_types: Py<PyAny>,
+    /// `plan_file(response, method, range, if_range)`: (status, headers, path, segments).
+    pub plan_file: Py<PyAny>,
+    /// `log_error(exc)`: an unhandled error logged as the server logs them.
+    pub log_error: Py<PyAny>,
 }
 
 impl Hooks {
@@ -172,6 +182,13 @@ impl App {
         let is_head = req.method == http::Method::HEAD;
         let mut reply =
             if self.layers.is_empty() { self.route_and_run(req).await } else { self.through_layers(req).await };
+        if is_head {
+            // Not read: dropping the reader stops the stream's pump.
+            reply.no_length = reply.stream.is_some() || reply.stream_source.is_some();
+            reply.stream = None;
+            reply.stream_source = None;
+            reply.file = None;
+        }
         if is_head && !reply.body.is_empty() {
             // HEAD: the GET answer's headers, Content-Length included, and no body.
             if !reply.headers.iter().any(|(n, _)| n == http::header::CONTENT_LENGTH) {
@@ -299,7 +316,7 @@ impl App {
     }
 
     /// The shard an async request runs on, by `shard_policy`.
-    fn pick_shard(&self, route: usize) -> usize {
+    pub fn pick_shard(&self, route: usize) -> usize {
         let n = self.shards.len();
         if n == 1 {
             return 0;

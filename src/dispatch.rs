@@ -138,8 +138,42 @@ fn deliver(
     event_loop: Option<&Bound<'_, PyAny>>,
     context: Option<&Bound<'_, PyAny>>,
 ) {
-    let background = reply.background.take();
-    let after = request.after.lock().ok().and_then(|mut a| a.take());
+    let mut background = reply.background.take();
+    let mut after = request.after.lock().ok().and_then(|mut a| a.take());
+    if let Some(response) =
+        reply.stream_source.take_if(|r| r.bind(py).is_instance(app.hooks.file_types.bind(py)).unwrap_or(false))
+    {
+        // A file response: Python plans the answer from the request's Range headers, the core
+        // reads the file.
+        let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let planned = app
+            .hooks
+            .plan_file
+            .bind(py)
+            .call1((response.bind(py), request.method.as_str(), header("range"), header("if-range")))
+            .and_then(|plan| crate::response::from_file_plan(&plan, background.take()));
+        reply = planned.unwrap_or_else(|err| {
+            // As Starlette: the error (a missing file) is raised to the server: logged, then a 500.
+            app.hooks.log_error.bind(py).call1((err.value(py),)).map(drop).unwrap_or_else(|e| e.print(py));
+            Reply::internal_error(Some(err))
+        });
+        background = reply.background.take();
+    }
+    if let Some(response) = reply.stream_source.take() {
+        // A streaming response: its pump starts on a shard, and the background and after-work
+        // wait for the stream's end (a `yield` dependency's resource may serve the stream).
+        let channel = crate::stream::Channel::new();
+        let writer = crate::stream::BodyWriter::new(channel.clone(), app.shards.clone());
+        match Py::new(py, writer) {
+            Ok(writer) => {
+                let shard = &app.shards[app.pick_shard(0)];
+                shard.push_event(crate::shards::ShardEvent::StartStream { response, writer: writer.into_any() });
+                (background, after) = channel.defer_after((background, after)).unwrap_or((None, None));
+                reply.stream = Some(crate::stream::StreamReader::new(channel));
+            }
+            Err(err) => reply = Reply::internal_error(Some(err)),
+        }
+    }
     if background.is_none() && after.is_none() {
         let _ = sender.send(reply);
         return;
@@ -195,8 +229,8 @@ enum ErrorReply<'py> {
     },
 }
 
-fn response_or_500(response: PyResult<Bound<'_, PyAny>>) -> Reply {
-    response.and_then(|r| from_response_object(&r)).unwrap_or_else(|e| Reply::internal_error(Some(e)))
+fn response_or_500(app: &App, response: PyResult<Bound<'_, PyAny>>) -> Reply {
+    response.and_then(|r| from_response_object(app, &r)).unwrap_or_else(|e| Reply::internal_error(Some(e)))
 }
 
 /// An exception from solving, the handler or serialisation: the app's exception handlers turn it
@@ -217,11 +251,11 @@ fn error_reply<'py>(py: Python<'py>, app: &App, err: PyErr, request: &Arc<Reques
         }
         // (response, True): a server-level (500/Exception) handler's answer; the error is kept.
         Ok(out) if out.is_instance_of::<PyTuple>() => {
-            let mut reply = response_or_500(out.get_item(0));
+            let mut reply = response_or_500(app, out.get_item(0));
             reply.error = Some(kept(exc));
             ErrorReply::Ready(reply)
         }
-        Ok(resp) if !resp.is_none() => ErrorReply::Ready(response_or_500(Ok(resp))),
+        Ok(resp) if !resp.is_none() => ErrorReply::Ready(response_or_500(app, Ok(resp))),
         Ok(_) => ErrorReply::Ready(Reply::internal_error(Some(PyErr::from_value(exc.into_any())))),
         Err(hook_err) => {
             hook_err.print(py);
@@ -431,7 +465,7 @@ impl Completion {
             let background = task
                 .call_method0(pyo3::intern!(py, "result"))
                 .ok()
-                .and_then(|result| from_response_object(&result).ok())
+                .and_then(|result| from_response_object(app, &result).ok())
                 .and_then(|reply| reply.background);
             let after = self.request.after.lock().ok().and_then(|mut a| a.take());
             if background.is_some() || after.is_some() {
@@ -464,7 +498,7 @@ fn middleware_reply(py: Python<'_>, app: &App, result: &Bound<'_, PyAny>) -> PyR
             result.get_type().name().map(|n| n.to_string()).unwrap_or_default()
         )));
     }
-    from_response_object(result)
+    from_response_object(app, result)
 }
 
 /// With middleware, a request's task runs `entry(request, next)`; the innermost `call_next`
@@ -563,6 +597,10 @@ impl Next {
 
 /// A core reply as a Python Response (status, raw headers, body, background).
 fn reply_to_response(py: Python<'_>, app: &App, reply: Reply) -> PyResult<Py<PyAny>> {
+    if let Some(response) = reply.stream_source {
+        // A streaming response goes back to the middleware as it is (its iterator unread).
+        return Ok(response);
+    }
     let headers = PyList::empty(py);
     for (name, value) in &reply.headers {
         headers.append((

@@ -58,6 +58,11 @@ impl Engine {
             new_context: py_context_class(hooks.py())?,
             middleware_entry: hooks.getattr("middleware_entry")?.extract()?,
             make_response: hooks.getattr("make_response")?.unbind(),
+            stream_types: hooks.getattr("stream_types")?.unbind(),
+            start_stream: hooks.getattr("start_stream")?.unbind(),
+            file_types: hooks.getattr("file_types")?.unbind(),
+            plan_file: hooks.getattr("plan_file")?.unbind(),
+            log_error: hooks.getattr("log_error")?.unbind(),
         };
         let policy: String = get(config, "shard_policy")?;
         let app_config = Config {
@@ -188,7 +193,7 @@ impl Engine {
 
     /// The loop's reader callback for shard `index`: start the next batch of queued requests.
     fn drain_shard(&self, py: Python<'_>, index: usize) -> PyResult<()> {
-        self.shard(index)?.drain(py, &self.app);
+        self.shard(index)?.drain(py, &self.app, index);
         Ok(())
     }
 
@@ -240,13 +245,31 @@ impl Engine {
             };
             self.runtime.block_on(app.respond(incoming))
         });
+        let mut reply = reply;
+        if let Some(file) = reply.file.take() {
+            use http_body_util::BodyExt;
+            let collected = py.allow_threads(|| self.runtime.block_on(file.collect()));
+            match collected {
+                Ok(body) => reply.body = body.to_bytes(),
+                Err(err) => reply.error = Some(Arc::new(pyo3::exceptions::PyOSError::new_err(err.to_string()))),
+            }
+        }
+        let streamed = reply.stream.is_some() || reply.no_length;
+        if let Some(reader) = reply.stream.take() {
+            // The TestClient reads a stream whole, as Starlette's does.
+            let (body, error) = py.allow_threads(|| reader.read_to_end());
+            reply.body = Bytes::from(body);
+            if let Some(error) = error {
+                reply.error = Some(Arc::new(PyErr::from_value(error.into_bound(py))));
+            }
+        }
         let out_headers = PyList::empty(py);
         for (name, value) in &reply.headers {
             out_headers.append((name.as_str(), PyBytes::new(py, value.as_bytes())))?;
         }
         // What hyper adds on a socket, so that TestClient responses carry the same headers.
         let bodiless = reply.status < 200 || reply.status == 204 || reply.status == 304;
-        if !bodiless && !reply.headers.iter().any(|(n, _)| n == http::header::CONTENT_LENGTH) {
+        if !bodiless && !streamed && !reply.headers.iter().any(|(n, _)| n == http::header::CONTENT_LENGTH) {
             out_headers.append(("content-length", PyBytes::new(py, reply.body.len().to_string().as_bytes())))?;
         }
         let error = match &reply.error {

@@ -266,6 +266,23 @@ impl Layer {
         match self {
             Layer::Cors(cors) => cors.simple(seen, reply),
             Layer::GZip(gzip) => {
+                if let Some(mut reader) = reply.stream.take() {
+                    // A stream: decided at its first chunk (an empty one is left alone).
+                    if gzip.compressible(reply) && reader.wait_first().await {
+                        append_vary(&mut reply.headers, "Accept-Encoding", false);
+                        if seen.accepts_gzip {
+                            reader.compress(gzip.level);
+                            set_header(
+                                &mut reply.headers,
+                                http::header::CONTENT_ENCODING,
+                                HeaderValue::from_static("gzip"),
+                            );
+                            reply.headers.retain(|(n, _)| *n != http::header::CONTENT_LENGTH);
+                        }
+                    }
+                    reply.stream = Some(reader);
+                    return;
+                }
                 if !gzip.prepare(seen, reply) {
                     return;
                 }
@@ -365,6 +382,15 @@ impl GZip {
     /// Whether the reply is to be compressed; adds `Vary: Accept-Encoding` when the body
     /// qualifies, as Starlette does even for clients that do not accept gzip.
     fn prepare(&self, seen: &Seen, reply: &mut Reply) -> bool {
+        if !self.compressible(reply) || reply.body.len() < self.minimum_size {
+            return false;
+        }
+        append_vary(&mut reply.headers, "Accept-Encoding", false);
+        seen.accepts_gzip
+    }
+
+    /// Not partial, not encoded already, not an excluded media type.
+    fn compressible(&self, reply: &Reply) -> bool {
         if reply.status == 206 || reply.headers.iter().any(|(n, _)| *n == http::header::CONTENT_ENCODING) {
             return false;
         }
@@ -376,13 +402,7 @@ impl GZip {
             .unwrap_or_default();
         let family = format!("{}/*", media_type.split('/').next().unwrap_or(""));
         let grpc = media_type.starts_with("application/grpc+");
-        if self.excluded.iter().any(|e| *e == media_type || *e == family || (grpc && e == "application/grpc"))
-            || reply.body.len() < self.minimum_size
-        {
-            return false;
-        }
-        append_vary(&mut reply.headers, "Accept-Encoding", false);
-        seen.accepts_gzip
+        !self.excluded.iter().any(|e| *e == media_type || *e == family || (grpc && e == "application/grpc"))
     }
 }
 

@@ -5,6 +5,7 @@ mod app;
 mod dispatch;
 mod engine;
 mod extract;
+mod filebody;
 mod gate;
 mod layers;
 mod plan;
@@ -16,6 +17,7 @@ mod router;
 mod server;
 mod shards;
 mod spool;
+mod stream;
 
 use pyo3::prelude::*;
 
@@ -26,5 +28,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<dispatch::Completion>()?;
     m.add_class::<dispatch::Next>()?;
     m.add_class::<dispatch::HandlerDone>()?;
+    m.add_class::<stream::BodyWriter>()?;
     Ok(())
 }

@@ -10,7 +10,9 @@ use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyMemoryView, PyTuple};
 
 use crate::app::App;
+use crate::filebody::FileBody;
 use crate::plan::RoutePlan;
+use crate::stream::StreamReader;
 
 /// A complete answer, ready for hyper.
 pub struct Reply {
@@ -21,6 +23,55 @@ pub struct Reply {
     pub error: Option<Arc<PyErr>>,
     /// The response's `background`: run by the Python side once the reply has been sent.
     pub background: Option<Py<PyAny>>,
+    /// A streaming response whose pump has not started yet (`deliver` starts it).
+    pub stream_source: Option<Py<PyAny>>,
+    /// The body, when it is streamed (then `body` is empty).
+    pub stream: Option<StreamReader>,
+    /// The body, when it is read from a file by the core (then `body` is empty).
+    pub file: Option<Box<FileBody>>,
+    /// No body and no length to announce (HEAD on a streaming response).
+    pub no_length: bool,
+}
+
+/// What hyper sends: a body held whole, or the chunks of a stream as they come.
+pub enum ResponseBody {
+    Full(Option<Bytes>),
+    /// Nothing, of no announced length (no Content-Length is derived from it).
+    NoLength,
+    Stream(StreamReader),
+    File(Box<FileBody>),
+}
+
+impl http_body::Body for ResponseBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        match self.get_mut() {
+            ResponseBody::Full(body) => {
+                std::task::Poll::Ready(body.take().filter(|b| !b.is_empty()).map(|b| Ok(http_body::Frame::data(b))))
+            }
+            ResponseBody::NoLength => std::task::Poll::Ready(None),
+            ResponseBody::Stream(reader) => std::pin::Pin::new(reader).poll_frame(cx),
+            ResponseBody::File(file) => std::pin::Pin::new(file.as_mut()).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, ResponseBody::Full(None) | ResponseBody::NoLength)
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match self {
+            ResponseBody::Full(Some(body)) => http_body::SizeHint::with_exact(body.len() as u64),
+            ResponseBody::Full(None) => http_body::SizeHint::with_exact(0),
+            ResponseBody::Stream(_) | ResponseBody::NoLength => http_body::SizeHint::default(),
+            ResponseBody::File(file) => file.size_hint(),
+        }
+    }
 }
 
 pub const JSON: &str = "application/json";
@@ -39,6 +90,10 @@ impl Reply {
             body: body.into(),
             error: None,
             background: None,
+            stream_source: None,
+            stream: None,
+            file: None,
+            no_length: false,
         }
     }
 
@@ -78,8 +133,14 @@ impl Reply {
         reply
     }
 
-    pub fn into_http(self) -> http::Response<http_body_util::Full<Bytes>> {
-        let mut response = http::Response::new(http_body_util::Full::new(self.body));
+    pub fn into_http(self) -> http::Response<ResponseBody> {
+        let body = match (self.stream, self.file) {
+            (Some(reader), _) => ResponseBody::Stream(reader),
+            (None, Some(file)) => ResponseBody::File(file),
+            (None, None) if self.no_length => ResponseBody::NoLength,
+            (None, None) => ResponseBody::Full(Some(self.body)),
+        };
+        let mut response = http::Response::new(body);
         *response.status_mut() =
             http::StatusCode::from_u16(self.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
         let headers = response.headers_mut();
@@ -130,7 +191,7 @@ pub fn from_result(
     kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Reply> {
     if result.is_instance(app.hooks.response_class.bind(py))? {
-        return from_response_object(result);
+        return from_response_object(app, result);
     }
     let status = plan.status_code;
     let body = if plan.custom_serialize {
@@ -138,7 +199,7 @@ pub fn from_result(
         let out = plan.route.bind(py).call_method1(pyo3::intern!(py, "serialize"), (result, kwargs))?;
         match out.downcast::<PyBytes>() {
             Ok(bytes) => body_from_pybytes(bytes),
-            Err(_) => return from_response_object(&out),
+            Err(_) => return from_response_object(app, &out),
         }
     } else if let Some(raw) = raw_body(result)? {
         let mut reply = Reply::new(status, OCTETS, raw);
@@ -157,17 +218,34 @@ pub fn from_result(
 }
 
 /// A `turboapi.responses.Response`: its status, raw header list and body, as they are.
-pub fn from_response_object(obj: &Bound<'_, PyAny>) -> PyResult<Reply> {
+pub fn from_response_object(app: &App, obj: &Bound<'_, PyAny>) -> PyResult<Reply> {
     let py = obj.py();
     let status: u16 = obj.getattr(pyo3::intern!(py, "status_code"))?.extract()?;
-    let body_obj = obj.getattr(pyo3::intern!(py, "body"))?;
+    let streaming = obj.is_instance(app.hooks.stream_types.bind(py))?;
+    let body_obj = if streaming { PyBytes::new(py, b"").into_any() } else { obj.getattr(pyo3::intern!(py, "body"))? };
     let body = raw_body(&body_obj)?.ok_or_else(|| {
         pyo3::exceptions::PyTypeError::new_err(format!(
             "Response.body must be bytes, not {}",
             body_obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
         ))
     })?;
-    let raw_headers = obj.getattr(pyo3::intern!(py, "raw_headers"))?;
+    let headers = headers_from_raw(&obj.getattr(pyo3::intern!(py, "raw_headers"))?)?;
+    let background = obj.getattr(pyo3::intern!(py, "background")).ok().filter(|b| !b.is_none()).map(|b| b.unbind());
+    Ok(Reply {
+        status,
+        headers,
+        body: if body_allowed(status) { body } else { Bytes::new() },
+        error: None,
+        background,
+        stream_source: (streaming && body_allowed(status)).then(|| obj.clone().unbind()),
+        stream: None,
+        file: None,
+        no_length: false,
+    })
+}
+
+/// A Python list of `(name: bytes, value: bytes)` pairs as header pairs.
+pub fn headers_from_raw(raw_headers: &Bound<'_, PyAny>) -> PyResult<Vec<(HeaderName, HeaderValue)>> {
     let raw_headers = raw_headers.downcast::<PyList>()?;
     let mut headers = Vec::with_capacity(raw_headers.len());
     for pair in raw_headers.iter() {
@@ -182,6 +260,28 @@ pub fn from_response_object(obj: &Bound<'_, PyAny>) -> PyResult<Reply> {
         })?;
         headers.push((name, value));
     }
-    let background = obj.getattr(pyo3::intern!(py, "background")).ok().filter(|b| !b.is_none()).map(|b| b.unbind());
-    Ok(Reply { status, headers, body: if body_allowed(status) { body } else { Bytes::new() }, error: None, background })
+    Ok(headers)
+}
+
+/// A file response planned by Python (`FileResponse._plan`): `(status, raw headers, path,
+/// segments)`, each segment `bytes` or `(offset, length)` of the file.
+pub fn from_file_plan(plan: &Bound<'_, PyAny>, background: Option<Py<PyAny>>) -> PyResult<Reply> {
+    let (status, raw_headers, path, segments): (u16, Bound<'_, PyAny>, std::path::PathBuf, Bound<'_, PyList>) =
+        plan.extract()?;
+    let mut parts = Vec::with_capacity(segments.len());
+    for segment in segments.iter() {
+        if let Ok(bytes) = segment.downcast::<PyBytes>() {
+            parts.push(crate::filebody::Segment::Bytes(Bytes::copy_from_slice(bytes.as_bytes())));
+        } else {
+            let (offset, len): (u64, u64) = segment.extract()?;
+            parts.push(crate::filebody::Segment::Range { offset, len });
+        }
+    }
+    let mut reply = Reply::new(status, OCTETS, Bytes::new());
+    reply.headers = headers_from_raw(&raw_headers)?;
+    reply.background = background;
+    if body_allowed(status) && !parts.is_empty() {
+        reply.file = Some(Box::new(FileBody::new(path, parts)));
+    }
+    Ok(reply)
 }

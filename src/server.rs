@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
+
 use hyper::body::Incoming as HyperBody;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -124,7 +124,7 @@ async fn handle(
     req: http::Request<HyperBody>,
     client: Option<SocketAddr>,
     server: Option<SocketAddr>,
-) -> http::Response<Full<Bytes>> {
+) -> http::Response<crate::response::ResponseBody> {
     let (parts, body) = req.into_parts();
     if head_size(&parts) > app.config.max_header_bytes {
         // hyper's own check is per read, so it can overshoot; this one is exact.

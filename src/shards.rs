@@ -58,8 +58,19 @@ impl Drop for Admission {
     }
 }
 
+/// Work for a shard's loop other than requests, from threads that do not hold the GIL.
+pub enum ShardEvent {
+    /// `future.set_result(None)` unless it is done (a stream's pump may go on).
+    Resolve(Py<PyAny>),
+    /// `task.cancel()` (a stream's client went away).
+    Cancel(Py<PyAny>),
+    /// Start pumping a streaming response's iterator into a body writer.
+    StartStream { response: Py<PyAny>, writer: Py<PyAny> },
+}
+
 pub struct ShardQueue {
     jobs: Mutex<VecDeque<Job>>,
+    events: Mutex<Vec<ShardEvent>>,
     /// True from the wake-up write until the shard has seen an empty queue: no duplicate wakes.
     scheduled: AtomicBool,
     wake: OwnedFd,
@@ -84,6 +95,7 @@ impl ShardQueue {
         assert!(fd >= 0, "eventfd failed: {}", std::io::Error::last_os_error());
         ShardQueue {
             jobs: Mutex::new(VecDeque::new()),
+            events: Mutex::new(Vec::new()),
             scheduled: AtomicBool::new(false),
             wake: unsafe { OwnedFd::from_raw_fd(fd) },
             event_loop: Mutex::new(None),
@@ -108,6 +120,7 @@ impl ShardQueue {
         *self.event_loop.lock().unwrap() = event_loop;
         if self.closed.load(Ordering::Acquire) {
             jobs.clear();
+            self.events.lock().unwrap().clear();
         }
     }
 
@@ -130,6 +143,37 @@ impl ShardQueue {
     pub fn cancel(&self, id: u64) {
         self.cancels.lock().unwrap().push(id);
         self.wake();
+    }
+
+    /// Queue an event for the loop (dropped, with what it holds, if the shard has stopped).
+    pub fn push_event(&self, event: ShardEvent) {
+        if self.closed.load(Ordering::Acquire) {
+            return;
+        }
+        self.events.lock().unwrap().push(event);
+        self.wake();
+    }
+
+    fn run_events(&self, py: Python<'_>, app: &Arc<App>, index: usize) {
+        let events = std::mem::take(&mut *self.events.lock().unwrap());
+        for event in events {
+            let outcome = match event {
+                ShardEvent::Resolve(future) => {
+                    let future = future.bind(py);
+                    match future.call_method0(pyo3::intern!(py, "done")).and_then(|d| d.is_truthy()) {
+                        Ok(false) => future.call_method1(pyo3::intern!(py, "set_result"), (py.None(),)).map(drop),
+                        other => other.map(drop),
+                    }
+                }
+                ShardEvent::Cancel(task) => task.bind(py).call_method0(pyo3::intern!(py, "cancel")).map(drop),
+                ShardEvent::StartStream { response, writer } => {
+                    app.hooks.start_stream.bind(py).call1((response, writer, index)).map(drop)
+                }
+            };
+            if let Err(err) = outcome {
+                err.print(py);
+            }
+        }
     }
 
     pub fn track(&self, id: u64, task: Py<PyAny>) {
@@ -159,7 +203,9 @@ impl ShardQueue {
     }
 
     fn has_work(&self) -> bool {
-        !self.jobs.lock().unwrap().is_empty() || !self.cancels.lock().unwrap().is_empty()
+        !self.jobs.lock().unwrap().is_empty()
+            || !self.cancels.lock().unwrap().is_empty()
+            || !self.events.lock().unwrap().is_empty()
     }
 
     fn signal(&self) {
@@ -176,7 +222,7 @@ impl ShardQueue {
     }
 
     /// Called by the loop when the eventfd is readable: start up to one batch of jobs.
-    pub fn drain(&self, py: Python<'_>, app: &Arc<App>) {
+    pub fn drain(&self, py: Python<'_>, app: &Arc<App>, index: usize) {
         self.clear_signal();
         let Some(event_loop) = self.event_loop.lock().unwrap().as_ref().map(|l| l.clone_ref(py)) else {
             return;
@@ -187,6 +233,7 @@ impl ShardQueue {
         let mut spins = 0;
         while started < limit {
             self.run_cancels(py);
+            self.run_events(py, app, index);
             let batch: Vec<Job> = {
                 let mut jobs = self.jobs.lock().unwrap();
                 let n = jobs.len().min(limit - started);

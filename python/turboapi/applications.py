@@ -149,6 +149,9 @@ class TurboAPI:
     def url_path_for(self, name: str, /, **path_params: Any) -> str:
         return self.router.url_path_for(name, **path_params)
 
+    def mount(self, path: str, app: Any, name: str | None = None) -> None:
+        self.router.mount(path, app, name=name)
+
     def on_event(self, event_type: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         if event_type not in ("startup", "shutdown"):
             raise ValueError(f"event_type must be 'startup' or 'shutdown', not {event_type!r}")
@@ -350,6 +353,11 @@ class TurboAPI:
             if key in (500, Exception):
                 handler = value
         return handler
+
+    @staticmethod
+    def _log_error(exc: BaseException) -> None:
+        """An error the core met outside a handler (a file response's missing file)."""
+        logger.error("Exception in request handler", exc_info=exc)
 
     def _failed_handler(self, request: Request, failure: Exception) -> Any:
         """An exception handler raised: the 500/Exception handler answers, as Starlette's

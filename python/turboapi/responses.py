@@ -7,13 +7,12 @@ set by the server from the body.
 from __future__ import annotations
 
 import http.cookies
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from datetime import datetime
 from email.utils import format_datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
-from ._planned import refuse
 from .datastructures import MutableHeaders
 
 
@@ -151,13 +150,54 @@ class RedirectResponse(Response):
         self.raw_headers.append((b"location", quote(str(url), safe=":/%#?=@[]!$&'()*+,;").encode("latin-1")))
 
 
+class StreamingResponse(Response):
+    """A body from an iterator of ``bytes``/``str`` chunks (sync or async), sent as it comes, with
+    backpressure from the socket (``turboapi.streaming``)."""
+
+    #: Set per instance (this plain attribute hides Response's property of the same name).
+    body_iterator: AsyncIterator[Any] = None  # type: ignore[assignment]
+
+    def __init__(
+        self,
+        content: Any,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: Any = None,
+    ) -> None:
+        from .streaming import iterate_in_threads
+
+        self.status_code = status_code
+        if media_type is not None:
+            self.media_type = media_type
+        self.background = background
+        self.body_iterator = content if isinstance(content, AsyncIterable) else iterate_in_threads(content)
+        self.init_headers(headers)
+
+
 try:
     # A FastAPI app may return Starlette's responses (FastAPI's are Starlette's): sent as they are.
+    from starlette.responses import FileResponse as _StarletteFileResponse
     from starlette.responses import Response as _StarletteResponse
+    from starlette.responses import StreamingResponse as _StarletteStreamingResponse
 
     RESPONSE_TYPES: tuple[type, ...] = (Response, _StarletteResponse)
+    STREAM_TYPES: tuple[type, ...] = (StreamingResponse, _StarletteStreamingResponse)
+    STARLETTE_FILE_TYPES: tuple[type, ...] = (_StarletteFileResponse,)
 except ImportError:  # pragma: no cover - Starlette is optional
     RESPONSE_TYPES = (Response,)
+    STREAM_TYPES = (StreamingResponse,)
+    STARLETTE_FILE_TYPES = ()
 
 
-__getattr__ = refuse("fastapi.responses", ["EventSourceResponse", "FileResponse", "StreamingResponse"])
+def __getattr__(name: str) -> Any:
+    # In their own modules (they import this one).
+    if name == "FileResponse":
+        from .fileresponse import FileResponse
+
+        return FileResponse
+    if name == "EventSourceResponse":
+        from .sse import EventSourceResponse
+
+        return EventSourceResponse
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import re
@@ -16,8 +17,10 @@ from ._planned import refuse
 from .datastructures import Default
 from .datastructures import DefaultPlaceholder as _Default
 from .exceptions import FastAPIError, ResponseValidationError
+from .requests import Request
 from .responses import RESPONSE_TYPES, JSONResponse, Response
 from .solving import DependencyRunner, RequestScope, solve_simple
+from .streaming import GeneratorStream, is_generator_function, stream_item_type
 
 try:
     from starlette.routing import NoMatchFound
@@ -31,6 +34,8 @@ except ImportError:  # pragma: no cover - Starlette is optional
 
 
 PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
+#: A mount answers every method (StaticFiles itself says 405 for all but GET and HEAD).
+MOUNT_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def _is_coroutine_function(fn: Any) -> bool:
@@ -115,6 +120,17 @@ class APIRoute:
             and not self.has_model_params
             else None
         )
+        #: A generator endpoint streams its items (None for other endpoints).
+        self.stream: GeneratorStream | None = None
+        if is_generator_function(endpoint):
+            annotation = None
+            if isinstance(response_model, _Default):
+                with contextlib.suppress(Exception):
+                    annotation = get_type_hints(endpoint).get("return")
+            item_type = stream_item_type(annotation)
+            self.stream = GeneratorStream(self, item_type)
+            if item_type is not None:
+                response_model = None  # the annotation types the items, not a response
         self.response_model = self._response_model(response_model)
         self.response_adapter = TypeAdapter(self.response_model) if self.response_model is not None else None
         self.app: Any = None
@@ -124,7 +140,10 @@ class APIRoute:
             self.core_is_async = self.is_async
             self.always_solve = bool(sig.body or sig.request_param or sig.response_param or self.has_model_params)
             self.custom_serialize = bool(
-                self.response_adapter is not None or self.custom_response_class or sig.response_param
+                self.response_adapter is not None
+                or self.custom_response_class
+                or sig.response_param
+                or self.stream is not None
             )
         else:
             # Dependencies: `solve` returns a RequestScope, the runner does the rest and returns a Response.
@@ -176,6 +195,8 @@ class APIRoute:
         """JSON bytes of a non-Response result, or a Response when the route shapes it
         (response_class, or headers/status set on a `Response` parameter)."""
         status = (sub.status_code if sub is not None else None) or self.status_code_or_default
+        if self.stream is not None:
+            return self.stream.response(result, status, sub)
         if self.response_adapter is not None:
             value, errors = deps.validate(self.response_adapter, result, ("response",))
             if errors:
@@ -194,6 +215,21 @@ class APIRoute:
         if sub is not None:
             response.raw_headers.extend(sub.raw_headers)
         return response
+
+
+def reachable(routes: list[APIRoute]) -> list[APIRoute]:
+    """The routes a request can reach. Starlette tries routes in order and a mount takes every path
+    below its prefix, so a route registered after a mount, under its prefix, is never reached;
+    without this, the core's router (which prefers static segments) would pick it."""
+    out: list[APIRoute] = []
+    prefixes: list[str] = []
+    for route in routes:
+        if any(route.path.startswith(prefix) for prefix in prefixes):
+            continue
+        if getattr(route, "is_mount", False):
+            prefixes.append(route.path[: -len("{path:path}")])
+        out.append(route)
+    return out
 
 
 class APIRouter:
@@ -314,8 +350,40 @@ class APIRouter:
     def url_path_for(self, name: str, /, **path_params: Any) -> str:
         for route in self.routes:
             if route.name == name and set(PATH_PARAM.findall(route.path)) == set(path_params):
-                return PATH_PARAM.sub(lambda m: str(path_params[m.group(1)]), route.path)
+                values = dict(path_params)
+                if getattr(route, "is_mount", False):
+                    # Starlette's Mount: the path below the prefix, without a leading slash.
+                    values["path"] = str(values["path"]).lstrip("/")
+                return PATH_PARAM.sub(lambda m: str(values[m.group(1)]), route.path)  # noqa: B023
         raise NoMatchFound(name, path_params)
+
+    def mount(self, path: str, app: Any, name: str | None = None) -> None:
+        """Serve ``app`` under ``path``: every method, every path below it. A ``StaticFiles``
+        only for now (ASGI applications come later)."""
+        from .staticfiles import StaticFiles
+
+        if path and not path.startswith("/"):
+            raise ValueError(f"mount path {path!r} must start with '/'")
+        if not isinstance(app, StaticFiles):
+            from turboapi import NotSupportedYet
+
+            raise NotSupportedYet(
+                f"turboapi can mount StaticFiles only, not {type(app).__name__}; mounting ASGI applications is planned"
+            )
+        static = app
+
+        def serve(request: Request) -> Any:
+            return static.get_response(request.path_params["path"], request)
+
+        route = APIRoute(
+            path.rstrip("/") + "/{path:path}",
+            serve,
+            methods=MOUNT_METHODS,
+            name=name or "mount",
+            include_in_schema=False,
+        )
+        route.is_mount = True
+        self.routes.append(route)
 
 
 __getattr__ = refuse(

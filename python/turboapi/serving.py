@@ -16,10 +16,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from . import _eager, _json, background
+from . import _eager, _json, background, streaming
 from ._core import Engine
 from .dependencies import fresh_default
-from .responses import RESPONSE_TYPES, Response
+from .responses import RESPONSE_TYPES, STARLETTE_FILE_TYPES, STREAM_TYPES, Response
+from .routing import reachable
 
 MiB = 1024 * 1024
 
@@ -165,6 +166,13 @@ class _Hooks:
         self.middleware_entry = app._middleware_entry if stack is not None else None
         self.native_layers = app._native_layers
         self.make_response = _core_response
+        from .fileresponse import FileResponse, plan
+
+        self.file_types = (FileResponse, *STARLETTE_FILE_TYPES)
+        self.stream_types = (*STREAM_TYPES, *self.file_types)
+        self.start_stream = streaming.start
+        self.plan_file = plan
+        self.log_error = app._log_error
 
 
 def _core_response(status: int, headers: list[tuple[bytes, bytes]], body: bytes, background: Any) -> Response:
@@ -192,7 +200,8 @@ class Runtime:
         # what scope["root_path"] reports and what routing strips.
         app_root_path = getattr(app, "root_path", "") or client_root_path
         _json.select(settings.json)
-        routes = list(app.routes) + app._internal_routes()
+        # The docs routes first, as FastAPI adds them when the app is made.
+        routes = reachable(app._internal_routes() + list(app.routes))
         for route in routes:
             route.app = app
         self.engine = Engine(

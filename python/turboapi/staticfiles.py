@@ -1,19 +1,151 @@
-"""Serving a directory of files (FastAPI's ``fastapi.staticfiles``): not in turboapi yet; importing a name says so."""
+"""``StaticFiles``: a directory (or packages' ``statics`` folders) served under ``app.mount``.
 
-_PLANNED = frozenset(
-    {
-        "StaticFiles",
-    }
-)
+Behaviour is Starlette 1.10's: GET and HEAD only (405 otherwise), no way out of the directory
+(``..`` and absolute paths after normalising, symlinks pointing outside unless
+``follow_symlink=True``: 404), ``If-None-Match``/``If-Modified-Since`` → 304, and with ``html=True``
+``index.html`` for directories and ``404.html`` for what is missing. The file itself is a
+``FileResponse``: the core reads and sends it, with ranges.
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib.util
+import os
+import stat
+from email.utils import parsedate
+from typing import Any
+
+from .datastructures import Headers
+from .exceptions import HTTPException, _HTTPExceptionBase
+from .fileresponse import FileResponse
+from .responses import RedirectResponse, Response
+
+# Raised as Starlette raises it (its class when installed), so the app's handlers see the same.
+_NotFound: type[Exception] = HTTPException if _HTTPExceptionBase is Exception else _HTTPExceptionBase
+
+#: Headers a 304 keeps (RFC 9110 section 15.4.5).
+NOT_MODIFIED_HEADERS = ("cache-control", "content-location", "date", "etag", "expires", "vary")
 
 
-def __getattr__(name: str) -> object:
-    # Also reached by ``from turboapi.staticfiles import <name>``; raising an ImportError there is what
-    # makes that statement fail with this message instead of a bare "cannot import name".
-    if name in _PLANNED:
-        from turboapi import NotSupportedYet  # imported late: no cycle with turboapi/__init__.py
+class NotModifiedResponse(Response):
+    def __init__(self, headers: Headers) -> None:
+        super().__init__(status_code=304, headers={k: v for k, v in headers.items() if k in NOT_MODIFIED_HEADERS})
 
-        raise NotSupportedYet(
-            f"turboapi does not support FastAPI's {name!r} (fastapi.staticfiles.{name}) yet; it is planned"
-        )
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+class StaticFiles:
+    def __init__(
+        self,
+        *,
+        directory: str | os.PathLike[str] | None = None,
+        packages: list[str | tuple[str, str]] | None = None,
+        html: bool = False,
+        check_dir: bool = True,
+        follow_symlink: bool = False,
+    ) -> None:
+        self.directory = directory
+        self.packages = packages
+        self.all_directories = self.get_directories(directory, packages)
+        self.html = html
+        self.config_checked = False
+        self.follow_symlink = follow_symlink
+        if check_dir and directory is not None and not os.path.isdir(directory):
+            raise RuntimeError(f"Directory '{directory}' does not exist")
+
+    def get_directories(
+        self, directory: str | os.PathLike[str] | None = None, packages: list[str | tuple[str, str]] | None = None
+    ) -> list[str | os.PathLike[str]]:
+        directories: list[str | os.PathLike[str]] = [] if directory is None else [directory]
+        for package in packages or []:
+            name, folder = (package, "statics") if isinstance(package, str) else package
+            spec = importlib.util.find_spec(name)
+            assert spec is not None, f"Package {name!r} could not be found."
+            assert spec.origin is not None, f"Package {name!r} could not be found."
+            package_directory = os.path.normpath(os.path.join(spec.origin, "..", folder))
+            assert os.path.isdir(package_directory), f"Directory '{folder!r}' in package {name!r} could not be found."
+            directories.append(package_directory)
+        return directories
+
+    def check_config(self) -> None:
+        if self.directory is None:
+            return
+        try:
+            stat_result = os.stat(self.directory)
+        except FileNotFoundError:
+            raise RuntimeError(f"StaticFiles directory '{self.directory}' does not exist.") from None
+        if not (stat.S_ISDIR(stat_result.st_mode) or stat.S_ISLNK(stat_result.st_mode)):
+            raise RuntimeError(f"StaticFiles path '{self.directory}' is not a directory.")
+
+    def get_path(self, route_path: str) -> str:
+        return os.path.normpath(os.path.join(*route_path.split("/")))
+
+    def get_response(self, route_path: str, request: Any) -> Response:
+        """The answer for ``route_path`` (the part after the mount's prefix)."""
+        if not self.config_checked:
+            self.check_config()
+            self.config_checked = True
+        if request.method not in ("GET", "HEAD"):
+            raise _NotFound(status_code=405, headers={"Allow": "GET, HEAD"})
+        path = self.get_path(route_path)
+        try:
+            full_path, stat_result = self.lookup_path(path)
+        except PermissionError:
+            raise _NotFound(status_code=401) from None
+        except OSError as exc:
+            if exc.errno == errno.ENAMETOOLONG:
+                raise _NotFound(status_code=404) from None
+            raise
+        if stat_result is not None and stat.S_ISREG(stat_result.st_mode):
+            return self.file_response(full_path, stat_result, request)
+        if stat_result is not None and stat.S_ISDIR(stat_result.st_mode) and self.html:
+            index_path, index_stat = self.lookup_path(os.path.join(path, "index.html"))
+            if index_stat is not None and stat.S_ISREG(index_stat.st_mode):
+                if not request.url.path.endswith("/"):
+                    # The directory's URL without its slash: relative links in index.html need it.
+                    return RedirectResponse(url=str(request.url.replace(path=request.url.path + "/")))
+                return self.file_response(index_path, index_stat, request)
+        if self.html:
+            page_path, page_stat = self.lookup_path("404.html")
+            if page_stat is not None and stat.S_ISREG(page_stat.st_mode):
+                return FileResponse(page_path, stat_result=page_stat, status_code=404)
+        raise _NotFound(status_code=404)
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        if path.startswith(("/", "\\")):
+            return "", None
+        try:
+            for directory in self.all_directories:
+                joined = os.path.join(directory, path)
+                if self.follow_symlink:
+                    full_path, root = os.path.abspath(joined), os.path.abspath(directory)
+                else:
+                    full_path, root = os.path.realpath(joined), os.path.realpath(directory)
+                if os.path.commonpath([full_path, root]) != str(root):
+                    continue  # outside the directory: as if missing
+                try:
+                    return full_path, os.stat(full_path)
+                except (FileNotFoundError, NotADirectoryError):
+                    continue
+        except ValueError:  # a NUL byte in the path
+            pass
+        return "", None
+
+    def file_response(self, full_path: str, stat_result: os.stat_result, request: Any) -> Response:
+        response = FileResponse(full_path, stat_result=stat_result)
+        if self.is_not_modified(response.headers, request.headers):
+            return NotModifiedResponse(response.headers)
+        return response
+
+    def is_not_modified(self, response_headers: Any, request_headers: Any) -> bool:
+        if_none_match = request_headers.get("if-none-match")
+        if if_none_match:
+            etag = response_headers["etag"]
+            if if_none_match.strip() == "*":
+                return True
+            return etag in [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+        try:
+            if_modified_since = parsedate(request_headers["if-modified-since"])
+            last_modified = parsedate(response_headers["last-modified"])
+        except KeyError:
+            return False
+        return if_modified_since is not None and last_modified is not None and if_modified_since >= last_modified

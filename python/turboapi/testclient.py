@@ -35,7 +35,8 @@ class _EngineTransport(httpx.BaseTransport):
         # As with Starlette's TestClient, a response comes back once its background work is done.
         if not background.inside_background() and not background.pending.wait_idle(timeout=60):
             raise RuntimeError("background tasks still running after 60 s")
-        return httpx.Response(status, headers=out_headers, content=body, request=request)
+        # `stream=`: httpx adds no Content-Length of its own (a streamed reply has none, as in Starlette).
+        return httpx.Response(status, headers=out_headers, stream=httpx.ByteStream(body), request=request)
 
 
 class TestClient(httpx.Client):

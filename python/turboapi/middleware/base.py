@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+
+from ..responses import STREAM_TYPES
 
 CallNext = Callable[[Any], Awaitable[Any]]
 
@@ -17,4 +19,18 @@ class BaseHTTPMiddleware:
         raise NotImplementedError()  # pragma: no cover
 
     async def __call__(self, request: Any) -> Any:
-        return await self.dispatch_func(request, self.app)
+        return await self.dispatch_func(request, self.call_next)
+
+    async def call_next(self, request: Any) -> Any:
+        response = await self.app(request)
+        if isinstance(response, STREAM_TYPES):
+            # As Starlette's call_next: the body iterator of what comes back yields bytes.
+            response.body_iterator = _encoded(response.body_iterator, getattr(response, "charset", "utf-8"))
+        return response
+
+
+async def _encoded(chunks: AsyncIterator[Any], charset: str) -> AsyncIterator[bytes]:
+    async for chunk in chunks:
+        yield (
+            chunk if isinstance(chunk, bytes) else bytes(chunk) if not isinstance(chunk, str) else chunk.encode(charset)
+        )

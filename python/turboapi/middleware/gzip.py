@@ -4,7 +4,11 @@ gzip-compressed for clients that accept it, except excluded media types and enco
 from __future__ import annotations
 
 import gzip
+import zlib
+from collections.abc import AsyncIterator
 from typing import Any
+
+from ..responses import STREAM_TYPES
 
 DEFAULT_EXCLUDED_CONTENT_TYPES = (
     "application/grpc",
@@ -50,7 +54,11 @@ class GZipMiddleware:
         media_types = {media_type, media_type.partition("/")[0] + "/*"}
         if media_type.startswith("application/grpc+"):
             media_types.add("application/grpc")
-        if not media_types.isdisjoint(self.exclude_content_types) or len(response.body) < self.minimum_size:
+        if not media_types.isdisjoint(self.exclude_content_types):
+            return response
+        if isinstance(response, STREAM_TYPES) and not hasattr(response, "path"):
+            return await self._stream(response, accepts_gzip)
+        if len(response.body) < self.minimum_size:
             return response
         headers.add_vary_header("Accept-Encoding")
         if accepts_gzip:
@@ -59,3 +67,37 @@ class GZipMiddleware:
             if "content-length" in headers:
                 headers["Content-Length"] = str(len(response.body))
         return response
+
+    async def _stream(self, response: Any, accepts_gzip: bool) -> Any:
+        """Starlette decides at the first chunk: an empty stream is left alone; otherwise
+        ``Vary``, and for gzip clients each chunk compressed and flushed as it passes."""
+        chunks = response.body_iterator
+        charset = getattr(response, "charset", "utf-8")
+        try:
+            first = await anext(chunks)
+        except StopAsyncIteration:
+            return response
+        response.headers.add_vary_header("Accept-Encoding")
+        if accepts_gzip:
+            response.headers["Content-Encoding"] = "gzip"
+            if "content-length" in response.headers:
+                del response.headers["Content-Length"]
+        response.body_iterator = _gzipped(first, chunks, charset, self.compresslevel if accepts_gzip else None)
+        return response
+
+
+async def _gzipped(first: Any, rest: AsyncIterator[Any], charset: str, level: int | None) -> AsyncIterator[bytes]:
+    """The stream again from its first chunk; compressed when ``level`` is given."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS | 16) if level is not None else None
+
+    def encode(chunk: Any) -> bytes:
+        data = chunk.encode(charset) if isinstance(chunk, str) else bytes(chunk)
+        if compressor is None:
+            return data
+        return compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
+
+    yield encode(first)
+    async for chunk in rest:
+        yield encode(chunk)
+    if compressor is not None:
+        yield compressor.flush()

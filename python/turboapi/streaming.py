@@ -1,0 +1,240 @@
+"""The pump of a streaming response: on a loop shard, it takes the chunks of the response's
+iterator and hands them to the core's body writer, waiting while the client is slow.
+
+The core starts it (``start``) once the response's headers are on their way. The client going
+away cancels the pump's task: an async generator sees ``CancelledError`` at its ``await`` and its
+``finally`` runs; a sync iterator is closed once the ``next()`` running in a thread returns. The
+response's background and the request's after-work (``yield`` dependencies' exits) run when the
+stream has ended, as in FastAPI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import logging
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Generator, Iterable, Iterator
+from typing import Any, get_args, get_origin
+
+from pydantic import TypeAdapter
+
+from . import background
+from .concurrency import run_to_end_in_thread
+from .encoders import jsonable_encoder
+
+logger = logging.getLogger("turboapi.error")
+
+# BodyWriter.send's answers (src/stream.rs).
+SENT, FULL, GONE = 0, 1, 2
+
+_EXHAUSTED: Any = object()
+#: The pumps running, so that their tasks are not garbage-collected mid-stream.
+_running: set[asyncio.Task[None]] = set()
+
+
+def start(response: Any, writer: Any, shard: int) -> None:
+    """Called by the core on shard ``shard``'s loop thread."""
+    task = asyncio.get_running_loop().create_task(_pump(response, writer, shard))
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+    if not writer.set_task(task, shard):
+        task.cancel()  # the client left before the pump started
+
+
+async def iterate_in_threads(iterable: Iterable[Any]) -> AsyncIterator[Any]:
+    """A sync iterable as an async iterator, each ``next()`` in a worker thread. Cancelled while a
+    ``next()`` runs, it waits for it, then closes the iterator (a generator's ``finally`` runs)."""
+    iterator: Iterator[Any] = iter(iterable)
+    try:
+        while True:
+            item = await run_to_end_in_thread(next, iterator, _EXHAUSTED)
+            if item is _EXHAUSTED:
+                return
+            yield item
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+
+
+async def _pump(response: Any, writer: Any, shard: int) -> None:
+    loop = asyncio.get_running_loop()
+    chunks = response.body_iterator
+    charset = getattr(response, "charset", "utf-8")
+    error: BaseException | None = None
+    try:
+        async for chunk in chunks:
+            if not isinstance(chunk, bytes):
+                chunk = bytes(chunk) if isinstance(chunk, (bytearray, memoryview)) else chunk.encode(charset)
+            state = writer.send(chunk)
+            while state == FULL:
+                ready = loop.create_future()
+                if writer.wait_writable(ready, shard):
+                    await ready
+                state = writer.send(chunk)
+            if state == GONE:
+                break
+            await asyncio.sleep(0)  # a checkpoint: a fast generator must not starve the loop
+    except asyncio.CancelledError:
+        pass  # the client went away (or the server is stopping): nobody reads any more
+    except Exception as exc:
+        error = exc
+        logger.error("Exception in a streaming response's iterator", exc_info=exc)
+    finally:
+        try:
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        except Exception as exc:  # a generator whose cleanup raises: logged, the stream still ends
+            logger.error("Exception closing a streaming response's iterator", exc_info=exc)
+        work = writer.take_after()
+        if work is not None:
+            background.start(*work, loop)
+        if error is None:
+            writer.finish()
+        else:
+            writer.fail(error)
+
+
+# -- generator routes (FastAPI 0.141): a route whose endpoint yields streams its items ---------------
+
+#: Return annotations whose first argument is the item type (``AsyncIterable[Item]``...).
+STREAM_ORIGINS = frozenset({AsyncIterable, AsyncIterator, AsyncGenerator, Iterable, Iterator, Generator})
+
+
+def is_generator_function(fn: Any) -> bool:
+    call = fn if inspect.isfunction(fn) or inspect.ismethod(fn) else getattr(fn, "__call__", fn)  # noqa: B004
+    return inspect.isgeneratorfunction(call) or inspect.isasyncgenfunction(call)
+
+
+def stream_item_type(annotation: Any) -> Any | None:
+    if get_origin(annotation) in STREAM_ORIGINS:
+        args = get_args(annotation)
+        return args[0] if args else Any
+    return None
+
+
+class GeneratorStream:
+    """How a generator route answers: Server-Sent Events (``response_class=EventSourceResponse``),
+    JSON Lines (no response class), or the chunks as they are (another response class). Items
+    are validated and dumped by the return annotation's item type (``AsyncIterable[Item]``)."""
+
+    def __init__(self, route: Any, item_type: Any | None) -> None:
+        from .sse import EventSourceResponse, ServerSentEvent
+
+        self.route = route
+        response_class = route.response_class
+        if isinstance(response_class, type) and issubclass(response_class, EventSourceResponse):
+            self.mode = "sse"
+        elif not route.custom_response_class:
+            self.mode = "jsonl"
+        else:
+            self.mode = "raw"
+        typed = (
+            self.mode != "raw"
+            and item_type is not None
+            and not (isinstance(item_type, type) and issubclass(item_type, ServerSentEvent))
+        )
+        self.item_adapter = TypeAdapter(item_type) if typed else None
+
+    def response(self, items: Any, status: int, sub: Any) -> Any:
+        from .responses import StreamingResponse
+
+        source = items if isinstance(items, AsyncIterable) else iterate_in_threads(items)
+        if self.mode == "sse":
+            response = StreamingResponse(
+                _sse(source, self._sse_event), status_code=status, media_type="text/event-stream"
+            )
+            response.headers["Cache-Control"] = "no-cache"
+            response.headers["X-Accel-Buffering"] = "no"  # nginx: do not buffer the events
+        elif self.mode == "jsonl":
+            response = StreamingResponse(
+                _mapped(source, lambda item: self._data(item) + b"\n"),
+                status_code=status,
+                media_type="application/jsonl",
+            )
+        else:
+            response = self.route.response_class(content=items, status_code=status)
+        if sub is not None:
+            response.raw_headers.extend(sub.raw_headers)
+        return response
+
+    def _data(self, item: Any) -> bytes:
+        """An item as JSON: validated and dumped by the item type if the route has one."""
+        if self.item_adapter is None:
+            return json.dumps(jsonable_encoder(item)).encode("utf-8")
+        from .dependencies import validate
+        from .exceptions import ResponseValidationError
+
+        value, errors = validate(self.item_adapter, item, ("response",))
+        if errors:
+            raise ResponseValidationError(errors, body=item)
+        return self.item_adapter.dump_json(value, **self.route._dump_options)
+
+    def _sse_event(self, item: Any) -> bytes:
+        from .sse import ServerSentEvent, format_sse_event
+
+        if not isinstance(item, ServerSentEvent):
+            return format_sse_event(data_str=self._data(item).decode("utf-8"))
+        if item.raw_data is not None:
+            data: str | None = item.raw_data
+        elif item.data is not None:
+            dump = getattr(item.data, "model_dump_json", None)
+            data = dump() if dump is not None else json.dumps(jsonable_encoder(item.data))
+        else:
+            data = None
+        return format_sse_event(data_str=data, event=item.event, id=item.id, retry=item.retry, comment=item.comment)
+
+
+async def _mapped(items: AsyncIterator[Any], encode: Any) -> AsyncIterator[bytes]:
+    async for item in items:
+        yield encode(item)
+
+
+class _Failed:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+_DONE: Any = object()
+
+
+async def _sse(items: AsyncIterator[Any], encode: Any) -> AsyncIterator[bytes]:
+    """The events, with a keep-alive comment whenever the generator has been quiet for
+    ``sse._PING_INTERVAL`` seconds. A producer task pulls from the generator, so a ping never
+    interrupts it (a timeout around the generator itself would cancel it)."""
+    from . import sse
+
+    ready: asyncio.Queue[Any] = asyncio.Queue(maxsize=1)
+
+    async def produce() -> None:
+        try:
+            async for item in items:
+                await ready.put(encode(item))
+        except Exception as exc:
+            await ready.put(_Failed(exc))
+        else:
+            await ready.put(_DONE)
+
+    producer = asyncio.ensure_future(produce())
+    try:
+        while True:
+            try:
+                event = await asyncio.wait_for(ready.get(), timeout=sse._PING_INTERVAL)
+            except TimeoutError:
+                yield sse.KEEPALIVE_COMMENT
+                continue
+            if event is _DONE:
+                return
+            if isinstance(event, _Failed):
+                raise event.error
+            yield event
+    finally:
+        producer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await producer
+        aclose = getattr(items, "aclose", None)
+        if aclose is not None:
+            await aclose()
