@@ -56,8 +56,10 @@ class GZipMiddleware:
             media_types.add("application/grpc")
         if not media_types.isdisjoint(self.exclude_content_types):
             return response
-        if isinstance(response, STREAM_TYPES) and not hasattr(response, "path"):
+        if isinstance(response, STREAM_TYPES):
             return await self._stream(response, accepts_gzip)
+        if not hasattr(response, "body"):
+            return response  # a file response: the core sends it as it is (not compressed)
         if len(response.body) < self.minimum_size:
             return response
         headers.add_vary_header("Accept-Encoding")
