@@ -358,25 +358,32 @@ class APIRouter:
         raise NoMatchFound(name, path_params)
 
     def mount(self, path: str, app: Any, name: str | None = None) -> None:
-        """Serve ``app`` under ``path``: every method, every path below it. A ``StaticFiles``
-        only for now (ASGI applications come later)."""
+        """Serve ``app`` (a ``StaticFiles``, or any ASGI 3 application) under ``path``: every method,
+        every path below it, as Starlette's ``Mount``."""
         from .staticfiles import StaticFiles
 
         if path and not path.startswith("/"):
             raise ValueError(f"mount path {path!r} must start with '/'")
-        if not isinstance(app, StaticFiles):
-            from turboapi import NotSupportedYet
+        prefix = path.rstrip("/")
+        if isinstance(app, StaticFiles):
+            static = app
 
-            raise NotSupportedYet(
-                f"turboapi can mount StaticFiles only, not {type(app).__name__}; mounting ASGI applications is planned"
-            )
-        static = app
+            def serve(request: Request) -> Any:
+                return static.get_response(request.path_params["path"], request)
 
-        def serve(request: Request) -> Any:
-            return static.get_response(request.path_params["path"], request)
+        elif callable(app):
+            from .asgi import ASGIMount
+
+            mounted = ASGIMount(app, prefix)
+
+            async def serve(request: Request) -> Any:  # type: ignore[misc]
+                return await mounted(request)
+
+        else:
+            raise TypeError(f"app.mount() takes a StaticFiles or an ASGI application, not {type(app).__name__}")
 
         route = APIRoute(
-            path.rstrip("/") + "/{path:path}",
+            prefix + "/{path:path}",
             serve,
             methods=MOUNT_METHODS,
             name=name or "mount",
