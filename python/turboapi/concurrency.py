@@ -50,13 +50,20 @@ async def run_to_end_in_thread(func: Callable[_P, _T], *args: _P.args, **kwargs:
 
 
 async def iterate_in_threadpool(iterator: Iterable[_T]) -> AsyncIterator[_T]:
-    """Iterate a sync iterable, each ``next()`` in a worker thread, as an async iterator."""
+    """Iterate a sync iterable, each ``next()`` in a worker thread, as an async iterator. Cancelled
+    while a ``next()`` runs (a streaming client went away), it waits for that call, then closes the
+    iterator, so a generator's ``finally`` runs."""
     it: Iterator[_T] = iter(iterator)
-    while True:
-        item = await asyncio.to_thread(next, it, _EXHAUSTED)
-        if item is _EXHAUSTED:
-            return
-        yield item
+    try:
+        while True:
+            item = await run_to_end_in_thread(next, it, _EXHAUSTED)
+            if item is _EXHAUSTED:
+                return
+            yield item
+    finally:
+        close = getattr(it, "close", None)
+        if close is not None:
+            close()
 
 
 async def _run_exit(func: Callable[..., _T], *args: Any) -> _T:

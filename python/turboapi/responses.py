@@ -13,6 +13,7 @@ from email.utils import format_datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
+from .concurrency import iterate_in_threadpool
 from .datastructures import MutableHeaders
 
 
@@ -165,13 +166,11 @@ class StreamingResponse(Response):
         media_type: str | None = None,
         background: Any = None,
     ) -> None:
-        from .streaming import iterate_in_threads
-
         self.status_code = status_code
         if media_type is not None:
             self.media_type = media_type
         self.background = background
-        self.body_iterator = content if isinstance(content, AsyncIterable) else iterate_in_threads(content)
+        self.body_iterator = content if isinstance(content, AsyncIterable) else iterate_in_threadpool(content)
         self.init_headers(headers)
 
 

@@ -21,7 +21,7 @@ from typing import Any, get_args, get_origin
 from pydantic import TypeAdapter
 
 from . import background
-from .concurrency import run_to_end_in_thread
+from .concurrency import iterate_in_threadpool
 from .encoders import jsonable_encoder
 
 logger = logging.getLogger("turboapi.error")
@@ -29,7 +29,6 @@ logger = logging.getLogger("turboapi.error")
 # BodyWriter.send's answers (src/stream.rs).
 SENT, FULL, GONE = 0, 1, 2
 
-_EXHAUSTED: Any = object()
 #: The pumps running, so that their tasks are not garbage-collected mid-stream.
 _running: set[asyncio.Task[None]] = set()
 
@@ -41,22 +40,6 @@ def start(response: Any, writer: Any, shard: int) -> None:
     task.add_done_callback(_running.discard)
     if not writer.set_task(task, shard):
         task.cancel()  # the client left before the pump started
-
-
-async def iterate_in_threads(iterable: Iterable[Any]) -> AsyncIterator[Any]:
-    """A sync iterable as an async iterator, each ``next()`` in a worker thread. Cancelled while a
-    ``next()`` runs, it waits for it, then closes the iterator (a generator's ``finally`` runs)."""
-    iterator: Iterator[Any] = iter(iterable)
-    try:
-        while True:
-            item = await run_to_end_in_thread(next, iterator, _EXHAUSTED)
-            if item is _EXHAUSTED:
-                return
-            yield item
-    finally:
-        close = getattr(iterator, "close", None)
-        if close is not None:
-            close()
 
 
 async def _pump(response: Any, writer: Any, shard: int) -> None:
@@ -142,7 +125,7 @@ class GeneratorStream:
     def response(self, items: Any, status: int, sub: Any) -> Any:
         from .responses import StreamingResponse
 
-        source = items if isinstance(items, AsyncIterable) else iterate_in_threads(items)
+        source = items if isinstance(items, AsyncIterable) else iterate_in_threadpool(items)
         if self.mode == "sse":
             response = StreamingResponse(
                 _sse(source, self._sse_event), status_code=status, media_type="text/event-stream"

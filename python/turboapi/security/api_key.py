@@ -1,5 +1,7 @@
 """API key schemes: the key travels in a query parameter, a header or a cookie."""
 
+from collections.abc import Callable
+
 from ..exceptions import HTTPException
 from ..openapi.models import APIKey, APIKeyIn
 from ..requests import Request
@@ -37,24 +39,28 @@ class APIKeyBase(SecurityBase):
         return None
 
 
-class APIKeyQuery(APIKeyBase):
-    """API key read from the query parameter ``name``; the dependency result is the key string."""
+def _init_for(location: APIKeyIn) -> Callable[..., None]:
+    """The keyword-only ``__init__`` FastAPI gives each API-key class, for one location."""
 
     def __init__(
-        self,
+        self: APIKeyBase,
         *,
         name: str,
         scheme_name: str | None = None,
         description: str | None = None,
         auto_error: bool = True,
-    ):
-        super().__init__(
-            location=APIKeyIn.query,
-            name=name,
-            scheme_name=scheme_name,
-            description=description,
-            auto_error=auto_error,
+    ) -> None:
+        APIKeyBase.__init__(
+            self, location=location, name=name, scheme_name=scheme_name, description=description, auto_error=auto_error
         )
+
+    return __init__
+
+
+class APIKeyQuery(APIKeyBase):
+    """API key read from the query parameter ``name``; the dependency result is the key string."""
+
+    __init__ = _init_for(APIKeyIn.query)
 
     async def __call__(self, request: Request) -> str | None:
         return self.check_api_key(request.query_params.get(self.model.name))
@@ -63,21 +69,7 @@ class APIKeyQuery(APIKeyBase):
 class APIKeyHeader(APIKeyBase):
     """API key read from the header ``name``; the dependency result is the key string."""
 
-    def __init__(
-        self,
-        *,
-        name: str,
-        scheme_name: str | None = None,
-        description: str | None = None,
-        auto_error: bool = True,
-    ):
-        super().__init__(
-            location=APIKeyIn.header,
-            name=name,
-            scheme_name=scheme_name,
-            description=description,
-            auto_error=auto_error,
-        )
+    __init__ = _init_for(APIKeyIn.header)
 
     async def __call__(self, request: Request) -> str | None:
         return self.check_api_key(request.headers.get(self.model.name))
@@ -86,21 +78,7 @@ class APIKeyHeader(APIKeyBase):
 class APIKeyCookie(APIKeyBase):
     """API key read from the cookie ``name``; the dependency result is the key string."""
 
-    def __init__(
-        self,
-        *,
-        name: str,
-        scheme_name: str | None = None,
-        description: str | None = None,
-        auto_error: bool = True,
-    ):
-        super().__init__(
-            location=APIKeyIn.cookie,
-            name=name,
-            scheme_name=scheme_name,
-            description=description,
-            auto_error=auto_error,
-        )
+    __init__ = _init_for(APIKeyIn.cookie)
 
     async def __call__(self, request: Request) -> str | None:
         return self.check_api_key(request.cookies.get(self.model.name))
