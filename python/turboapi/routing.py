@@ -46,6 +46,9 @@ def _is_coroutine_function(fn: Any) -> bool:
 
 
 class APIRoute:
+    #: A ``MountRoute`` (below) answers every path under its prefix.
+    is_mount = False
+
     def __init__(
         self,
         path: str,
@@ -226,8 +229,8 @@ def reachable(routes: list[APIRoute]) -> list[APIRoute]:
     for route in routes:
         if any(route.path.startswith(prefix) for prefix in prefixes):
             continue
-        if getattr(route, "is_mount", False):
-            prefixes.append(route.path[: -len("{path:path}")])
+        if route.is_mount:
+            prefixes.append(route.prefix + "/")
         out.append(route)
     return out
 
@@ -320,6 +323,9 @@ class APIRouter:
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise FastAPIError("A path prefix must start with '/' and must not end with '/'")
         for route in router.routes:
+            if route.is_mount:
+                self.mount(prefix + route.prefix, route.mounted_app, name=route.name)
+                continue
             self.add_api_route(
                 prefix + route.path,
                 route.endpoint,
@@ -351,7 +357,7 @@ class APIRouter:
         for route in self.routes:
             if route.name == name and set(PATH_PARAM.findall(route.path)) == set(path_params):
                 values = dict(path_params)
-                if getattr(route, "is_mount", False):
+                if route.is_mount:
                     # Starlette's Mount: the path below the prefix, without a leading slash.
                     values["path"] = str(values["path"]).lstrip("/")
                 return PATH_PARAM.sub(lambda m: str(values[m.group(1)]), route.path)  # noqa: B023
@@ -360,16 +366,25 @@ class APIRouter:
     def mount(self, path: str, app: Any, name: str | None = None) -> None:
         """Serve ``app`` (a ``StaticFiles``, or any ASGI 3 application) under ``path``: every method,
         every path below it, as Starlette's ``Mount``."""
-        from .staticfiles import StaticFiles
-
         if path and not path.startswith("/"):
             raise ValueError(f"mount path {path!r} must start with '/'")
-        prefix = path.rstrip("/")
+        self.routes.append(MountRoute(path.rstrip("/"), app, name))
+
+
+class MountRoute(APIRoute):
+    """A mount: the route ``{prefix}/{path:path}`` for every method, answered by ``mounted_app``."""
+
+    is_mount = True
+
+    def __init__(self, prefix: str, app: Any, name: str | None) -> None:
+        from .staticfiles import StaticFiles
+
+        self.prefix = prefix
+        self.mounted_app = app
         if isinstance(app, StaticFiles):
-            static = app
 
             def serve(request: Request) -> Any:
-                return static.get_response(request.path_params["path"], request)
+                return app.get_response(request.path_params["path"], request)
 
         elif callable(app):
             from .asgi import ASGIMount
@@ -381,16 +396,9 @@ class APIRouter:
 
         else:
             raise TypeError(f"app.mount() takes a StaticFiles or an ASGI application, not {type(app).__name__}")
-
-        route = APIRoute(
-            prefix + "/{path:path}",
-            serve,
-            methods=MOUNT_METHODS,
-            name=name or "mount",
-            include_in_schema=False,
+        super().__init__(
+            prefix + "/{path:path}", serve, methods=MOUNT_METHODS, name=name or "mount", include_in_schema=False
         )
-        route.is_mount = True
-        self.routes.append(route)
 
 
 __getattr__ = refuse(
