@@ -8,9 +8,9 @@ from pathlib import Path
 import fastapi
 import pytest
 from fastapi.staticfiles import StaticFiles as FastAPIStaticFiles
-from fastapi_reference import FastAPITestClient
 
 import turboapi
+from fastapi_reference import FastAPITestClient
 from turboapi.staticfiles import StaticFiles
 from turboapi.testclient import TestClient
 

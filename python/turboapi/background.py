@@ -107,13 +107,11 @@ class Sequence:
 
     def run_sync(self) -> None:
         for work in self.works:
-            _run_one_sync(work)
+            _run_logged_sync(work)
 
     async def __call__(self) -> None:
         for work in self.works:
-            result = work()
-            if inspect.isawaitable(result):
-                await result
+            await _run_logged_async(work)
 
 
 def _flagged(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -135,14 +133,29 @@ def _run_one_sync(work: Any) -> None:
         asyncio.run(_await(result))
 
 
+def _run_logged_sync(work: Any) -> None:
+    """One work; a failure is logged and does not stop the next (a dependency's exit after a
+    failed background task still runs)."""
+    try:
+        _run_one_sync(work)
+    except BaseException:
+        logger.error("Exception in background task", exc_info=True)
+
+
+async def _run_logged_async(work: Any) -> None:
+    try:
+        result = work()
+        if inspect.isawaitable(result):
+            await result
+    except BaseException:
+        logger.error("Exception in background task", exc_info=True)
+
+
 def _run_sync(works: list[Any]) -> None:
     _local.running = True
     try:
         for work in works:
-            try:
-                _run_one_sync(work)
-            except BaseException:
-                logger.error("Exception in background task", exc_info=True)
+            _run_logged_sync(work)
     finally:
         _local.running = False
         pending.leave()
@@ -158,12 +171,7 @@ _running: set[asyncio.Task[Any]] = set()
 async def _run_async(works: list[Any]) -> None:
     try:
         for work in works:
-            try:
-                result = work()
-                if inspect.isawaitable(result):
-                    await result
-            except BaseException:
-                logger.error("Exception in background task", exc_info=True)
+            await _run_logged_async(work)
     finally:
         pending.leave()
 

@@ -151,6 +151,18 @@ class RedirectResponse(Response):
         self.raw_headers.append((b"location", quote(str(url), safe=":/%#?=@[]!$&'()*+,;").encode("latin-1")))
 
 
+def encode_chunk(chunk: Any, charset: str) -> bytes:
+    """A streamed chunk as bytes: bytes-like as they are, ``str`` in the response's charset;
+    anything else is an error naming its type (a stream of ints must not become NUL bytes)."""
+    if isinstance(chunk, bytes):
+        return chunk
+    if isinstance(chunk, (bytearray, memoryview)):
+        return bytes(chunk)
+    if isinstance(chunk, str):
+        return chunk.encode(charset)
+    raise TypeError(f"a streaming response's iterator yielded {type(chunk).__name__}, not str or bytes")
+
+
 class StreamingResponse(Response):
     """A body from an iterator of ``bytes``/``str`` chunks (sync or async), sent as it comes, with
     backpressure from the socket (``turboapi.streaming``)."""

@@ -16,7 +16,6 @@ import asyncio
 import email.message
 import json
 from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager
-from copy import deepcopy
 from typing import Any
 
 from pydantic import BaseModel
@@ -212,7 +211,7 @@ def _form_values(fields: list[Any], form: FormData) -> dict[str, Any]:
         sequence = is_sequence(f.annotation)
         value: Any = form.getlist(f.alias) if sequence else form.get(f.alias)
         if value is None or (isinstance(f.info, params.Form) and value == "") or (sequence and len(value) == 0):
-            value = None if f.required else deepcopy(f.default)
+            value = None if f.required else fresh_default(f.default)
         elif isinstance(f.info, params.File) and _wants_bytes(f.annotation):
             if isinstance(value, UploadFile):
                 value = _read_upload(value)
@@ -284,7 +283,7 @@ def model_input(spec: ParamSpec, request: Any) -> dict[str, Any]:
         sequence = is_sequence(f.annotation)
         value = source.getlist(key) if sequence and multi else source.get(key)
         if value is None or (sequence and len(value) == 0):
-            value = None if f.required else deepcopy(f.default)
+            value = None if f.required else fresh_default(f.default)
         if value is not None:
             out[f.alias] = value
         processed.add(key)

@@ -23,6 +23,7 @@ from pydantic import TypeAdapter
 from . import background
 from .concurrency import iterate_in_threadpool
 from .encoders import jsonable_encoder
+from .responses import encode_chunk
 
 logger = logging.getLogger("turboapi.error")
 
@@ -48,9 +49,8 @@ async def _pump(response: Any, writer: Any, shard: int) -> None:
     charset = getattr(response, "charset", "utf-8")
     error: BaseException | None = None
     try:
-        async for chunk in chunks:
-            if not isinstance(chunk, bytes):
-                chunk = bytes(chunk) if isinstance(chunk, (bytearray, memoryview)) else chunk.encode(charset)
+        async for item in chunks:
+            chunk = encode_chunk(item, charset)
             state = writer.send(chunk)
             while state == FULL:
                 ready = loop.create_future()

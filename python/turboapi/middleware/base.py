@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from ..responses import STREAM_TYPES
+from ..responses import STREAM_TYPES, encode_chunk
 
 CallNext = Callable[[Any], Awaitable[Any]]
 
@@ -31,6 +31,4 @@ class BaseHTTPMiddleware:
 
 async def _encoded(chunks: AsyncIterator[Any], charset: str) -> AsyncIterator[bytes]:
     async for chunk in chunks:
-        yield (
-            chunk if isinstance(chunk, bytes) else bytes(chunk) if not isinstance(chunk, str) else chunk.encode(charset)
-        )
+        yield encode_chunk(chunk, charset)

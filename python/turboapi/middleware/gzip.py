@@ -8,7 +8,7 @@ import zlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ..responses import STREAM_TYPES
+from ..responses import STREAM_TYPES, encode_chunk
 
 DEFAULT_EXCLUDED_CONTENT_TYPES = (
     "application/grpc",
@@ -93,7 +93,7 @@ async def _gzipped(first: Any, rest: AsyncIterator[Any], charset: str, level: in
     compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS | 16) if level is not None else None
 
     def encode(chunk: Any) -> bytes:
-        data = chunk.encode(charset) if isinstance(chunk, str) else bytes(chunk)
+        data = encode_chunk(chunk, charset)
         if compressor is None:
             return data
         return compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)

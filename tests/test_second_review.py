@@ -1,0 +1,104 @@
+"""Regression tests for the second review's findings, each against FastAPI 0.141.1 where it has an
+answer: a ``Form(default_factory=...)`` default; a failing background task before a ``yield``
+dependency's exit behind ``@app.middleware("http")``; a stream that yields something that is not
+``str`` or ``bytes``."""
+
+from typing import Annotated
+
+import fastapi
+import pytest
+
+import turboapi
+from fastapi_reference import FastAPITestClient
+from turboapi.testclient import TestClient
+
+CLIENTS = {"fastapi": FastAPITestClient, "turboapi": TestClient}
+
+
+def both(build):
+    return {name: CLIENTS[name](build(module)) for name, module in (("fastapi", fastapi), ("turboapi", turboapi))}
+
+
+def test_form_default_factory_is_called() -> None:
+    def build(fw):
+        app = fw.FastAPI()
+
+        @app.post("/form")
+        def form(
+            x: Annotated[str, fw.Form(default_factory=lambda: "z")], tags: list[str] = fw.Form(default_factory=list)
+        ):
+            return {"x": x, "tags": tags}
+
+        return app
+
+    replies = {name: client.post("/form", data={"other": "1"}) for name, client in both(build).items()}
+    assert replies["turboapi"].status_code == replies["fastapi"].status_code == 200
+    assert replies["turboapi"].json() == replies["fastapi"].json() == {"x": "z", "tags": []}
+
+
+def test_a_failing_background_task_does_not_skip_a_dependency_exit_behind_middleware() -> None:
+    logs: dict[str, list[str]] = {}
+
+    def build(fw):
+        log = logs.setdefault(fw.__name__, [])
+        app = fw.FastAPI()
+
+        @app.middleware("http")
+        async def passthrough(request, call_next):
+            return await call_next(request)
+
+        def resource():
+            log.append("enter")
+            try:
+                yield "r"
+            finally:
+                log.append("exit")
+
+        def failing():
+            log.append("task")
+            raise RuntimeError("background failed")
+
+        @app.get("/")
+        def endpoint(tasks: fw.BackgroundTasks, r: str = fw.Depends(resource)):
+            tasks.add_task(failing)
+            return {"r": r}
+
+        return app
+
+    for client in both(build).values():
+        try:
+            assert client.get("/").json() == {"r": "r"}
+        except RuntimeError:
+            pass  # FastAPI's TestClient raises the task's error; the log is what is compared
+    assert logs["turboapi"] == logs["fastapi"] == ["enter", "task", "exit"]
+
+
+@pytest.mark.parametrize("middleware", [None, "http", "gzip"])
+def test_a_stream_of_ints_is_an_error_not_nul_bytes(middleware: str | None) -> None:
+    app = turboapi.FastAPI()
+    if middleware == "http":
+
+        @app.middleware("http")
+        async def passthrough(request, call_next):
+            return await call_next(request)
+
+    elif middleware == "gzip":
+        from turboapi.middleware.gzip import GZipMiddleware
+
+        app.add_middleware(GZipMiddleware, minimum_size=1)
+
+    @app.get("/ints")
+    def ints():
+        return turboapi.responses.StreamingResponse(iter([b"ok", 3]))
+
+    @app.get("/ping")
+    def ping():
+        return {"pong": True}
+
+    client = TestClient(app, native_middleware=False)
+    with pytest.raises(TypeError, match="yielded int, not str or bytes"):
+        client.get("/ints")
+    lenient = TestClient(app, raise_server_exceptions=False, native_middleware=False)
+    reply = lenient.get("/ints")
+    assert b"\x00" not in reply.content
+    assert lenient.get("/ping").json() == {"pong": True}
