@@ -151,6 +151,26 @@ def test_errors_are_one_line_and_exit_2(project: Path, args: list[str], message:
     assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], result.stderr
 
 
+@pytest.mark.parametrize(
+    ("env", "pyproject", "message"),
+    [
+        ({"TURBOAPI_PORT": "abc"}, "", "port must be a whole number, not 'abc'"),
+        ({"TURBOAPI_WORKERS": "x"}, "", "workers must be a whole number, not 'x'"),
+        ({}, 'port = "x"', "port must be a whole number, not 'x'"),
+    ],
+    ids=["env-port", "env-workers", "pyproject-port"],
+)
+@pytest.mark.timeout(60)
+def test_bad_numbers_from_env_or_pyproject_are_one_line_errors(
+    project: Path, env: dict[str, str], pyproject: str, message: str
+) -> None:
+    (project / "pyproject.toml").write_text(f"[tool.turboapi]\n{pyproject}\n")
+    result = run_cli(project, "run", "main:app", env=env)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], result.stderr
+
+
 @pytest.mark.timeout(60)
 def test_help_is_clear(project: Path) -> None:
     result = run_cli(project, "run", "--help")

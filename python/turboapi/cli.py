@@ -123,14 +123,26 @@ def resolve(args: argparse.Namespace, cwd: str) -> tuple[str, int, int, dict[str
     """(host, port, workers, server settings, log level) from pyproject, environment and flags."""
     config = pyproject_settings(cwd)
     env = os.environ
-    host = args.host or env.get("TURBOAPI_HOST") or config.pop("host", None) or "127.0.0.1"
-    config.pop("host", None)
-    port = args.port if args.port is not None else int(env.get("TURBOAPI_PORT") or config.pop("port", 8000))
-    config.pop("port", None)
-    workers = args.workers if args.workers is not None else int(env.get("TURBOAPI_WORKERS") or config.pop("workers", 1))
-    config.pop("workers", None)
-    log_level = args.log_level or env.get("TURBOAPI_LOG_LEVEL") or config.pop("log_level", None)
-    config.pop("log_level", None)
+
+    def first(flag: Any, name: str, default: Any) -> Any:
+        """The flag, else TURBOAPI_<NAME>, else pyproject's value, else the default (popped from
+        the pyproject settings either way: these are not server settings)."""
+        from_file = config.pop(name, None)
+        for value in (flag, env.get(f"TURBOAPI_{name.upper()}"), from_file):
+            if value is not None and value != "":
+                return value
+        return default
+
+    def whole_number(name: str, value: Any) -> int:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise UsageError(f"{name} must be a whole number, not {value!r}") from None
+
+    host = first(args.host, "host", "127.0.0.1")
+    port = whole_number("port", first(args.port, "port", 8000))
+    workers = whole_number("workers", first(args.workers, "workers", 1))
+    log_level = first(args.log_level, "log_level", None)
     if args.command == "dev":
         host = "127.0.0.1"
     if workers < 1:
