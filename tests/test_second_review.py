@@ -102,3 +102,28 @@ def test_a_stream_of_ints_is_an_error_not_nul_bytes(middleware: str | None) -> N
     reply = lenient.get("/ints")
     assert b"\x00" not in reply.content
     assert lenient.get("/ping").json() == {"pong": True}
+
+
+def test_gzip_compresslevel_out_of_range_is_refused_when_made() -> None:
+    from turboapi.middleware.gzip import GZipMiddleware
+
+    with pytest.raises(ValueError, match="compresslevel must be -1"):
+        GZipMiddleware(app=None, compresslevel=12)
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["native", "python"])
+@pytest.mark.parametrize("level", [-1, 1])
+def test_gzip_options_reach_both_stacks(native: bool, level: int) -> None:
+    from turboapi.middleware.gzip import GZipMiddleware
+
+    app = turboapi.FastAPI()
+    # thread_minimum_size below the body: the threaded branch compresses it.
+    app.add_middleware(GZipMiddleware, minimum_size=10, compresslevel=level, thread_minimum_size=100)
+
+    @app.get("/text")
+    def text():
+        return turboapi.responses.PlainTextResponse("turbo " * 200)
+
+    reply = TestClient(app, native_middleware=native).get("/text", headers={"accept-encoding": "gzip"})
+    assert reply.headers["content-encoding"] == "gzip"
+    assert reply.text == "turbo " * 200

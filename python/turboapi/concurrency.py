@@ -67,28 +67,54 @@ async def iterate_in_threadpool(iterator: Iterable[_T]) -> AsyncIterator[_T]:
 
 
 async def _run_exit(func: Callable[..., _T], *args: Any) -> _T:
+    """``func(*args)`` on the exit pool; a caller cancelled meanwhile still waits for it to finish."""
     global _exit_pool
     if _exit_pool is None:
         _exit_pool = ThreadPoolExecutor(max_workers=_EXIT_POOL_SIZE, thread_name_prefix="turboapi-cm-exit")
     call = functools.partial(contextvars.copy_context().run, func, *args)
-    return await asyncio.get_running_loop().run_in_executor(_exit_pool, call)
+    future = asyncio.get_running_loop().run_in_executor(_exit_pool, call)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        await asyncio.wait([future])
+        raise
+
+
+class ThreadedContext:
+    """A sync context manager used from async code: ``__enter__`` on a worker thread (waited for
+    even if the caller is cancelled, and then exited, since no one else would), ``__exit__`` on the
+    exit pool (never queued behind enters that wait for what only an exit gives back)."""
+
+    def __init__(self, cm: AbstractContextManager[Any]) -> None:
+        self.cm = cm
+
+    async def __aenter__(self) -> Any:
+        entered = False
+
+        def enter() -> Any:
+            nonlocal entered
+            value = self.cm.__enter__()
+            entered = True
+            return value
+
+        try:
+            return await run_to_end_in_thread(enter)
+        except asyncio.CancelledError as cancelled:
+            if entered:
+                await _run_exit(self.cm.__exit__, type(cancelled), cancelled, cancelled.__traceback__)
+            raise
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        return await _run_exit(self.cm.__exit__, *exc)
 
 
 @asynccontextmanager
 async def contextmanager_in_threadpool(cm: AbstractContextManager[_T]) -> AsyncIterator[_T]:
-    """Use a sync context manager from async code: ``__enter__`` and ``__exit__`` run in worker threads.
-
-    An exception raised in the ``async with`` body is handed to ``__exit__``; it is re-raised unless
-    ``__exit__`` returns true, as with a plain ``with``.
-    """
-    value = await run_in_threadpool(cm.__enter__)
-    try:
+    """Use a sync context manager from async code, as Starlette's helper (``ThreadedContext``): an
+    exception raised in the ``async with`` body is handed to ``__exit__`` and re-raised unless
+    ``__exit__`` returns true, as with a plain ``with``."""
+    async with ThreadedContext(cm) as value:
         yield value
-    except Exception as exc:
-        if not await _run_exit(cm.__exit__, type(exc), exc, exc.__traceback__):
-            raise
-    else:
-        await _run_exit(cm.__exit__, None, None, None)
 
 
 async def run_until_first_complete(*args: tuple[Callable[..., Awaitable[Any]], dict[str, Any]]) -> None:

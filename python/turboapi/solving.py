@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from . import params
 from .background import BackgroundTasks
-from .concurrency import run_to_end_in_thread
+from .concurrency import ThreadedContext, run_to_end_in_thread
 from .datastructures import FormData, UploadFile
 from .dependencies import (
     SYNC_KINDS,
@@ -448,34 +448,6 @@ class After:
                 self.body.close()
 
 
-class _ThreadedContext:
-    """A sync context manager entered and exited on a worker thread (a sync ``yield`` dependency
-    in an async route: its code may block)."""
-
-    def __init__(self, cm: Any) -> None:
-        self.cm = cm
-
-    async def __aenter__(self) -> Any:
-        entered = False
-
-        def enter() -> Any:
-            nonlocal entered
-            value = self.cm.__enter__()
-            entered = True
-            return value
-
-        try:
-            return await run_to_end_in_thread(enter)
-        except asyncio.CancelledError as cancelled:
-            if entered:
-                # Entered in its thread, but the exit stack will not know it: exit it here.
-                await run_to_end_in_thread(self.cm.__exit__, type(cancelled), cancelled, cancelled.__traceback__)
-            raise
-
-    async def __aexit__(self, *exc: Any) -> Any:
-        return await run_to_end_in_thread(self.cm.__exit__, *exc)
-
-
 class DependencyRunner:
     """Runs a route with dependencies: solve the tree, call the handler, build the response."""
 
@@ -640,7 +612,7 @@ class DependencyRunner:
                 if use.kind == "asyncgen":
                     cm: Any = asynccontextmanager(use.call)(**sub_values)
                 else:
-                    cm = _ThreadedContext(contextmanager(use.call)(**sub_values))
+                    cm = ThreadedContext(contextmanager(use.call)(**sub_values))
                 solved = await stack.enter_async_context(cm)
             elif use.kind == "async":
                 solved = await use.call(**sub_values)

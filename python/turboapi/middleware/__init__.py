@@ -72,7 +72,8 @@ def native_layers(stack: list[Middleware]) -> list[tuple[str, dict[str, Any]]] |
                     "gzip",
                     {
                         "minimum_size": m.minimum_size,
-                        "compresslevel": m.compresslevel,
+                        "compresslevel": 6 if m.compresslevel == -1 else m.compresslevel,  # zlib's -1 is 6
+                        "thread_minimum_size": m.thread_minimum_size,
                         "exclude_content_types": sorted(m.exclude_content_types),
                     },
                 )

@@ -8,6 +8,7 @@ import zlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+from ..concurrency import run_in_threadpool
 from ..responses import STREAM_TYPES, encode_chunk
 
 DEFAULT_EXCLUDED_CONTENT_TYPES = (
@@ -38,6 +39,10 @@ class GZipMiddleware:
         *,
         exclude_content_types: tuple[str, ...] = DEFAULT_EXCLUDED_CONTENT_TYPES,
     ) -> None:
+        if not isinstance(compresslevel, int) or not -1 <= compresslevel <= 9:
+            raise ValueError(
+                f"GZipMiddleware: compresslevel must be -1 (zlib's default) or 0 to 9, not {compresslevel!r}"
+            )
         self.app = app
         self.minimum_size = minimum_size
         self.compresslevel = compresslevel
@@ -64,7 +69,11 @@ class GZipMiddleware:
             return response
         headers.add_vary_header("Accept-Encoding")
         if accepts_gzip:
-            response.body = gzip.compress(response.body, compresslevel=self.compresslevel)
+            # A large body is compressed in a thread (Starlette's threshold), not on the loop.
+            if len(response.body) >= self.thread_minimum_size:
+                response.body = await run_in_threadpool(gzip.compress, response.body, self.compresslevel)
+            else:
+                response.body = gzip.compress(response.body, compresslevel=self.compresslevel)
             headers["Content-Encoding"] = "gzip"
             if "content-length" in headers:
                 headers["Content-Length"] = str(len(response.body))
