@@ -127,3 +127,31 @@ def test_gzip_options_reach_both_stacks(native: bool, level: int) -> None:
     reply = TestClient(app, native_middleware=native).get("/text", headers={"accept-encoding": "gzip"})
     assert reply.headers["content-encoding"] == "gzip"
     assert reply.text == "turbo " * 200
+
+
+@pytest.mark.parametrize(("size", "in_thread"), [(10, False), (2 * 1024 * 1024, True)], ids=["memory", "disk"])
+def test_upload_file_calls_block_the_loop_only_in_memory(size: int, in_thread: bool) -> None:
+    import asyncio
+    import tempfile
+    import threading
+
+    from turboapi.datastructures import UploadFile
+
+    spooled = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
+    spooled.write(b"x" * size)
+    spooled.seek(0)
+    threads: list[threading.Thread] = []
+    read = spooled.read
+
+    def recording_read(n: int = -1) -> bytes:
+        threads.append(threading.current_thread())
+        return read(n)
+
+    spooled.read = recording_read  # type: ignore[method-assign]
+    upload = UploadFile(spooled, size=size, filename="f")
+
+    async def main() -> bytes:
+        return await upload.read()
+
+    assert len(asyncio.run(main())) == size
+    assert (threads[0] is not threading.main_thread()) == in_thread

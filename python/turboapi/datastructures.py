@@ -6,6 +6,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
 
+from .concurrency import run_in_threadpool
+
 
 class Address(NamedTuple):
     host: str
@@ -208,19 +210,31 @@ class UploadFile:
     def content_type(self) -> str | None:
         return self.headers.get("content-type", None)
 
+    @property
+    def _in_memory(self) -> bool:
+        # A SpooledTemporaryFile that has not rolled over to disk: its calls do not block.
+        return not getattr(self.file, "_rolled", True)
+
+    async def _call(self, method: Any, *args: Any) -> Any:
+        """A file call: directly while the data is in memory, else in a thread (as Starlette),
+        so reading a large upload in an async handler does not stall the shard's loop."""
+        if self._in_memory:
+            return method(*args)
+        return await run_in_threadpool(method, *args)
+
     async def write(self, data: bytes) -> None:
         if self.size is not None:
             self.size += len(data)
-        self.file.write(data)
+        await self._call(self.file.write, data)
 
     async def read(self, size: int = -1) -> bytes:
-        return self.file.read(size)
+        return await self._call(self.file.read, size)  # type: ignore[no-any-return]
 
     async def seek(self, offset: int) -> None:
-        self.file.seek(offset)
+        await self._call(self.file.seek, offset)
 
     async def close(self) -> None:
-        self.file.close()
+        await self._call(self.file.close)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(filename={self.filename!r}, size={self.size!r}, headers={self.headers!r})"
