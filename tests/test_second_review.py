@@ -151,7 +151,10 @@ def test_upload_file_calls_block_the_loop_only_in_memory(size: int, in_thread: b
     upload = UploadFile(spooled, size=size, filename="f")
 
     async def main() -> bytes:
-        return await upload.read()
+        try:
+            return await upload.read()
+        finally:
+            await upload.close()
 
     assert len(asyncio.run(main())) == size
     assert (threads[0] is not threading.main_thread()) == in_thread
