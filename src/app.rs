@@ -183,10 +183,8 @@ impl App {
         let mut reply =
             if self.layers.is_empty() { self.route_and_run(req).await } else { self.through_layers(req).await };
         if is_head {
-            // Not read: dropping the reader stops the stream's pump.
-            reply.no_length = reply.stream.is_some() || reply.stream_source.is_some();
-            reply.stream = None;
-            reply.stream_source = None;
+            // A file plan for HEAD has no segments and `deliver` starts no stream for HEAD; a
+            // native layer's own reply has neither. Nothing to read here either way.
             reply.file = None;
         }
         if is_head && !reply.body.is_empty() {

@@ -159,14 +159,21 @@ fn deliver(
         });
         background = reply.background.take();
     }
+    if request.method == http::Method::HEAD && reply.stream_source.take().is_some() {
+        // HEAD: the stream is never read, so it is never started; its background and exits
+        // run now, as for any reply.
+        reply.no_length = true;
+    }
     if let Some(response) = reply.stream_source.take() {
-        // A streaming response: its pump starts on a shard, and the background and after-work
-        // wait for the stream's end (a `yield` dependency's resource may serve the stream).
+        // A streaming response: its pump starts on a shard (the request's own, when it ran on
+        // one: a queue or lock the handler made belongs to that loop), and the background and
+        // after-work wait for the stream's end (a `yield` dependency's resource may serve it).
         let channel = crate::stream::Channel::new();
         let writer = crate::stream::BodyWriter::new(channel.clone(), app.shards.clone());
         match Py::new(py, writer) {
             Ok(writer) => {
-                let shard = &app.shards[app.pick_shard(0)];
+                let index = if event_loop.is_some() { request.shard } else { app.pick_shard(0) };
+                let shard = &app.shards[index];
                 shard.push_event(crate::shards::ShardEvent::StartStream { response, writer: writer.into_any() });
                 (background, after) = channel.defer_after((background, after)).unwrap_or((None, None));
                 reply.stream = Some(crate::stream::StreamReader::new(channel));

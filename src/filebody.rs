@@ -47,15 +47,13 @@ impl FileBody {
     }
 
     fn remaining(&self) -> u64 {
-        self.in_flight
-            + self
-                .segments
-                .iter()
-                .map(|s| match s {
-                    Segment::Bytes(b) => b.len() as u64,
-                    Segment::Range { len, .. } => *len,
-                })
-                .sum::<u64>()
+        // Saturating: a plan with absurd lengths must not overflow (it fails at the read instead).
+        self.segments.iter().fold(self.in_flight, |total, s| {
+            total.saturating_add(match s {
+                Segment::Bytes(b) => b.len() as u64,
+                Segment::Range { len, .. } => *len,
+            })
+        })
     }
 
     fn start_read(&mut self, offset: u64, len: u64) {

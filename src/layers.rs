@@ -35,6 +35,8 @@ pub struct Cors {
 
 pub struct GZip {
     minimum_size: usize,
+    /// Bodies from this size are compressed off the reactor (Starlette's `thread_minimum_size`).
+    thread_minimum_size: usize,
     level: u32,
     excluded: Vec<String>,
 }
@@ -102,7 +104,8 @@ impl Layer {
             }
             "gzip" => Layer::GZip(GZip {
                 minimum_size: get("minimum_size")?.extract()?,
-                level: get("compresslevel")?.extract::<u32>()?.min(9),
+                thread_minimum_size: get("thread_minimum_size")?.extract()?,
+                level: get("compresslevel")?.extract()?,
                 excluded: get("exclude_content_types")?.extract()?,
             }),
             "trustedhost" => Layer::TrustedHost(TrustedHost {
@@ -287,7 +290,7 @@ impl Layer {
                     return;
                 }
                 let (level, body) = (gzip.level, reply.body.clone());
-                let compressed = if body.len() >= GZIP_IN_THREAD_FROM {
+                let compressed = if body.len() >= gzip.thread_minimum_size {
                     tokio::task::spawn_blocking(move || compress(level, &body)).await.ok().flatten()
                 } else {
                     compress(level, &body)
@@ -405,9 +408,6 @@ impl GZip {
         !self.excluded.iter().any(|e| *e == media_type || *e == family || (grpc && e == "application/grpc"))
     }
 }
-
-/// Bodies from this size are compressed off the reactor (Starlette's thread_minimum_size).
-const GZIP_IN_THREAD_FROM: usize = 128 * 1024;
 
 fn compress(level: u32, body: &[u8]) -> Option<Vec<u8>> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));

@@ -222,13 +222,17 @@ pub fn from_response_object(app: &App, obj: &Bound<'_, PyAny>) -> PyResult<Reply
     let py = obj.py();
     let status: u16 = obj.getattr(pyo3::intern!(py, "status_code"))?.extract()?;
     let streaming = obj.is_instance(app.hooks.stream_types.bind(py))?;
-    let body_obj = if streaming { PyBytes::new(py, b"").into_any() } else { obj.getattr(pyo3::intern!(py, "body"))? };
-    let body = raw_body(&body_obj)?.ok_or_else(|| {
-        pyo3::exceptions::PyTypeError::new_err(format!(
-            "Response.body must be bytes, not {}",
-            body_obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
-        ))
-    })?;
+    let body = if streaming {
+        Bytes::new() // the body comes from the stream (or the file) later
+    } else {
+        let body_obj = obj.getattr(pyo3::intern!(py, "body"))?;
+        raw_body(&body_obj)?.ok_or_else(|| {
+            pyo3::exceptions::PyTypeError::new_err(format!(
+                "Response.body must be bytes, not {}",
+                body_obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            ))
+        })?
+    };
     let headers = headers_from_raw(&obj.getattr(pyo3::intern!(py, "raw_headers"))?)?;
     let background = obj.getattr(pyo3::intern!(py, "background")).ok().filter(|b| !b.is_none()).map(|b| b.unbind());
     Ok(Reply {
@@ -271,7 +275,7 @@ pub fn from_file_plan(plan: &Bound<'_, PyAny>, background: Option<Py<PyAny>>) ->
     let mut parts = Vec::with_capacity(segments.len());
     for segment in segments.iter() {
         if let Ok(bytes) = segment.downcast::<PyBytes>() {
-            parts.push(crate::filebody::Segment::Bytes(Bytes::copy_from_slice(bytes.as_bytes())));
+            parts.push(crate::filebody::Segment::Bytes(body_from_pybytes(bytes)));
         } else {
             let (offset, len): (u64, u64) = segment.extract()?;
             parts.push(crate::filebody::Segment::Range { offset, len });

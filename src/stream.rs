@@ -160,10 +160,6 @@ impl StreamReader {
         StreamReader { channel, gzip: None }
     }
 
-    pub fn channel(&self) -> &Arc<Channel> {
-        &self.channel
-    }
-
     /// Compress what passes from now on (Starlette flushes after every chunk, so a client can
     /// decompress each event as it arrives).
     pub fn compress(&mut self, level: u32) {
@@ -268,8 +264,10 @@ impl BodyWriter {
         if state.end.is_none() {
             state.end = Some(end);
         }
-        state.task = None;
+        let task = state.task.take();
         self.channel.wake_reader(&mut state);
+        drop(state);
+        drop(task); // after the lock: dropping a Python object may run code that calls back here
     }
 }
 
@@ -342,11 +340,6 @@ impl BodyWriter {
     #[pyo3(signature = (error=None))]
     fn fail(&self, error: Option<Py<PyAny>>) {
         self.end(End::Failed(error));
-    }
-
-    #[getter]
-    fn reader_gone(&self) -> bool {
-        self.channel.state().reader_gone
     }
 }
 

@@ -158,3 +158,86 @@ def test_upload_file_calls_block_the_loop_only_in_memory(size: int, in_thread: b
 
     assert len(asyncio.run(main())) == size
     assert (threads[0] is not threading.main_thread()) == in_thread
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_head_on_a_stream_still_runs_background_and_exits(kind: str) -> None:
+    events: list[str] = []
+    app = turboapi.FastAPI()
+
+    def resource():
+        yield "r"
+        events.append("exit")
+
+    def chunks():
+        yield "never read"
+
+    if kind == "sync":
+
+        @app.get("/s")
+        def stream(tasks: turboapi.BackgroundTasks, r: str = turboapi.Depends(resource)):
+            tasks.add_task(events.append, "task")
+            return turboapi.responses.StreamingResponse(chunks())
+
+    else:
+
+        @app.get("/s")
+        async def stream(tasks: turboapi.BackgroundTasks, r: str = turboapi.Depends(resource)):
+            tasks.add_task(events.append, "task")
+            return turboapi.responses.StreamingResponse(chunks())
+
+    client = TestClient(app)
+    head = client.head("/s")
+    assert head.status_code == 200 and head.content == b"" and "content-length" not in head.headers
+    assert sorted(events) == ["exit", "task"]
+    assert client.get("/s").text == "never read"
+
+
+def test_a_stream_is_pumped_on_its_handlers_loop() -> None:
+    """A queue the handler made belongs to the handler's loop: the generator must run there."""
+    import asyncio
+
+    app = turboapi.FastAPI()
+
+    @app.get("/q")
+    async def queued():
+        queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+        async def fill():
+            for word in ("a", "b", "c"):
+                await queue.put(word)
+            await queue.put(None)
+
+        asyncio.get_running_loop().create_task(fill())
+
+        async def chunks():
+            while (word := await queue.get()) is not None:
+                yield word
+
+        return turboapi.responses.StreamingResponse(chunks())
+
+    client = TestClient(app, shards=4)
+    assert [client.get("/q").text for _ in range(8)] == ["abc"] * 8
+
+
+def test_a_file_removed_after_its_headers_truncates_and_the_server_keeps_serving(tmp_path) -> None:
+    from turboapi.responses import FileResponse
+
+    path = tmp_path / "gone.bin"
+    path.write_bytes(b"x" * (1024 * 1024))
+    app = turboapi.FastAPI()
+
+    @app.get("/f")
+    def serve():
+        response = FileResponse(path, stat_result=path.stat())  # headers planned from this stat
+        path.unlink()
+        return response
+
+    @app.get("/ping")
+    def ping():
+        return {"pong": True}
+
+    client = TestClient(app)
+    with pytest.raises(OSError, match="No such file"):  # raised into the client, as Starlette's open error
+        client.get("/f")
+    assert client.get("/ping").json() == {"pong": True}

@@ -39,8 +39,6 @@ def start(response: Any, writer: Any, shard: int) -> None:
     task = asyncio.get_running_loop().create_task(_pump(response, writer, shard))
     _running.add(task)
     task.add_done_callback(_running.discard)
-    if not writer.set_task(task, shard):
-        task.cancel()  # the client left before the pump started
 
 
 async def _pump(response: Any, writer: Any, shard: int) -> None:
@@ -49,6 +47,10 @@ async def _pump(response: Any, writer: Any, shard: int) -> None:
     charset = getattr(response, "charset", "utf-8")
     error: BaseException | None = None
     try:
+        # Registered from inside the task, so a cancel (the client left) always finds it past
+        # this point and the finally runs; one cancelled before its first step would skip it.
+        if not writer.set_task(asyncio.current_task(), shard):
+            return  # already gone: only close the iterator and run the after-work
         async for item in chunks:
             chunk = encode_chunk(item, charset)
             state = writer.send(chunk)
