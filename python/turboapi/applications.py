@@ -13,7 +13,7 @@ from .background import Sequence
 from .concurrency import run_to_end_in_thread
 from .datastructures import State
 from .exception_handlers import SYNC_DEFAULTS, http_exception_handler, request_validation_exception_handler
-from .exceptions import HTTPException, RequestValidationError, _HTTPExceptionBase
+from .exceptions import HTTP_EXCEPTIONS, STARLETTE_HTTP_EXCEPTION, RequestValidationError
 from .middleware import Middleware, native_layers
 from .middleware.base import BaseHTTPMiddleware
 from .requests import Request
@@ -22,12 +22,8 @@ from .routing import APIRouter, Default
 
 logger = logging.getLogger("turboapi.error")
 
-#: Ours, and Starlette's when installed (its handler then catches both, as in FastAPI). The
-#: last one is what the router raises for unknown paths and methods.
-HTTP_EXCEPTIONS: tuple[type[Exception], ...] = (
-    (HTTPException,) if _HTTPExceptionBase is Exception else (HTTPException, _HTTPExceptionBase)
-)
-ROUTER_HTTP_EXCEPTION: Any = HTTP_EXCEPTIONS[-1]
+#: What the router raises for unknown paths and methods (Starlette's class when installed).
+ROUTER_HTTP_EXCEPTION: Any = STARLETTE_HTTP_EXCEPTION
 
 
 class TurboAPI:

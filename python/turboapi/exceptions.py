@@ -34,6 +34,14 @@ class HTTPException(_HTTPExceptionBase):
         return f"{self.__class__.__name__}(status_code={self.status_code!r}, detail={self.detail!r})"
 
 
+#: Ours, and Starlette's when installed (its handler then catches both, as in FastAPI). The last
+#: one is what Starlette's own parts raise (the router for unknown paths, StaticFiles).
+HTTP_EXCEPTIONS: tuple[type[Exception], ...] = (
+    (HTTPException,) if _HTTPExceptionBase is Exception else (HTTPException, _HTTPExceptionBase)
+)
+STARLETTE_HTTP_EXCEPTION: Any = HTTP_EXCEPTIONS[-1]
+
+
 class ValidationException(Exception):
     def __init__(self, errors: Sequence[Any]) -> None:
         self._errors = list(errors)

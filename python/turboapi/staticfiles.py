@@ -17,12 +17,12 @@ from email.utils import parsedate
 from typing import Any
 
 from .datastructures import Headers
-from .exceptions import HTTPException, _HTTPExceptionBase
+from .exceptions import STARLETTE_HTTP_EXCEPTION
 from .fileresponse import FileResponse
 from .responses import RedirectResponse, Response
 
 # Raised as Starlette raises it (its class when installed), so the app's handlers see the same.
-_NotFound: type[Exception] = HTTPException if _HTTPExceptionBase is Exception else _HTTPExceptionBase
+_Refused: Any = STARLETTE_HTTP_EXCEPTION
 
 #: Headers a 304 keeps (RFC 9110 section 15.4.5).
 NOT_MODIFIED_HEADERS = ("cache-control", "content-location", "date", "etag", "expires", "vary")
@@ -85,15 +85,15 @@ class StaticFiles:
             self.check_config()
             self.config_checked = True
         if request.method not in ("GET", "HEAD"):
-            raise _NotFound(status_code=405, headers={"Allow": "GET, HEAD"})
+            raise _Refused(status_code=405, headers={"Allow": "GET, HEAD"})
         path = self.get_path(route_path)
         try:
             full_path, stat_result = self.lookup_path(path)
         except PermissionError:
-            raise _NotFound(status_code=401) from None
+            raise _Refused(status_code=401) from None
         except OSError as exc:
             if exc.errno == errno.ENAMETOOLONG:
-                raise _NotFound(status_code=404) from None
+                raise _Refused(status_code=404) from None
             raise
         if stat_result is not None and stat.S_ISREG(stat_result.st_mode):
             return self.file_response(full_path, stat_result, request)
@@ -108,7 +108,7 @@ class StaticFiles:
             page_path, page_stat = self.lookup_path("404.html")
             if page_stat is not None and stat.S_ISREG(page_stat.st_mode):
                 return FileResponse(page_path, stat_result=page_stat, status_code=404)
-        raise _NotFound(status_code=404)
+        raise _Refused(status_code=404)
 
     def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
         if path.startswith(("/", "\\")):

@@ -20,10 +20,13 @@ from typing import Any, get_args, get_origin
 
 from pydantic import TypeAdapter
 
-from . import background
+from . import background, sse
 from .concurrency import iterate_in_threadpool
+from .dependencies import validate
 from .encoders import jsonable_encoder
-from .responses import encode_chunk
+from .exceptions import ResponseValidationError
+from .responses import StreamingResponse, encode_chunk
+from .sse import EventSourceResponse, ServerSentEvent, format_sse_event
 
 logger = logging.getLogger("turboapi.error")
 
@@ -107,8 +110,6 @@ class GeneratorStream:
     are validated and dumped by the return annotation's item type (``AsyncIterable[Item]``)."""
 
     def __init__(self, route: Any, item_type: Any | None) -> None:
-        from .sse import EventSourceResponse, ServerSentEvent
-
         self.route = route
         response_class = route.response_class
         if isinstance(response_class, type) and issubclass(response_class, EventSourceResponse):
@@ -125,8 +126,6 @@ class GeneratorStream:
         self.item_adapter = TypeAdapter(item_type) if typed else None
 
     def response(self, items: Any, status: int, sub: Any) -> Any:
-        from .responses import StreamingResponse
-
         source = items if isinstance(items, AsyncIterable) else iterate_in_threadpool(items)
         if self.mode == "sse":
             response = StreamingResponse(
@@ -150,17 +149,12 @@ class GeneratorStream:
         """An item as JSON: validated and dumped by the item type if the route has one."""
         if self.item_adapter is None:
             return json.dumps(jsonable_encoder(item)).encode("utf-8")
-        from .dependencies import validate
-        from .exceptions import ResponseValidationError
-
         value, errors = validate(self.item_adapter, item, ("response",))
         if errors:
             raise ResponseValidationError(errors, body=item)
         return self.item_adapter.dump_json(value, **self.route._dump_options)
 
     def _sse_event(self, item: Any) -> bytes:
-        from .sse import ServerSentEvent, format_sse_event
-
         if not isinstance(item, ServerSentEvent):
             return format_sse_event(data_str=self._data(item).decode("utf-8"))
         if item.raw_data is not None:
@@ -190,8 +184,6 @@ async def _sse(items: AsyncIterator[Any], encode: Any) -> AsyncIterator[bytes]:
     """The events, with a keep-alive comment whenever the generator has been quiet for
     ``sse._PING_INTERVAL`` seconds. A producer task pulls from the generator, so a ping never
     interrupts it (a timeout around the generator itself would cancel it)."""
-    from . import sse
-
     ready: asyncio.Queue[Any] = asyncio.Queue(maxsize=1)
 
     async def produce() -> None:

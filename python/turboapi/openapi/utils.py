@@ -25,7 +25,7 @@ from ..dependencies import BodyField, Dependant, ParamSpec, _unwrap
 from ..encoders import jsonable_encoder
 from ..exception_handlers import is_body_allowed_for_status_code
 from ..params import Undefined
-from ..routing import APIRoute
+from ..routing import PATH_PARAM, APIRoute
 from ..security.base import SecurityBase
 
 REF_PREFIX = "#/components/schemas/"
@@ -63,7 +63,7 @@ status_code_ranges: dict[str, str] = {
 
 def path_format(path: str) -> str:
     """The path as OpenAPI writes it: ``{id:int}`` becomes ``{id}``."""
-    return re.sub(r"{([^}:]+)(?::[^}]*)?}", r"{\1}", path)
+    return PATH_PARAM.sub(r"{\1}", path)
 
 
 def generate_unique_id(route: Any) -> str:
