@@ -81,7 +81,8 @@ class Body:
 
     __slots__ = ("raw", "content_type", "value", "prevalidated", "form")
 
-    def __init__(self, sig: EndpointSignature, data: Any) -> None:
+    def __init__(self, sig: EndpointSignature, data: Any, *, prevalidate: bool = True) -> None:
+        """``prevalidate=False``: the caller already tried the one-model fast path, and it failed."""
         path = data.body_path
         self.content_type: str | None = data.content_type
         self.value: Any = None
@@ -105,7 +106,13 @@ class Body:
                 self.raw = f.read()
         else:
             self.raw = data.body
-        if len(fields) == 1 and not sig.embed_body and self.raw and is_json_content_type(self.content_type or ""):
+        if (
+            prevalidate
+            and len(fields) == 1
+            and not sig.embed_body
+            and self.raw
+            and is_json_content_type(self.content_type or "")
+        ):
             only = fields[0]
             try:
                 self.prevalidated = {only.name: only.adapter.validate_json(self.raw)}
@@ -303,7 +310,8 @@ def solve_simple(route: Any, kwargs: dict[str, Any], pending: list[tuple[int, An
     """Finish the handler's arguments; raise RequestValidationError with FastAPI's errors."""
     sig: EndpointSignature = route.signature
     only = route.single_json_body
-    if only is not None and not pending:
+    tried_fast = only is not None and not pending
+    if tried_fast:
         # The common case (one JSON model, nothing else pending): pydantic-core validates the
         # bytes; any failure takes the general path below, which gives FastAPI's exact errors.
         raw = data.body
@@ -320,7 +328,7 @@ def solve_simple(route: Any, kwargs: dict[str, Any], pending: list[tuple[int, An
     body_errors: list[dict[str, Any]] = []
     if sig.body:
         # FastAPI reads the body first: a JSON syntax error is the only error reported.
-        body = Body(sig, data)
+        body = Body(sig, data, prevalidate=not tried_fast)
         body_errors = body.values(sig.body, sig.embed_body, body_values)
     errors: list[dict[str, Any]] = []
     if route.has_model_params:
