@@ -43,6 +43,8 @@ pub struct GZip {
 
 pub struct TrustedHost {
     allowed: Vec<String>,
+    /// `"*"` is among `allowed`: every host passes (decided once, not per request).
+    allow_any: bool,
     www_redirect: bool,
 }
 
@@ -108,10 +110,14 @@ impl Layer {
                 level: get("compresslevel")?.extract()?,
                 excluded: get("exclude_content_types")?.extract()?,
             }),
-            "trustedhost" => Layer::TrustedHost(TrustedHost {
-                allowed: get("allowed_hosts")?.extract()?,
-                www_redirect: get("www_redirect")?.extract()?,
-            }),
+            "trustedhost" => {
+                let allowed: Vec<String> = get("allowed_hosts")?.extract()?;
+                Layer::TrustedHost(TrustedHost {
+                    allow_any: allowed.iter().any(|p| p == "*"),
+                    allowed,
+                    www_redirect: get("www_redirect")?.extract()?,
+                })
+            }
             "httpsredirect" => Layer::HttpsRedirect,
             other => return Err(err(format!("unknown native middleware {other:?}"))),
         })
@@ -220,7 +226,7 @@ impl Layer {
                 Before::Continue
             }
             Layer::TrustedHost(th) => {
-                if th.allowed.iter().any(|p| p == "*") {
+                if th.allow_any {
                     return Before::Continue;
                 }
                 let raw = headers.get(http::header::HOST).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
@@ -232,7 +238,7 @@ impl Layer {
                     if host == *pattern || (pattern.starts_with('*') && host.ends_with(&pattern[1..])) {
                         return Before::Continue;
                     }
-                    if format!("www.{host}") == *pattern {
+                    if pattern.strip_prefix("www.") == Some(host.as_str()) {
                         www = true;
                     }
                 }
@@ -407,6 +413,14 @@ impl GZip {
         let grpc = media_type.starts_with("application/grpc+");
         !self.excluded.iter().any(|e| *e == media_type || *e == family || (grpc && e == "application/grpc"))
     }
+}
+
+/// Whether the core's regex engine reads `pattern` (CORS `allow_origin_regex`); when it does
+/// not (Python-only syntax: lookaround, backreferences, `\Z`, atomic groups...), the middleware
+/// stack runs in Python instead.
+#[pyfunction]
+pub fn native_regex_supported(pattern: &str) -> bool {
+    regex::Regex::new(&format!("^(?:{pattern})$")).is_ok()
 }
 
 fn compress(level: u32, body: &[u8]) -> Option<Vec<u8>> {

@@ -29,5 +29,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<dispatch::Next>()?;
     m.add_class::<dispatch::HandlerDone>()?;
     m.add_class::<stream::BodyWriter>()?;
+    m.add_function(wrap_pyfunction!(layers::native_regex_supported, m)?)?;
     Ok(())
 }

@@ -3,6 +3,7 @@ answer: a ``Form(default_factory=...)`` default; a failing background task befor
 dependency's exit behind ``@app.middleware("http")``; a stream that yields something that is not
 ``str`` or ``bytes``."""
 
+import importlib
 from typing import Annotated
 
 import fastapi
@@ -241,3 +242,27 @@ def test_a_file_removed_after_its_headers_truncates_and_the_server_keeps_serving
     with pytest.raises(OSError, match="No such file"):  # raised into the client, as Starlette's open error
         client.get("/f")
     assert client.get("/ping").json() == {"pong": True}
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [r"https://.*\.example\.org\Z", r"https://(?>a|ab)\.example\.org", r"https://a(?#comment)\.example\.org"],
+    ids=["backslash-Z", "atomic-group", "comment"],
+)
+def test_cors_regex_the_core_cannot_read_runs_in_python(pattern: str) -> None:
+    def build(fw):
+        cors = importlib.import_module(f"{fw.__name__}.middleware.cors")
+        app = fw.FastAPI()
+        app.add_middleware(cors.CORSMiddleware, allow_origin_regex=pattern)
+
+        @app.get("/")
+        def root():
+            return {"ok": True}
+
+        return app
+
+    for origin in ("https://a.example.org", "https://evil.example.com"):
+        replies = {name: client.get("/", headers={"origin": origin}) for name, client in both(build).items()}
+        theirs, ours = replies["fastapi"], replies["turboapi"]
+        assert ours.status_code == theirs.status_code == 200
+        assert ours.headers.get("access-control-allow-origin") == theirs.headers.get("access-control-allow-origin")

@@ -27,13 +27,10 @@ class Middleware:
         return f"Middleware({', '.join([getattr(self.cls, '__name__', repr(self.cls)), *options])})"
 
 
-#: ``allow_origin_regex`` syntax the core's regex engine lacks (Python's lookaround, backreferences).
-_PYTHON_ONLY_REGEX = ("(?=", "(?!", "(?<=", "(?<!", "(?P=", "\\1", "\\2", "\\3")
-
-
 def native_layers(stack: list[Middleware]) -> list[tuple[str, dict[str, Any]]] | None:
     """The core's settings for a stack made only of the standard middleware (outermost first),
     or None when any layer needs Python. Each class is built here, so bad options fail the same way."""
+    from .._core import native_regex_supported
     from .cors import CORSMiddleware
     from .gzip import GZipMiddleware
     from .httpsredirect import HTTPSRedirectMiddleware
@@ -46,8 +43,8 @@ def native_layers(stack: list[Middleware]) -> list[tuple[str, dict[str, Any]]] |
         m = cls(None, *args, **kwargs)
         if isinstance(m, CORSMiddleware):
             pattern = m.allow_origin_regex.pattern if m.allow_origin_regex is not None else None
-            if pattern is not None and any(token in pattern for token in _PYTHON_ONLY_REGEX):
-                return None
+            if pattern is not None and (not native_regex_supported(pattern) or "[[:" in pattern):
+                return None  # Python-only syntax (or POSIX classes, which Python reads differently)
             layers.append(
                 (
                     "cors",
