@@ -182,11 +182,6 @@ impl App {
         let is_head = req.method == http::Method::HEAD;
         let mut reply =
             if self.layers.is_empty() { self.route_and_run(req).await } else { self.through_layers(req).await };
-        if is_head {
-            // A file plan for HEAD has no segments and `deliver` starts no stream for HEAD; a
-            // native layer's own reply has neither. Nothing to read here either way.
-            reply.file = None;
-        }
         if is_head && !reply.body.is_empty() {
             // HEAD: the GET answer's headers, Content-Length included, and no body.
             if !reply.headers.iter().any(|(n, _)| n == http::header::CONTENT_LENGTH) {

@@ -14,7 +14,7 @@ use crate::extract::{Extracted, FastValue, RawValue};
 use crate::plan::{ParamPlan, RoutePlan};
 use crate::request::RequestData;
 pub use crate::request::RequestInfo;
-use crate::response::{from_response_object, from_result, Reply};
+use crate::response::{from_response_object, from_result, Later, Reply};
 use crate::shards::{Admission, ShardQueue};
 
 /// What `_eager.start` reports (see python/turboapi/_eager.py).
@@ -140,45 +140,33 @@ fn deliver(
 ) {
     let mut background = reply.background.take();
     let mut after = request.after.lock().ok().and_then(|mut a| a.take());
-    if let Some(response) =
-        reply.stream_source.take_if(|r| r.bind(py).is_instance(app.hooks.file_types.bind(py)).unwrap_or(false))
-    {
-        // A file response: Python plans the answer from the request's Range headers, the core
-        // reads the file.
-        let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let planned = app
-            .hooks
-            .plan_file
-            .bind(py)
-            .call1((response.bind(py), request.method.as_str(), header("range"), header("if-range")))
-            .and_then(|plan| crate::response::from_file_plan(&plan, background.take()));
-        reply = planned.unwrap_or_else(|err| {
-            // As Starlette: the error (a missing file) is raised to the server: logged, then a 500.
-            app.hooks.log_error.bind(py).call1((err.value(py),)).map(drop).unwrap_or_else(|e| e.print(py));
-            Reply::internal_error(Some(err))
-        });
-        background = reply.background.take();
-    }
-    if request.method == http::Method::HEAD && reply.stream_source.take().is_some() {
-        // HEAD: the stream is never read, so it is never started; its background and exits
-        // run now, as for any reply.
-        reply.no_length = true;
-    }
-    if let Some(response) = reply.stream_source.take() {
-        // A streaming response: its pump starts on a shard (the request's own, when it ran on
-        // one: a queue or lock the handler made belongs to that loop), and the background and
-        // after-work wait for the stream's end (a `yield` dependency's resource may serve it).
-        let channel = crate::stream::Channel::new();
-        let writer = crate::stream::BodyWriter::new(channel.clone(), app.shards.clone());
-        match Py::new(py, writer) {
-            Ok(writer) => {
-                let index = if event_loop.is_some() { request.shard } else { app.pick_shard(0) };
-                let shard = &app.shards[index];
-                shard.push_event(crate::shards::ShardEvent::StartStream { response, writer: writer.into_any() });
-                (background, after) = channel.defer_after((background, after)).unwrap_or((None, None));
-                reply.stream = Some(crate::stream::StreamReader::new(channel));
+    if let Some(response) = reply.take_source() {
+        if response.bind(py).is_instance(app.hooks.file_types.bind(py)).unwrap_or(false) {
+            // A file response: Python plans the answer from the request's Range headers, the
+            // core reads the file.
+            reply = plan_file(py, app, request, &response, background.take());
+            background = reply.background.take();
+        } else if request.method == http::Method::HEAD {
+            // HEAD on a stream: never read, so never started; its background and exits run now,
+            // as for any reply.
+            reply.later = Later::NoLength;
+        } else {
+            // A streaming response: its pump starts on a shard (the request's own, when it ran
+            // on one: a queue or lock the handler made belongs to that loop), and the background
+            // and after-work wait for the stream's end (a `yield` dependency's resource may
+            // serve it).
+            let channel = crate::stream::Channel::new();
+            let writer = crate::stream::BodyWriter::new(channel.clone(), app.shards.clone());
+            match Py::new(py, writer) {
+                Ok(writer) => {
+                    let index = if event_loop.is_some() { request.shard } else { app.pick_shard(0) };
+                    let event = crate::shards::ShardEvent::StartStream { response, writer: writer.into_any() };
+                    app.shards[index].push_event(event);
+                    (background, after) = channel.defer_after((background, after)).unwrap_or((None, None));
+                    reply.later = Later::Stream(crate::stream::StreamReader::new(channel));
+                }
+                Err(err) => reply = Reply::internal_error(Some(err)),
             }
-            Err(err) => reply = Reply::internal_error(Some(err)),
         }
     }
     if background.is_none() && after.is_none() {
@@ -188,6 +176,27 @@ fn deliver(
     run_background(py, app, background, after, event_loop, context, move || {
         let _ = sender.send(reply);
     });
+}
+
+/// A file response's reply: Python plans it (status, headers, segments) from the request's method
+/// and Range headers; a failure (a missing file) is logged and becomes a 500, as in Starlette.
+fn plan_file(
+    py: Python<'_>,
+    app: &App,
+    request: &RequestInfo,
+    response: &Py<PyAny>,
+    background: Option<Py<PyAny>>,
+) -> Reply {
+    let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    app.hooks
+        .plan_file
+        .bind(py)
+        .call1((response.bind(py), request.method.as_str(), header("range"), header("if-range")))
+        .and_then(|plan| crate::response::from_file_plan(&plan, background))
+        .unwrap_or_else(|err| {
+            app.hooks.log_error.bind(py).call1((err.value(py),)).map(drop).unwrap_or_else(|e| e.print(py));
+            Reply::internal_error(Some(err))
+        })
 }
 
 /// Start a background; `send` runs once it is registered (so a TestClient that waits for
@@ -604,8 +613,8 @@ impl Next {
 
 /// A core reply as a Python Response (status, raw headers, body, background).
 fn reply_to_response(py: Python<'_>, app: &App, reply: Reply) -> PyResult<Py<PyAny>> {
-    if let Some(response) = reply.stream_source {
-        // A streaming response goes back to the middleware as it is (its iterator unread).
+    if let Later::Source(response) = reply.later {
+        // A streaming or file response goes back to the middleware as it is (nothing read yet).
         return Ok(response);
     }
     let headers = PyList::empty(py);

@@ -12,7 +12,7 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 
 use crate::app::{App, Config, Hooks, Incoming};
 use crate::plan::RoutePlan;
-use crate::response::Reply;
+use crate::response::{Later, Reply};
 use crate::router::Router;
 use crate::server::{self, ServerConfig};
 use crate::shards::ShardPolicy;
@@ -246,22 +246,24 @@ impl Engine {
             self.runtime.block_on(app.respond(incoming))
         });
         let mut reply = reply;
-        if let Some(file) = reply.file.take() {
-            use http_body_util::BodyExt;
-            let collected = py.allow_threads(|| self.runtime.block_on(file.collect()));
-            match collected {
-                Ok(body) => reply.body = body.to_bytes(),
-                Err(err) => reply.error = Some(Arc::new(pyo3::exceptions::PyOSError::new_err(err.to_string()))),
+        // The TestClient reads a stream or a file whole, as Starlette's does.
+        let streamed = matches!(reply.later, Later::Stream(_) | Later::NoLength);
+        match std::mem::take(&mut reply.later) {
+            Later::File(file) => {
+                use http_body_util::BodyExt;
+                match py.allow_threads(|| self.runtime.block_on(file.collect())) {
+                    Ok(body) => reply.body = body.to_bytes(),
+                    Err(err) => reply.error = Some(Arc::new(pyo3::exceptions::PyOSError::new_err(err.to_string()))),
+                }
             }
-        }
-        let streamed = reply.stream.is_some() || reply.no_length;
-        if let Some(reader) = reply.stream.take() {
-            // The TestClient reads a stream whole, as Starlette's does.
-            let (body, error) = py.allow_threads(|| reader.read_to_end());
-            reply.body = Bytes::from(body);
-            if let Some(error) = error {
-                reply.error = Some(Arc::new(PyErr::from_value(error.into_bound(py))));
+            Later::Stream(reader) => {
+                let (body, error) = py.allow_threads(|| reader.read_to_end());
+                reply.body = Bytes::from(body);
+                if let Some(error) = error {
+                    reply.error = Some(Arc::new(PyErr::from_value(error.into_bound(py))));
+                }
             }
+            Later::No | Later::Source(_) | Later::NoLength => {}
         }
         let out_headers = PyList::empty(py);
         for (name, value) in &reply.headers {

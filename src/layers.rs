@@ -10,7 +10,7 @@ use http::header::{HeaderName, HeaderValue};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
-use crate::response::Reply;
+use crate::response::{Later, Reply};
 
 pub enum Layer {
     Cors(Cors),
@@ -275,8 +275,9 @@ impl Layer {
         match self {
             Layer::Cors(cors) => cors.simple(seen, reply),
             Layer::GZip(gzip) => {
-                if let Some(mut reader) = reply.stream.take() {
+                if matches!(reply.later, Later::Stream(_)) {
                     // A stream: decided at its first chunk (an empty one is left alone).
+                    let Later::Stream(mut reader) = std::mem::take(&mut reply.later) else { unreachable!() };
                     if gzip.compressible(reply) && reader.wait_first().await {
                         append_vary(&mut reply.headers, "Accept-Encoding", false);
                         if seen.accepts_gzip {
@@ -289,7 +290,7 @@ impl Layer {
                             reply.headers.retain(|(n, _)| *n != http::header::CONTENT_LENGTH);
                         }
                     }
-                    reply.stream = Some(reader);
+                    reply.later = Later::Stream(reader);
                     return;
                 }
                 if !gzip.prepare(seen, reply) {

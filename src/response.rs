@@ -18,19 +18,29 @@ use crate::stream::StreamReader;
 pub struct Reply {
     pub status: u16,
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The body when it is held whole (empty when `later` is not `Later::No`).
     pub body: Bytes,
     /// The unhandled exception behind a 500, for `TestClient(raise_server_exceptions=True)`.
     pub error: Option<Arc<PyErr>>,
     /// The response's `background`: run by the Python side once the reply has been sent.
     pub background: Option<Py<PyAny>>,
-    /// A streaming response whose pump has not started yet (`deliver` starts it).
-    pub stream_source: Option<Py<PyAny>>,
-    /// The body, when it is streamed (then `body` is empty).
-    pub stream: Option<StreamReader>,
-    /// The body, when it is read from a file by the core (then `body` is empty).
-    pub file: Option<Box<FileBody>>,
+    /// A body that is not in `body`: produced as it is sent.
+    pub later: Later,
+}
+
+/// The kinds of body that are not held whole.
+#[derive(Default)]
+pub enum Later {
+    #[default]
+    No,
+    /// A streaming or file response object, not started yet (`deliver` starts or plans it).
+    Source(Py<PyAny>),
+    /// A stream's chunks as its pump produces them.
+    Stream(StreamReader),
+    /// A file read by the core.
+    File(Box<FileBody>),
     /// No body and no length to announce (HEAD on a streaming response).
-    pub no_length: bool,
+    NoLength,
 }
 
 /// What hyper sends: a body held whole, or the chunks of a stream as they come.
@@ -90,10 +100,7 @@ impl Reply {
             body: body.into(),
             error: None,
             background: None,
-            stream_source: None,
-            stream: None,
-            file: None,
-            no_length: false,
+            later: Later::No,
         }
     }
 
@@ -133,12 +140,24 @@ impl Reply {
         reply
     }
 
+    /// The streaming or file response object, if the body is one not started yet.
+    pub fn take_source(&mut self) -> Option<Py<PyAny>> {
+        match std::mem::take(&mut self.later) {
+            Later::Source(response) => Some(response),
+            other => {
+                self.later = other;
+                None
+            }
+        }
+    }
+
     pub fn into_http(self) -> http::Response<ResponseBody> {
-        let body = match (self.stream, self.file) {
-            (Some(reader), _) => ResponseBody::Stream(reader),
-            (None, Some(file)) => ResponseBody::File(file),
-            (None, None) if self.no_length => ResponseBody::NoLength,
-            (None, None) => ResponseBody::Full(Some(self.body)),
+        let body = match self.later {
+            Later::Stream(reader) => ResponseBody::Stream(reader),
+            Later::File(file) => ResponseBody::File(file),
+            Later::NoLength => ResponseBody::NoLength,
+            // A source never started (nobody delivered it) sends nothing rather than hang.
+            Later::No | Later::Source(_) => ResponseBody::Full(Some(self.body)),
         };
         let mut response = http::Response::new(body);
         *response.status_mut() =
@@ -241,10 +260,7 @@ pub fn from_response_object(app: &App, obj: &Bound<'_, PyAny>) -> PyResult<Reply
         body: if body_allowed(status) { body } else { Bytes::new() },
         error: None,
         background,
-        stream_source: (streaming && body_allowed(status)).then(|| obj.clone().unbind()),
-        stream: None,
-        file: None,
-        no_length: false,
+        later: if streaming && body_allowed(status) { Later::Source(obj.clone().unbind()) } else { Later::No },
     })
 }
 
@@ -285,7 +301,7 @@ pub fn from_file_plan(plan: &Bound<'_, PyAny>, background: Option<Py<PyAny>>) ->
     reply.headers = headers_from_raw(&raw_headers)?;
     reply.background = background;
     if body_allowed(status) && !parts.is_empty() {
-        reply.file = Some(Box::new(FileBody::new(path, parts)));
+        reply.later = Later::File(Box::new(FileBody::new(path, parts)));
     }
     Ok(reply)
 }
