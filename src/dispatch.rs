@@ -156,12 +156,11 @@ fn deliver(
             // and after-work wait for the stream's end (a `yield` dependency's resource may
             // serve it).
             let channel = crate::stream::Channel::new();
-            let writer = crate::stream::BodyWriter::new(channel.clone(), app.shards.clone());
-            match Py::new(py, writer) {
+            let index = if event_loop.is_some() { request.shard } else { app.pick_shard(0) };
+            let shard = app.shards[index].clone();
+            match Py::new(py, crate::stream::BodyWriter::new(channel.clone(), shard.clone())) {
                 Ok(writer) => {
-                    let index = if event_loop.is_some() { request.shard } else { app.pick_shard(0) };
-                    let event = crate::shards::ShardEvent::StartStream { response, writer: writer.into_any() };
-                    app.shards[index].push_event(event);
+                    shard.push_event(crate::shards::ShardEvent::StartStream { response, writer: writer.into_any() });
                     (background, after) = channel.defer_after((background, after)).unwrap_or((None, None));
                     reply.later = Later::Stream(crate::stream::StreamReader::new(channel));
                 }

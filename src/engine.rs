@@ -193,7 +193,7 @@ impl Engine {
 
     /// The loop's reader callback for shard `index`: start the next batch of queued requests.
     fn drain_shard(&self, py: Python<'_>, index: usize) -> PyResult<()> {
-        self.shard(index)?.drain(py, &self.app, index);
+        self.shard(index)?.drain(py, &self.app);
         Ok(())
     }
 

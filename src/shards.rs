@@ -62,8 +62,6 @@ impl Drop for Admission {
 pub enum ShardEvent {
     /// `future.set_result(None)` unless it is done (a stream's pump may go on).
     Resolve(Py<PyAny>),
-    /// `task.cancel()` (a stream's client went away).
-    Cancel(Py<PyAny>),
     /// Start pumping a streaming response's iterator into a body writer.
     StartStream { response: Py<PyAny>, writer: Py<PyAny> },
 }
@@ -154,7 +152,7 @@ impl ShardQueue {
         self.wake();
     }
 
-    fn run_events(&self, py: Python<'_>, app: &Arc<App>, index: usize) {
+    fn run_events(&self, py: Python<'_>, app: &Arc<App>) {
         let events = std::mem::take(&mut *self.events.lock().unwrap());
         for event in events {
             let outcome = match event {
@@ -165,9 +163,8 @@ impl ShardQueue {
                         other => other.map(drop),
                     }
                 }
-                ShardEvent::Cancel(task) => task.bind(py).call_method0(pyo3::intern!(py, "cancel")).map(drop),
                 ShardEvent::StartStream { response, writer } => {
-                    app.hooks.start_stream.bind(py).call1((response, writer, index)).map(drop)
+                    app.hooks.start_stream.bind(py).call1((response, writer)).map(drop)
                 }
             };
             if let Err(err) = outcome {
@@ -222,7 +219,7 @@ impl ShardQueue {
     }
 
     /// Called by the loop when the eventfd is readable: start up to one batch of jobs.
-    pub fn drain(&self, py: Python<'_>, app: &Arc<App>, index: usize) {
+    pub fn drain(&self, py: Python<'_>, app: &Arc<App>) {
         self.clear_signal();
         let Some(event_loop) = self.event_loop.lock().unwrap().as_ref().map(|l| l.clone_ref(py)) else {
             return;
@@ -233,7 +230,7 @@ impl ShardQueue {
         let mut spins = 0;
         while started < limit {
             self.run_cancels(py);
-            self.run_events(py, app, index);
+            self.run_events(py, app);
             let batch: Vec<Job> = {
                 let mut jobs = self.jobs.lock().unwrap();
                 let n = jobs.len().min(limit - started);

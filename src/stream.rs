@@ -62,8 +62,8 @@ struct State {
     reader_gone: bool,
     writer_waiting: Option<Waiter>,
     waker: Option<Waker>,
-    /// The pump's task, cancelled when the reader goes away.
-    task: Option<Waiter>,
+    /// The pump's task is tracked on this shard under this id: cancelled if the reader goes away.
+    pump: Option<(Arc<ShardQueue>, u64)>,
     after: After,
 }
 
@@ -140,8 +140,8 @@ impl Channel {
             waiter.resolve();
         }
         if state.end.is_none() {
-            if let Some(task) = state.task.take() {
-                task.shard.push_event(ShardEvent::Cancel(task.future));
+            if let Some((shard, id)) = state.pump.take() {
+                shard.cancel(id);
             }
         }
     }
@@ -247,16 +247,15 @@ impl Body for StreamReader {
 #[pyclass(frozen, module = "turboapi._core")]
 pub struct BodyWriter {
     channel: Arc<Channel>,
-    shards: Vec<Arc<ShardQueue>>,
+    /// The shard whose loop runs the pump, and the pump's id there.
+    shard: Arc<ShardQueue>,
+    id: u64,
 }
 
 impl BodyWriter {
-    pub fn new(channel: Arc<Channel>, shards: Vec<Arc<ShardQueue>>) -> Self {
-        BodyWriter { channel, shards }
-    }
-
-    fn shard(&self, index: usize) -> PyResult<Arc<ShardQueue>> {
-        self.shards.get(index).cloned().ok_or_else(|| pyo3::exceptions::PyValueError::new_err("no such shard"))
+    pub fn new(channel: Arc<Channel>, shard: Arc<ShardQueue>) -> Self {
+        let id = shard.next_job_id();
+        BodyWriter { channel, shard, id }
     }
 
     fn end(&self, end: End) {
@@ -264,10 +263,11 @@ impl BodyWriter {
         if state.end.is_none() {
             state.end = Some(end);
         }
-        let task = state.task.take();
+        state.pump = None;
         self.channel.wake_reader(&mut state);
         drop(state);
-        drop(task); // after the lock: dropping a Python object may run code that calls back here
+        // After the lock: dropping the task (a Python object) may run code that calls back here.
+        self.shard.untrack(self.id);
     }
 }
 
@@ -298,27 +298,27 @@ impl BodyWriter {
         SENT
     }
 
-    /// Resolve `future` (of shard `shard`'s loop) once a chunk fits or the reader is gone.
-    /// False when that is already so: no need to wait.
-    fn wait_writable(&self, future: Py<PyAny>, shard: usize) -> PyResult<bool> {
-        let shard = self.shard(shard)?;
+    /// Resolve `future` (of the pump's loop) once a chunk fits or the reader is gone. False when
+    /// that is already so: no need to wait.
+    fn wait_writable(&self, future: Py<PyAny>) -> bool {
         let mut state = self.channel.state();
         if state.reader_gone || state.queued < HIGH_WATER || state.chunks.is_empty() {
-            return Ok(false);
+            return false;
         }
-        state.writer_waiting = Some(Waiter { future, shard });
-        Ok(true)
+        state.writer_waiting = Some(Waiter { future, shard: self.shard.clone() });
+        true
     }
 
-    /// The pump's task, to cancel if the client goes away. False if it is already gone.
-    fn set_task(&self, task: Py<PyAny>, shard: usize) -> PyResult<bool> {
-        let shard = self.shard(shard)?;
+    /// The pump's task (registered from inside it), to cancel if the client goes away. False if
+    /// the client is already gone.
+    fn set_task(&self, task: Py<PyAny>) -> bool {
         let mut state = self.channel.state();
         if state.reader_gone {
-            return Ok(false);
+            return false;
         }
-        state.task = Some(Waiter { future: task, shard });
-        Ok(true)
+        self.shard.track(self.id, task);
+        state.pump = Some((self.shard.clone(), self.id));
+        true
     }
 
     /// The background and after-work deferred to the stream's end (None if not handed over yet;

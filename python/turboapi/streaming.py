@@ -37,14 +37,14 @@ SENT, FULL, GONE = 0, 1, 2
 _running: set[asyncio.Task[None]] = set()
 
 
-def start(response: Any, writer: Any, shard: int) -> None:
-    """Called by the core on shard ``shard``'s loop thread."""
-    task = asyncio.get_running_loop().create_task(_pump(response, writer, shard))
+def start(response: Any, writer: Any) -> None:
+    """Called by the core on the loop thread of the shard the writer belongs to."""
+    task = asyncio.get_running_loop().create_task(_pump(response, writer))
     _running.add(task)
     task.add_done_callback(_running.discard)
 
 
-async def _pump(response: Any, writer: Any, shard: int) -> None:
+async def _pump(response: Any, writer: Any) -> None:
     loop = asyncio.get_running_loop()
     chunks = response.body_iterator
     charset = getattr(response, "charset", "utf-8")
@@ -52,14 +52,14 @@ async def _pump(response: Any, writer: Any, shard: int) -> None:
     try:
         # Registered from inside the task, so a cancel (the client left) always finds it past
         # this point and the finally runs; one cancelled before its first step would skip it.
-        if not writer.set_task(asyncio.current_task(), shard):
+        if not writer.set_task(asyncio.current_task()):
             return  # already gone: only close the iterator and run the after-work
         async for item in chunks:
             chunk = encode_chunk(item, charset)
             state = writer.send(chunk)
             while state == FULL:
                 ready = loop.create_future()
-                if writer.wait_writable(ready, shard):
+                if writer.wait_writable(ready):
                     await ready
                 state = writer.send(chunk)
             if state == GONE:
