@@ -119,8 +119,9 @@ def load_app(reference: str) -> Any:
     return app
 
 
-def resolve(args: argparse.Namespace, cwd: str) -> tuple[str, int, int, dict[str, Any], str | None]:
-    """(host, port, workers, server settings, log level) from pyproject, environment and flags."""
+def resolve(args: argparse.Namespace, cwd: str) -> tuple[str, int, int, dict[str, Any], str | None, Any]:
+    """(host, port, workers, server settings as given, log level, the resolved Settings) from
+    pyproject, environment and flags."""
     config = pyproject_settings(cwd)
     env = os.environ
 
@@ -167,10 +168,10 @@ def resolve(args: argparse.Namespace, cwd: str) -> tuple[str, int, int, dict[str
         except ValueError:
             raise UsageError(f"--max-concurrent must be a number or none, not {settings['max_concurrent']!r}") from None
     try:
-        Settings.resolve(settings, env=env)  # refuse bad values here, before any process starts
+        resolved = Settings.resolve(settings, env=env)  # refuse bad values here, before any process starts
     except (TypeError, ValueError) as exc:
         raise UsageError(str(exc)) from exc
-    return host, port, workers, settings, log_level
+    return host, port, workers, settings, log_level, resolved
 
 
 def set_log_level(level: str | None) -> None:
@@ -187,13 +188,20 @@ def set_log_level(level: str | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        host, port, workers, settings, log_level = resolve(args, os.getcwd())
+        host, port, workers, settings, log_level, resolved = resolve(args, os.getcwd())
         set_log_level(log_level)
         if args.command == "dev" or workers > 1:
             from .workers import Supervisor
 
             return Supervisor(
-                args.app, host, port, workers, settings, reload=args.command == "dev", log_level=log_level
+                args.app,
+                host,
+                port,
+                workers,
+                settings,
+                reload=args.command == "dev",
+                log_level=log_level,
+                graceful_timeout=resolved.graceful_timeout,
             ).run()
         app = load_app(args.app)
     except UsageError as exc:

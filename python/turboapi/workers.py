@@ -38,6 +38,7 @@ class Supervisor:
         *,
         reload: bool = False,
         log_level: str | None = None,
+        graceful_timeout: float = 10.0,
     ) -> None:
         self.reference = reference
         self.host = host
@@ -46,6 +47,8 @@ class Supervisor:
         self.settings = settings
         self.reload = reload
         self.log_level = log_level or ""
+        #: How long workers get to drain after a SIGTERM (the workers' own setting).
+        self.graceful_timeout = graceful_timeout
         self.stopping = False
         self.children: dict[int, tuple[subprocess.Popen[bytes], float]] = {}
         self.early_deaths = 0
@@ -125,7 +128,6 @@ class Supervisor:
         for _ in range(self.count):
             self.spawn()
         files = self.snapshot() if self.reload else {}
-        grace = float(self.settings.get("graceful_timeout", os.environ.get("TURBOAPI_GRACEFUL_TIMEOUT", 10)))
         while not self.stopping:
             time.sleep(POLL)
             for pid, (proc, started) in list(self.children.items()):
@@ -150,11 +152,11 @@ class Supervisor:
                     files = current
                     log("change detected; restarting the worker")
                     self.stop_children()
-                    self.wait_children(grace + 5)
+                    self.wait_children(self.graceful_timeout + 5)
                     self.spawn()
         log("stopping workers")
         self.stop_children()
-        self.wait_children(grace + 5)
+        self.wait_children(self.graceful_timeout + 5)
         if self._reserved is not None:
             self._reserved.close()
         log("all workers stopped")
