@@ -1,19 +1,20 @@
 """One application, written once, run on FastAPI and on turboapi.
 
-``build_app(fw)`` receives a namespace whose attributes are the public names
+``build_app(fw, route)`` receives a namespace whose attributes are the public names
 of either ``fastapi`` (+ ``fastapi.responses``) or ``turboapi`` (+
 ``turboapi.responses``).  Nothing in here may import a framework directly:
 everything framework-specific goes through ``fw``.  Pydantic models are
 shared (they are plain pydantic, not framework objects).
 
-Routes are registered through ``get``/``post``/... wrappers around
-``app.get``/``app.post``/...: if a framework rejects one endpoint at
-registration time (an unsupported parameter kind, say), that route is left
-out and the problem is appended to ``errors``; the rest of the app still
-works, so only the cases hitting that route fail (404 against FastAPI's
-answer) instead of every case erroring.
+Routes are registered through ``get``/``post``/... shorthands for the
+harness's ``route(app, method, path)`` (``differential_harness.make_route``):
+if a framework rejects one endpoint at registration time (an unsupported
+parameter kind, say), that route is left out and the problem is recorded;
+the rest of the app still works, so only the cases hitting that route fail
+(404 against FastAPI's answer) instead of every case erroring.
 """
 
+import functools
 from typing import Annotated, Any
 
 from pydantic import BaseModel
@@ -30,7 +31,7 @@ class User(BaseModel):
     full_name: str | None = None
 
 
-def build_app(fw: Any, errors: list[str] | None = None) -> Any:
+def build_app(fw: Any, route: Any) -> Any:
     FastAPI = fw.FastAPI
     Query, Path, Header, Cookie, Body = fw.Query, fw.Path, fw.Header, fw.Cookie, fw.Body
     HTTPException, Request, Response = fw.HTTPException, fw.Request, fw.Response
@@ -38,22 +39,9 @@ def build_app(fw: Any, errors: list[str] | None = None) -> Any:
     PlainTextResponse, RedirectResponse = fw.PlainTextResponse, fw.RedirectResponse
 
     app = FastAPI()
-    problems = [] if errors is None else errors
-
-    def guarded(register: Any) -> Any:
-        def route(path: str, **kwargs: Any) -> Any:
-            def decorator(endpoint: Any) -> Any:
-                try:
-                    register(path, **kwargs)(endpoint)
-                except Exception as exc:  # reported through `errors`, see the module docstring
-                    problems.append(f"{endpoint.__name__} ({path}): {type(exc).__name__}: {exc}")
-                return endpoint
-
-            return decorator
-
-        return route
-
-    get, post, put, patch, delete = (guarded(m) for m in (app.get, app.post, app.put, app.patch, app.delete))
+    get, post, put, patch, delete = (
+        functools.partial(route, app, m) for m in ("get", "post", "put", "patch", "delete")
+    )
 
     # ------------------------------------------------------------------ path params
     @get("/paths/int/{item_id}")

@@ -1,8 +1,8 @@
 """Differential compatibility test: the same app on FastAPI and on turboapi.
 
-``core_app.build_app(fw)`` is instantiated twice, once from ``fastapi`` names
-and once from ``turboapi`` names.  Every case below is sent to both through
-their own ``TestClient`` and the observable response is compared:
+``core_app.build_app(fw, route)`` is instantiated twice, once from ``fastapi`` names
+and once from ``turboapi`` names (``differential_harness``).  Every case below is
+sent to both through their own ``TestClient`` and the observable response is compared:
 
 * status code
 * ``content-type`` header (exact string)
@@ -24,58 +24,27 @@ Environment switches:
   ``-k "not body_params"``.
 """
 
-import importlib
-import json
 import os
-import types
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-pytest.importorskip("fastapi")
+from .core_app import build_app
+from .differential_harness import Apps, C, Case, Compare, allowed_methods, apps_fixture, assert_unique_ids, check
 
-from fastapi_reference import FastAPITestClient  # noqa: E402
-
-from .core_app import build_app  # noqa: E402
-
-ONLY_FASTAPI = os.environ.get("COMPAT_ONLY_FASTAPI", "") not in ("", "0")
 SKIP_BODY_PARAMS = os.environ.get("COMPAT_SKIP_BODY_PARAMS", "") not in ("", "0")
 
-FW_NAMES = ("FastAPI", "Query", "Path", "Header", "Cookie", "Body", "HTTPException", "Request", "Response")
-RESPONSE_NAMES = ("JSONResponse", "HTMLResponse", "PlainTextResponse", "RedirectResponse")
+
+def redirect_and_405_headers(resp: Any, snap: dict[str, Any]) -> None:
+    if resp.status_code == 405:
+        snap["allow"] = allowed_methods(resp)
+    if 300 <= resp.status_code < 400:
+        snap["location"] = resp.headers.get("location")
 
 
-def make_namespace(package: str) -> types.SimpleNamespace:
-    top = importlib.import_module(package)
-    responses = importlib.import_module(f"{package}.responses")
-    ns = {name: getattr(top, name) for name in FW_NAMES}
-    ns.update({name: getattr(responses, name) for name in RESPONSE_NAMES})
-    return types.SimpleNamespace(**ns)
-
+COMPARE = Compare(json_raw=False, set_cookie="ordered", extra=redirect_and_405_headers)
 
 # --------------------------------------------------------------------------- cases
-
-_NO_JSON = object()
-
-
-@dataclass(frozen=True)
-class Case:
-    method: str
-    url: str
-    expect: int  # status FastAPI gives (sanity check of the reference half)
-    params: Any = None
-    headers: dict[str, str] | None = None
-    cookies: dict[str, str] | None = None
-    json: Any = _NO_JSON
-    content: bytes | None = None
-    raise_server_exceptions: bool = True
-    compare_headers: tuple[str, ...] = field(default=())
-
-
-def C(case_id: str, method: str, url: str, expect: int, **kw: Any):
-    return pytest.param(Case(method, url, expect, **kw), id=case_id)
-
 
 JSON_CT = {"content-type": "application/json"}
 ITEM = {"name": "Widget", "price": 9.5, "tags": ["a", "b"]}
@@ -370,125 +339,7 @@ BODY_PARAM_CASES = [
 ]
 
 
-# --------------------------------------------------------------------------- clients
-
-
-class Apps:
-    """Both apps, their registration problems, and lazily built client pairs."""
-
-    def __init__(self) -> None:
-        self.ref_errors: list[str] = []
-        self.sut_errors: list[str] = []
-        self.ref_app = build_app(make_namespace("fastapi"), self.ref_errors)
-        if ONLY_FASTAPI:
-            self.sut_app = build_app(make_namespace("fastapi"), self.sut_errors)
-            self.sut_client_cls: Any = FastAPITestClient
-        else:
-            self.sut_app = build_app(make_namespace("turboapi"), self.sut_errors)
-            self.sut_client_cls = importlib.import_module("turboapi.testclient").TestClient
-        self.pairs: dict[bool, tuple[Any, Any]] = {}
-
-    def clients(self, raise_server_exceptions: bool) -> tuple[Any, Any]:
-        if raise_server_exceptions not in self.pairs:
-            kw = {"raise_server_exceptions": raise_server_exceptions, "follow_redirects": False}
-            self.pairs[raise_server_exceptions] = (
-                FastAPITestClient(self.ref_app, **kw),
-                self.sut_client_cls(self.sut_app, **kw),
-            )
-        return self.pairs[raise_server_exceptions]
-
-    def close(self) -> None:
-        for pair in self.pairs.values():
-            for client in pair:
-                close = getattr(client, "close", None)
-                if close is not None:
-                    close()
-
-
-@pytest.fixture(scope="module")
-def apps():
-    built = Apps()
-    yield built
-    built.close()
-
-
-def send(client: Any, case: Case) -> Any:
-    headers = dict(case.headers or {})
-    if case.cookies:
-        # An explicit header rather than cookies=: per-request cookies are
-        # deprecated in httpx, and the client jar must not leak between cases.
-        headers["cookie"] = "; ".join(f"{k}={v}" for k, v in case.cookies.items())
-    kw: dict[str, Any] = {}
-    if case.params is not None:
-        kw["params"] = case.params
-    if headers:
-        kw["headers"] = headers
-    if case.json is not _NO_JSON:
-        kw["json"] = case.json
-    if case.content is not None:
-        kw["content"] = case.content
-    try:
-        return client.request(case.method, case.url, **kw)
-    finally:
-        jar = getattr(client, "cookies", None)
-        if jar is not None:
-            jar.clear()
-
-
-def header_list(headers: Any, name: str) -> list[str]:
-    for attr in ("get_list", "getlist"):
-        getter = getattr(headers, attr, None)
-        if getter is not None:
-            return list(getter(name))
-    value = headers.get(name)
-    return [] if value is None else [value]
-
-
-def normalize_set_cookie(value: str) -> tuple[str, list[str]]:
-    first, *attrs = [part.strip() for part in value.split(";")]
-    return first, sorted(a for a in attrs if a)
-
-
-def snapshot(resp: Any, case: Case) -> dict[str, Any]:
-    ctype = resp.headers.get("content-type")
-    raw = resp.content
-    body: Any = raw
-    if ctype and "json" in ctype.lower() and raw:
-        try:
-            body = ("json", json.loads(raw))
-        except ValueError:
-            body = ("unparseable-json", raw)
-    snap: dict[str, Any] = {"status": resp.status_code, "content-type": ctype, "body": body}
-    if resp.status_code == 405:
-        allow = resp.headers.get("allow")
-        snap["allow"] = None if allow is None else sorted(m.strip() for m in allow.split(","))
-    if 300 <= resp.status_code < 400:
-        snap["location"] = resp.headers.get("location")
-    cookies = header_list(resp.headers, "set-cookie")
-    if cookies:
-        snap["set-cookie"] = [normalize_set_cookie(c) for c in cookies]
-    for name in case.compare_headers:
-        snap[f"header:{name}"] = resp.headers.get(name)
-    return snap
-
-
-def check(apps: Apps, case: Case) -> None:
-    assert not apps.ref_errors, f"FastAPI rejected routes of core_app: {apps.ref_errors}"
-    ref_client, sut_client = apps.clients(case.raise_server_exceptions)
-    ref = snapshot(send(ref_client, case), case)
-    assert ref["status"] == case.expect, f"FastAPI gave {ref['status']}, case expects {case.expect}: {ref}"
-    sut = snapshot(send(sut_client, case), case)
-    if "set-cookie" in ref:
-        sut.setdefault("set-cookie", [])
-    if ref["status"] == 405:
-        sut.setdefault("allow", None)
-    if 300 <= ref["status"] < 400:
-        sut.setdefault("location", None)
-    note = ""
-    refused = [e for e in apps.sut_errors if f"({case.url.split('?')[0]})" in e]
-    if refused:
-        note = f"; the framework refused this route: {refused}"
-    assert sut == ref, f"{case.method} {case.url}: left is turboapi, right is FastAPI{note}"
+apps = apps_fixture({"main": build_app})
 
 
 # --------------------------------------------------------------------------- tests
@@ -496,13 +347,13 @@ def check(apps: Apps, case: Case) -> None:
 
 @pytest.mark.parametrize("case", CORE_CASES)
 def test_core_differential(apps: Apps, case: Case) -> None:
-    check(apps, case)
+    check(apps, case, COMPARE)
 
 
 @pytest.mark.skipif(SKIP_BODY_PARAMS, reason="COMPAT_SKIP_BODY_PARAMS set")
 @pytest.mark.parametrize("case", BODY_PARAM_CASES)
 def test_body_params_group(apps: Apps, case: Case) -> None:
-    check(apps, case)
+    check(apps, case, COMPARE)
 
 
 def test_every_route_registers(apps: Apps) -> None:
@@ -514,7 +365,7 @@ def test_every_route_registers(apps: Apps) -> None:
 def test_head_on_get_route_is_a_documented_difference(apps: Apps) -> None:
     """FastAPI answers HEAD on a GET route with 405; turboapi serves it like GET without a body
     (the core issue asks for it; listed in the README's compatibility section)."""
-    ref_client, sut_client = apps.clients(True)
+    ref_client, sut_client = apps.clients("main", True)
     ref = ref_client.head("/resp/dict")
     assert (ref.status_code, ref.headers["allow"]) == (405, "GET")
     sut = sut_client.head("/resp/dict")
@@ -526,5 +377,4 @@ def test_head_on_get_route_is_a_documented_difference(apps: Apps) -> None:
 
 
 def test_case_ids_unique() -> None:
-    ids = [p.id for p in CORE_CASES + BODY_PARAM_CASES]
-    assert len(ids) == len(set(ids))
+    assert_unique_ids(CORE_CASES + BODY_PARAM_CASES)

@@ -1,8 +1,9 @@
 """Differential test of dependency injection and background tasks: one app, FastAPI vs turboapi.
 
-``build_deps_app(fw, log)`` (and ``build_global_app``) are written once against a namespace ``fw``
+``build_deps_app(fw)`` (and ``build_global_app``) are written once against a namespace ``fw``
 holding either FastAPI's or turboapi's public names, and instantiated for both.  Every case is
-sent to both apps through their own ``TestClient`` and the observable outcome is compared:
+sent to both apps through their own ``TestClient`` and the observable outcome is compared
+(``differential_harness``'s ``SIDE_EFFECTS``):
 
 * status, ``content-type``, ``www-authenticate``, ``location``, ``set-cookie`` (attribute order
   ignored) and any header a case names;
@@ -16,237 +17,16 @@ Each case carries the status FastAPI gives (and, where it matters, the log FastA
 reference half is checked to exercise what the case claims to.
 
 ``COMPAT_ONLY_FASTAPI=1`` compares FastAPI against a second FastAPI app (validates the cases).
-
-The helpers here (``Case``, ``C``, ``Apps``, ``check``) are reused by
-``test_security_differential.py``.
 """
 
 import dataclasses
 import functools
-import importlib
-import json
-import os
-import types
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import pytest
 from pydantic import BaseModel
 
-pytest.importorskip("fastapi")
-
-from fastapi_reference import FastAPITestClient  # noqa: E402
-
-ONLY_FASTAPI = os.environ.get("COMPAT_ONLY_FASTAPI", "") not in ("", "0")
-
-TOP_NAMES = (
-    "FastAPI",
-    "APIRouter",
-    "Depends",
-    "Security",
-    "Query",
-    "Path",
-    "Header",
-    "Cookie",
-    "Body",
-    "Form",
-    "HTTPException",
-    "Request",
-    "Response",
-    "BackgroundTasks",
-)
-RESPONSE_NAMES = ("JSONResponse", "PlainTextResponse")
-SECURITY_NAMES = (
-    "OAuth2PasswordBearer",
-    "OAuth2PasswordRequestForm",
-    "OAuth2PasswordRequestFormStrict",
-    "HTTPBasic",
-    "HTTPBasicCredentials",
-    "HTTPBearer",
-    "HTTPAuthorizationCredentials",
-    "APIKeyHeader",
-    "APIKeyQuery",
-    "APIKeyCookie",
-    "SecurityScopes",
-    "OAuth2AuthorizationCodeBearer",
-    "OpenIdConnect",
-    "HTTPDigest",
-)
-
-
-def make_namespace(package: str) -> types.SimpleNamespace:
-    top = importlib.import_module(package)
-    responses = importlib.import_module(f"{package}.responses")
-    security = importlib.import_module(f"{package}.security")
-    ns = {name: getattr(top, name) for name in TOP_NAMES}
-    ns.update({name: getattr(responses, name) for name in RESPONSE_NAMES})
-    ns.update({name: getattr(security, name) for name in SECURITY_NAMES})
-    return types.SimpleNamespace(**ns)
-
-
-# --------------------------------------------------------------------------- case machinery
-
-_NO_JSON = object()
-
-
-@dataclass(frozen=True)
-class Case:
-    method: str
-    url: str
-    expect: int  # status FastAPI gives (sanity check of the reference half)
-    app: str = "main"
-    params: Any = None
-    headers: dict[str, str] | None = None
-    cookies: dict[str, str] | None = None
-    json: Any = _NO_JSON
-    content: bytes | None = None
-    data: dict[str, Any] | None = None  # form fields
-    raise_server_exceptions: bool = True
-    compare_headers: tuple[str, ...] = ()
-    expect_log: tuple[str, ...] | None = None  # FastAPI's log (sanity check), compared anyway
-    expect_raises: str | None = None  # FastAPI's client raises this exception type
-    overrides: tuple[tuple[str, str], ...] = ()  # (dependency name, override name) in the registry
-
-
-def C(case_id: str, method: str, url: str, expect: int, *, xfail: str | None = None, **kw: Any) -> Any:
-    if "expect_log" in kw and kw["expect_log"] is not None:
-        kw["expect_log"] = tuple(kw["expect_log"])
-    marks = [pytest.mark.xfail(strict=True, reason=xfail)] if xfail and not ONLY_FASTAPI else []
-    return pytest.param(Case(method, url, expect, **kw), id=case_id, marks=marks)
-
-
-ALWAYS_HEADERS = ("content-type", "www-authenticate", "location")
-
-
-@dataclass
-class Built:
-    """One framework's app, its side-effect log and its named callables (for overrides)."""
-
-    app: Any
-    log: list[str]
-    registry: dict[str, Callable[..., Any]] = field(default_factory=dict)
-
-
-Builder = Callable[[Any, list[str]], Built]
-
-
-class Apps:
-    """Each named app built for both frameworks, with client pairs created up front."""
-
-    def __init__(self, builders: dict[str, Builder]) -> None:
-        self.ref_ns = make_namespace("fastapi")
-        self.sut_ns = self.ref_ns if ONLY_FASTAPI else make_namespace("turboapi")
-        if ONLY_FASTAPI:
-            self.sut_client_cls: Any = FastAPITestClient
-        else:
-            self.sut_client_cls = importlib.import_module("turboapi.testclient").TestClient
-        self.ref: dict[str, Built] = {}
-        self.sut: dict[str, Built] = {}
-        self.sut_build_errors: dict[str, str] = {}
-        self.pairs: dict[tuple[str, bool], tuple[Any, Any]] = {}
-        for name, builder in builders.items():
-            self.ref[name] = builder(self.ref_ns, [])
-            try:
-                self.sut[name] = builder(self.sut_ns, [])
-            except Exception as exc:  # reported by the cases of that app
-                self.sut_build_errors[name] = f"{type(exc).__name__}: {exc}"
-        # Clients exist (and have served) before any case sets dependency_overrides.
-        for name in self.sut:
-            for raise_server_exceptions in (True, False):
-                self.clients(name, raise_server_exceptions)
-
-    def clients(self, name: str, raise_server_exceptions: bool) -> tuple[Any, Any]:
-        key = (name, raise_server_exceptions)
-        if key not in self.pairs:
-            kw = {"raise_server_exceptions": raise_server_exceptions, "follow_redirects": False}
-            self.pairs[key] = (
-                FastAPITestClient(self.ref[name].app, **kw),
-                self.sut_client_cls(self.sut[name].app, **kw),
-            )
-            for client in self.pairs[key]:
-                client.get("/__warm_up__")
-        return self.pairs[key]
-
-    def close(self) -> None:
-        for pair in self.pairs.values():
-            for client in pair:
-                client.close()
-
-
-def send(client: Any, case: Case) -> Any:
-    headers = dict(case.headers or {})
-    if case.cookies:
-        # An explicit header rather than cookies=: per-request cookies are
-        # deprecated in httpx, and the client jar must not leak between cases.
-        headers["cookie"] = "; ".join(f"{k}={v}" for k, v in case.cookies.items())
-    kw: dict[str, Any] = {}
-    if case.params is not None:
-        kw["params"] = case.params
-    if headers:
-        kw["headers"] = headers
-    if case.json is not _NO_JSON:
-        kw["json"] = case.json
-    if case.content is not None:
-        kw["content"] = case.content
-    if case.data is not None:
-        kw["data"] = case.data
-    try:
-        return client.request(case.method, case.url, **kw)
-    finally:
-        client.cookies.clear()
-
-
-def normalize_set_cookie(value: str) -> tuple[str, list[str]]:
-    first, *attrs = [part.strip() for part in value.split(";")]
-    return first, sorted(a for a in attrs if a)
-
-
-def snapshot(resp: Any, case: Case) -> dict[str, Any]:
-    ctype = resp.headers.get("content-type")
-    raw = resp.content
-    body: Any = raw
-    if ctype and "json" in ctype.lower() and raw:
-        try:
-            body = ("json", json.loads(raw))
-        except ValueError:
-            body = ("unparseable-json", raw)
-    snap: dict[str, Any] = {"status": resp.status_code, "body": body}
-    for name in ALWAYS_HEADERS + case.compare_headers:
-        snap[f"header:{name}"] = resp.headers.get(name)
-    snap["set-cookie"] = sorted(normalize_set_cookie(c) for c in resp.headers.get_list("set-cookie"))
-    return snap
-
-
-def outcome(client: Any, built: Built, case: Case) -> dict[str, Any]:
-    built.log.clear()
-    overrides = built.app.dependency_overrides
-    for dep_name, override_name in case.overrides:
-        overrides[built.registry[dep_name]] = built.registry[override_name]
-    try:
-        snap = snapshot(send(client, case), case)
-    except Exception as exc:
-        snap = {"raised": f"{type(exc).__name__}: {exc}"}
-    finally:
-        overrides.clear()
-    snap["log"] = list(built.log)
-    return snap
-
-
-def check(apps: Apps, case: Case) -> None:
-    if case.app in apps.sut_build_errors:
-        pytest.fail(f"turboapi could not build app {case.app!r}: {apps.sut_build_errors[case.app]}")
-    ref_client, sut_client = apps.clients(case.app, case.raise_server_exceptions)
-    ref = outcome(ref_client, apps.ref[case.app], case)
-    if case.expect_raises is not None:
-        assert ref.get("raised", "").startswith(case.expect_raises + ":"), f"FastAPI side: {ref}"
-    else:
-        assert ref.get("status") == case.expect, f"FastAPI gave {ref}, case expects {case.expect}"
-    if case.expect_log is not None:
-        assert tuple(ref["log"]) == case.expect_log, f"FastAPI log: {ref['log']}"
-    sut = outcome(sut_client, apps.sut[case.app], case)
-    assert sut == ref, f"{case.method} {case.url}: left is turboapi, right is FastAPI"
-
+from .differential_harness import SIDE_EFFECTS, Apps, Built, C, Case, apps_fixture, assert_unique_ids, check
 
 # --------------------------------------------------------------------------- the apps
 
@@ -268,14 +48,14 @@ class InternalError(Exception):
     pass
 
 
-def build_deps_app(fw: Any, log: list[str]) -> Built:
+def build_deps_app(fw: Any) -> Built:
     Depends, Query, Header, Cookie, Path = fw.Depends, fw.Query, fw.Header, fw.Cookie, fw.Path
     HTTPException, Request, Response, BackgroundTasks = fw.HTTPException, fw.Request, fw.Response, fw.BackgroundTasks
     JSONResponse = fw.JSONResponse
 
     app = fw.FastAPI()
-    built = Built(app, log)
-    reg = built.registry
+    built = Built(app)
+    log, reg = built.log, built.registry
 
     def bg(msg: str) -> None:
         log.append(f"bg:{msg}")
@@ -1123,8 +903,9 @@ def build_deps_app(fw: Any, log: list[str]) -> Built:
     return built
 
 
-def build_global_app(fw: Any, log: list[str]) -> Built:
+def build_global_app(fw: Any) -> Built:
     Depends, HTTPException = fw.Depends, fw.HTTPException
+    log: list[str] = []
 
     def global_dep(mode: str | None = None):
         log.append("global_dep")
@@ -1161,14 +942,10 @@ def build_global_app(fw: Any, log: list[str]) -> Built:
     return Built(app, log, {"global_dep": global_dep, "noop": noop})
 
 
-BUILDERS: dict[str, Builder] = {"main": build_deps_app, "global": build_global_app}
+BUILDERS = {"main": build_deps_app, "global": build_global_app}
 
-
-@pytest.fixture(scope="module")
-def apps():
-    built = Apps(BUILDERS)
-    yield built
-    built.close()
+# Clients exist (and have served) before any case sets dependency_overrides.
+apps = apps_fixture(BUILDERS, with_route=False, warm_up=True)
 
 
 # --------------------------------------------------------------------------- cases
@@ -1728,7 +1505,7 @@ ALL_CASES = (
 
 @pytest.mark.parametrize("case", ALL_CASES)
 def test_dependencies_differential(apps: Apps, case: Case) -> None:
-    check(apps, case)
+    check(apps, case, SIDE_EFFECTS)
 
 
 def test_override_set_then_cleared(apps: Apps) -> None:
@@ -1747,5 +1524,4 @@ def test_override_set_then_cleared(apps: Apps) -> None:
 
 
 def test_case_ids_unique() -> None:
-    ids = [p.id for p in ALL_CASES]
-    assert len(ids) == len(set(ids))
+    assert_unique_ids(ALL_CASES)

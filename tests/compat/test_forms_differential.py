@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from .differential_harness import Apps, C, case_ids, check, multipart
+from .differential_harness import Apps, C, Case, apps_fixture, assert_unique_ids, check, multipart
 
 
 class LoginForm(BaseModel):
@@ -417,15 +417,11 @@ MALFORMED_CASES = [
 ALL_CASES = FORM_CASES + FORM_MODEL_CASES + FILE_CASES + MIXED_CASES + MALFORMED_CASES
 
 
-@pytest.fixture(scope="module")
-def apps():
-    built = Apps(FACTORIES)
-    yield built
-    built.close()
+apps = apps_fixture(FACTORIES)
 
 
 @pytest.mark.parametrize("case", ALL_CASES)
-def test_forms_differential(apps: Apps, case: Any) -> None:
+def test_forms_differential(apps: Apps, case: Case) -> None:
     check(apps, case)
 
 
@@ -435,5 +431,4 @@ def test_every_route_registers(apps: Apps) -> None:
 
 
 def test_case_ids_unique() -> None:
-    ids = case_ids(ALL_CASES)
-    assert len(ids) == len(set(ids))
+    assert_unique_ids(ALL_CASES)

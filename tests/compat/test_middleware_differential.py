@@ -14,192 +14,20 @@ pipeline) and the observable answer is compared:
   order ignored), ``allow`` (as a set) and every ``access-control-*`` header, whenever either
   side sends one, plus any header a case names in ``compare_headers``
 
-Each case also carries the status FastAPI is expected to give, so the reference half is checked
-to really exercise what the case claims to.  A case where turboapi differs is kept and marked
-``xfail(strict=True)`` with the difference as its reason.
+That is ``differential_harness``'s ``MIDDLEWARE`` comparison (``test_routers_errors_differential.py``
+uses it too).  Each case also carries the status FastAPI is expected to give, so the reference half
+is checked to really exercise what the case claims to.  A case where turboapi differs is kept and
+marked ``xfail(strict=True)`` with the difference as its reason.
 
-This module also holds the machinery ``test_routers_errors_differential.py`` imports.
 ``COMPAT_ONLY_FASTAPI=1`` compares FastAPI against a second FastAPI app (validates the cases).
 """
 
 import gzip
-import importlib
-import json
-import os
-import types
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-pytest.importorskip("fastapi")
-
-from fastapi_reference import FastAPITestClient  # noqa: E402
-
-ONLY_FASTAPI = os.environ.get("COMPAT_ONLY_FASTAPI", "") not in ("", "0")
-
-# --------------------------------------------------------------------------- namespaces
-
-TOP_NAMES = ("FastAPI", "APIRouter", "Depends", "Header", "Query", "Path", "HTTPException", "Request", "Response")
-RESPONSE_NAMES = ("JSONResponse", "PlainTextResponse", "HTMLResponse", "RedirectResponse")
-MODULE_NAMES = {
-    "exceptions": ("RequestValidationError",),
-    "exception_handlers": ("http_exception_handler", "request_validation_exception_handler"),
-    "encoders": ("jsonable_encoder",),
-    "middleware": ("Middleware",),
-    "middleware.cors": ("CORSMiddleware",),
-    "middleware.gzip": ("GZipMiddleware",),
-    "middleware.trustedhost": ("TrustedHostMiddleware",),
-    "middleware.httpsredirect": ("HTTPSRedirectMiddleware",),
-}
-
-
-def make_namespace(package: str) -> types.SimpleNamespace:
-    top = importlib.import_module(package)
-    ns: dict[str, Any] = {name: getattr(top, name) for name in TOP_NAMES}
-    responses = importlib.import_module(f"{package}.responses")
-    ns.update({name: getattr(responses, name) for name in RESPONSE_NAMES})
-    for module, names in MODULE_NAMES.items():
-        mod = importlib.import_module(f"{package}.{module}")
-        ns.update({name: getattr(mod, name) for name in names})
-    # FastAPI apps take BaseHTTPMiddleware from Starlette; turboapi has its own.
-    base = "starlette.middleware.base" if package == "fastapi" else f"{package}.middleware.base"
-    ns["BaseHTTPMiddleware"] = importlib.import_module(base).BaseHTTPMiddleware
-    ns["package"] = package
-    return types.SimpleNamespace(**ns)
-
-
-# --------------------------------------------------------------------------- cases
-
-_UNSET = object()
-
-
-@dataclass(frozen=True)
-class Case:
-    method: str
-    url: str
-    expect: int  # status FastAPI gives (sanity check of the reference half)
-    app: str = "main"
-    params: Any = None
-    headers: Any = None  # dict, or a list of (name, value) pairs
-    json: Any = _UNSET
-    content: bytes | None = None
-    raise_server_exceptions: bool = True
-    compare_headers: tuple[str, ...] = field(default=())
-
-
-def C(case_id: str, method: str, url: str, expect: int, *, xfail: str | None = None, **kw: Any) -> Any:
-    marks = [pytest.mark.xfail(strict=True, reason=xfail)] if xfail else []
-    return pytest.param(Case(method, url, expect, **kw), id=case_id, marks=marks)
-
-
-# --------------------------------------------------------------------------- apps and clients
-
-Factory = Callable[[Any], Any]
-
-
-class Apps:
-    """Both frameworks' app for every factory, build problems, and lazily built client pairs."""
-
-    def __init__(self, factories: dict[str, Factory], **sut_settings: Any) -> None:
-        self.sut_errors: list[str] = []
-        self.sut_settings = {} if ONLY_FASTAPI else sut_settings
-        ref_ns = make_namespace("fastapi")
-        sut_ns = make_namespace("fastapi" if ONLY_FASTAPI else "turboapi")
-        if ONLY_FASTAPI:
-            self.sut_client_cls: Any = FastAPITestClient
-        else:
-            self.sut_client_cls = importlib.import_module("turboapi.testclient").TestClient
-        self.ref_apps = {name: factory(ref_ns) for name, factory in factories.items()}
-        self.sut_apps: dict[str, Any] = {}
-        for name, factory in factories.items():
-            try:
-                self.sut_apps[name] = factory(sut_ns)
-            except Exception as exc:  # an app turboapi cannot build: reported, its cases fail
-                self.sut_errors.append(f"app {name!r} failed to build: {type(exc).__name__}: {exc}")
-        self.pairs: dict[tuple[str, bool], tuple[Any, Any]] = {}
-
-    def clients(self, app: str, raise_server_exceptions: bool) -> tuple[Any, Any]:
-        key = (app, raise_server_exceptions)
-        if key not in self.pairs:
-            if app not in self.sut_apps:
-                pytest.fail(f"turboapi could not build app {app!r}: {self.sut_errors}")
-            kw = {"raise_server_exceptions": raise_server_exceptions, "follow_redirects": False}
-            self.pairs[key] = (
-                FastAPITestClient(self.ref_apps[app], **kw),
-                self.sut_client_cls(self.sut_apps[app], **kw, **self.sut_settings),
-            )
-        return self.pairs[key]
-
-    def close(self) -> None:
-        for pair in self.pairs.values():
-            for client in pair:
-                client.close()
-
-
-def send(client: Any, case: Case) -> Any:
-    headers = list(case.headers.items() if isinstance(case.headers, dict) else (case.headers or []))
-    kw: dict[str, Any] = {}
-    if case.params is not None:
-        kw["params"] = case.params
-    if headers:
-        kw["headers"] = headers
-    if case.json is not _UNSET:
-        kw["json"] = case.json
-    if case.content is not None:
-        kw["content"] = case.content
-    try:
-        return client.request(case.method, case.url, **kw)
-    finally:
-        client.cookies.clear()
-
-
-COMPARED_HEADERS = ("content-type", "location", "vary", "content-encoding", "www-authenticate")
-
-
-def snapshot(resp: Any, case: Case) -> dict[str, Any]:
-    headers = resp.headers
-    ctype = headers.get("content-type")
-    raw = resp.content  # already gunzipped by httpx when content-encoding is gzip
-    body: Any = raw
-    if ctype and "json" in ctype.lower() and raw:
-        try:
-            body = ("json", json.loads(raw))
-        except ValueError:
-            body = ("unparseable-json", raw)
-    snap: dict[str, Any] = {"status": resp.status_code, "body": body}
-    for name in (*COMPARED_HEADERS, *case.compare_headers):
-        values = headers.get_list(name)
-        if values:
-            snap[name] = values
-    if "content-length" in snap and headers.get("content-encoding") == "gzip":
-        snap["content-length"] = "<length of a gzip stream>"
-    allow = headers.get("allow")
-    if allow is not None:
-        snap["allow"] = sorted(m.strip() for m in allow.split(","))
-    cookies = headers.get_list("set-cookie")
-    if cookies:
-        snap["set-cookie"] = sorted(
-            (first, sorted(a.strip() for a in attrs if a.strip())) for first, *attrs in (c.split(";") for c in cookies)
-        )
-    cors = sorted((k.lower(), v) for k, v in headers.multi_items() if k.lower().startswith("access-control-"))
-    if cors:
-        snap["access-control"] = cors
-    return snap
-
-
-def check(apps: Apps, case: Case) -> None:
-    ref_client, sut_client = apps.clients(case.app, case.raise_server_exceptions)
-    ref = snapshot(send(ref_client, case), case)
-    assert ref["status"] == case.expect, f"FastAPI gave {ref['status']}, case expects {case.expect}: {ref}"
-    sut = snapshot(send(sut_client, case), case)
-    assert sut == ref, f"{case.method} {case.url}\n  turboapi: {sut}\n  FastAPI:  {ref}"
-
-
-def case_ids(cases: list[Any]) -> list[str]:
-    return [p.id for p in cases]
-
+from .differential_harness import MIDDLEWARE, Apps, C, Case, Factory, apps_fixture, assert_unique_ids, check
 
 # =========================================================================== the apps
 
@@ -1031,16 +859,16 @@ ALL_CASES = (
 
 # Stacks of only the standard middleware run in Rust; the Python classes run them otherwise
 # (mixed stacks) or with native_middleware=False. Both must answer as Starlette does.
-@pytest.fixture(scope="module", params=[True, False], ids=["native", "python"])
-def apps(request: pytest.FixtureRequest):
-    built = Apps(FACTORIES, native_middleware=request.param)
-    yield built
-    built.close()
+apps = apps_fixture(
+    FACTORIES,
+    with_route=False,
+    variants={"native": {"native_middleware": True}, "python": {"native_middleware": False}},
+)
 
 
 @pytest.mark.parametrize("case", ALL_CASES)
 def test_middleware_differential(apps: Apps, case: Case) -> None:
-    check(apps, case)
+    check(apps, case, MIDDLEWARE)
 
 
 def test_every_app_builds(apps: Apps) -> None:
@@ -1048,5 +876,4 @@ def test_every_app_builds(apps: Apps) -> None:
 
 
 def test_case_ids_unique() -> None:
-    ids = case_ids(ALL_CASES)
-    assert len(ids) == len(set(ids))
+    assert_unique_ids(ALL_CASES)

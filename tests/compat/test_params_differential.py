@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-from .differential_harness import Apps, C, case_ids, check
+from .differential_harness import Apps, C, Case, apps_fixture, assert_unique_ids, check
 
 # --------------------------------------------------------------------------- shared models
 
@@ -750,15 +750,11 @@ ALL_CASES = (
 ALL_CASES += HANDLER_CASES
 
 
-@pytest.fixture(scope="module")
-def apps():
-    built = Apps(FACTORIES)
-    yield built
-    built.close()
+apps = apps_fixture(FACTORIES)
 
 
 @pytest.mark.parametrize("case", ALL_CASES)
-def test_params_differential(apps: Apps, case: Any) -> None:
+def test_params_differential(apps: Apps, case: Case) -> None:
     check(apps, case)
 
 
@@ -768,5 +764,4 @@ def test_every_route_registers(apps: Apps) -> None:
 
 
 def test_case_ids_unique() -> None:
-    ids = case_ids(ALL_CASES)
-    assert len(ids) == len(set(ids))
+    assert_unique_ids(ALL_CASES)

@@ -17,7 +17,7 @@ import pytest
 from pydantic import BaseModel, Field, computed_field, field_serializer
 from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
-from .differential_harness import Apps, C, case_ids, check
+from .differential_harness import Apps, C, Case, apps_fixture, assert_unique_ids, check
 
 
 class UserIn(BaseModel):
@@ -598,15 +598,11 @@ INVALID_CASES = [
 ALL_CASES = FILTER_CASES + OPTION_CASES + STATUS_CASES + INVALID_CASES
 
 
-@pytest.fixture(scope="module")
-def apps():
-    built = Apps(FACTORIES)
-    yield built
-    built.close()
+apps = apps_fixture(FACTORIES)
 
 
 @pytest.mark.parametrize("case", ALL_CASES)
-def test_response_model_differential(apps: Apps, case: Any) -> None:
+def test_response_model_differential(apps: Apps, case: Case) -> None:
     check(apps, case)
 
 
@@ -616,5 +612,4 @@ def test_every_route_registers(apps: Apps) -> None:
 
 
 def test_case_ids_unique() -> None:
-    ids = case_ids(ALL_CASES)
-    assert len(ids) == len(set(ids))
+    assert_unique_ids(ALL_CASES)

@@ -1,8 +1,8 @@
 """Differential test of routers and error handling: the same apps on FastAPI and on turboapi.
 
-Same machinery as ``test_middleware_differential.py`` (imported from there): app factories
-written once against a namespace of either framework's public names, both served through their
-own ``TestClient``; status, body, ``content-type``, ``allow``, ``location``, ``vary``,
+Same comparison as ``test_middleware_differential.py`` (``differential_harness``'s ``MIDDLEWARE``):
+app factories written once against a namespace of either framework's public names, both served
+through their own ``TestClient``; status, body, ``content-type``, ``allow``, ``location``, ``vary``,
 ``set-cookie``, ``www-authenticate`` and the headers a case names are compared.
 
 Routers: ``APIRouter(prefix, tags, dependencies, responses)``, nested ``include_router`` with
@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .test_middleware_differential import Apps, C, Case, Factory, case_ids, check
+from .differential_harness import MIDDLEWARE, Apps, C, Case, Factory, apps_fixture, assert_unique_ids, check
 
 # =========================================================================== routers
 
@@ -675,16 +675,12 @@ ALL_CASES = (
 )
 
 
-@pytest.fixture(scope="module")
-def apps():
-    built = Apps(FACTORIES)
-    yield built
-    built.close()
+apps = apps_fixture(FACTORIES, with_route=False)
 
 
 @pytest.mark.parametrize("case", ALL_CASES)
 def test_routers_errors_differential(apps: Apps, case: Case) -> None:
-    check(apps, case)
+    check(apps, case, MIDDLEWARE)
 
 
 def test_every_app_builds(apps: Apps) -> None:
@@ -692,5 +688,4 @@ def test_every_app_builds(apps: Apps) -> None:
 
 
 def test_case_ids_unique() -> None:
-    ids = case_ids(ALL_CASES)
-    assert len(ids) == len(set(ids))
+    assert_unique_ids(ALL_CASES)

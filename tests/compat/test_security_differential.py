@@ -1,9 +1,9 @@
 """Differential test of the security utilities, used through Depends/Security end to end.
 
-Same machinery as ``test_dependencies_differential.py`` (imported from there): one app written
-once against a namespace of either FastAPI's or turboapi's public names, both served through their
-own ``TestClient``; status, ``content-type``, ``www-authenticate``, ``set-cookie``, ``location``,
-the body and the side-effect log are compared.
+Same comparison as ``test_dependencies_differential.py`` (``differential_harness``'s
+``SIDE_EFFECTS``): one app written once against a namespace of either FastAPI's or turboapi's
+public names, both served through their own ``TestClient``; status, ``content-type``,
+``www-authenticate``, ``set-cookie``, ``location``, the body and the side-effect log are compared.
 """
 
 import base64
@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import pytest
 
-from .test_dependencies_differential import Apps, Built, C, Case, check
+from .differential_harness import SIDE_EFFECTS, Apps, Built, C, Case, apps_fixture, assert_unique_ids, check
 
 USERS = {
     "alice": {"password": "wonderland", "full_name": "Alice"},
@@ -20,12 +20,13 @@ USERS = {
 }
 
 
-def build_security_app(fw: Any, log: list[str]) -> Built:
+def build_security_app(fw: Any) -> Built:
     Depends, Security, HTTPException = fw.Depends, fw.Security, fw.HTTPException
     SecurityScopes = fw.SecurityScopes
 
     app = fw.FastAPI()
-    built = Built(app, log)
+    built = Built(app)
+    log = built.log
 
     oauth2_scheme = fw.OAuth2PasswordBearer(tokenUrl="token")
     oauth2_optional = fw.OAuth2PasswordBearer(tokenUrl="token", auto_error=False)
@@ -301,11 +302,7 @@ def build_security_app(fw: Any, log: list[str]) -> Built:
     return built
 
 
-@pytest.fixture(scope="module")
-def apps():
-    built = Apps({"main": build_security_app})
-    yield built
-    built.close()
+apps = apps_fixture({"main": build_security_app}, with_route=False, warm_up=True)
 
 
 def basic_auth(value: str) -> dict[str, str]:
@@ -494,9 +491,8 @@ ALL_CASES = OTHER_CASES + OAUTH2_CASES + FORM_CASES + SCOPE_CASES + BASIC_CASES 
 
 @pytest.mark.parametrize("case", ALL_CASES)
 def test_security_differential(apps: Apps, case: Case) -> None:
-    check(apps, case)
+    check(apps, case, SIDE_EFFECTS)
 
 
 def test_case_ids_unique() -> None:
-    ids = [p.id for p in ALL_CASES]
-    assert len(ids) == len(set(ids))
+    assert_unique_ids(ALL_CASES)
