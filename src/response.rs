@@ -142,12 +142,12 @@ impl Reply {
 
     /// The streaming or file response object, if the body is one not started yet.
     pub fn take_source(&mut self) -> Option<Py<PyAny>> {
+        if !matches!(self.later, Later::Source(_)) {
+            return None; // the common case: nothing moved
+        }
         match std::mem::take(&mut self.later) {
             Later::Source(response) => Some(response),
-            other => {
-                self.later = other;
-                None
-            }
+            _ => None,
         }
     }
 

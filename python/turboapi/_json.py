@@ -19,13 +19,9 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
+from .encoders import decimal_encoder
+
 ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
-
-
-def _decimal(value: Decimal) -> int | float:
-    # FastAPI's decimal_encoder: integral Decimals as int, the rest as float.
-    exponent = value.as_tuple().exponent
-    return int(value) if isinstance(exponent, int) and exponent >= 0 else float(value)
 
 
 def encode_default(obj: Any) -> Any:
@@ -35,7 +31,7 @@ def encode_default(obj: Any) -> Any:
     if isinstance(obj, (set, frozenset, deque, GeneratorType, tuple)):
         return list(obj)
     if isinstance(obj, Decimal):
-        return _decimal(obj)
+        return decimal_encoder(obj)
     if isinstance(obj, timedelta):
         return obj.total_seconds()
     if isinstance(obj, bytes):
