@@ -93,10 +93,13 @@ pub struct Config {
     pub max_concurrent: Option<usize>,
     pub gate_queue: usize,
     pub gate_timeout: std::time::Duration,
+    pub websocket: crate::websocket::Settings,
 }
 
 pub struct App {
     pub router: Router,
+    /// WebSocket routes (indices into `plans`, as `router`'s).
+    pub ws_router: Router,
     pub plans: Vec<RoutePlan>,
     pub hooks: Hooks,
     pub config: Config,
@@ -112,6 +115,10 @@ pub struct App {
     pub trusted_proxies: Option<Vec<crate::proxy::Trusted>>,
     /// The path prefix a proxy strips (`scope["root_path"]`), and where it shows.
     pub root_path: RootPath,
+    /// Becomes true when the server stops (SIGINT/SIGTERM).
+    pub stopping: tokio::sync::watch::Sender<bool>,
+    /// WebSocket connections whose driver is running.
+    pub websockets: AtomicUsize,
 }
 
 /// `root_path` as uvicorn and Starlette apply it. The server's (`--root-path`) is put in front of
@@ -127,7 +134,7 @@ pub struct RootPath {
 impl RootPath {
     /// `scope["path"]` for a percent-decoded request path, and where in it the part routes match
     /// starts.
-    fn split(&self, decoded: String) -> (String, usize) {
+    pub(crate) fn split(&self, decoded: String) -> (String, usize) {
         let path = if self.prefix.is_empty() { decoded } else { format!("{}{decoded}", self.prefix) };
         let root = &*self.root;
         let start = if root.is_empty() || !path.starts_with(root) {
@@ -155,7 +162,14 @@ pub struct Incoming {
 }
 
 impl App {
-    pub fn new(router: Router, plans: Vec<RoutePlan>, hooks: Hooks, config: Config, layers: Vec<Layer>) -> Self {
+    pub fn new(
+        router: Router,
+        ws_router: Router,
+        plans: Vec<RoutePlan>,
+        hooks: Hooks,
+        config: Config,
+        layers: Vec<Layer>,
+    ) -> Self {
         let shards = (0..config.shards.max(1))
             .map(|_| {
                 let gate = config.max_concurrent.map(|n| Gate::new(n, config.gate_queue, config.gate_timeout));
@@ -164,6 +178,7 @@ impl App {
             .collect();
         App {
             router,
+            ws_router,
             plans,
             hooks,
             config,
@@ -174,6 +189,8 @@ impl App {
             access_log: None,
             trusted_proxies: None,
             root_path: RootPath::default(),
+            stopping: tokio::sync::watch::channel(false).0,
+            websockets: AtomicUsize::new(0),
         }
     }
 
@@ -276,6 +293,7 @@ impl App {
                 path_values,
                 state: std::sync::Mutex::new(None),
                 after: std::sync::Mutex::new(None),
+                websocket: None,
             }),
             reply: reply_tx,
             admission: None,
@@ -308,6 +326,10 @@ impl App {
         reply
     }
 
+    pub fn websockets_open(&self) -> usize {
+        self.websockets.load(Ordering::Acquire)
+    }
+
     /// The shard an async request runs on, by `shard_policy`.
     pub fn pick_shard(&self, route: usize) -> usize {
         let n = self.shards.len();
@@ -326,11 +348,23 @@ impl App {
     }
 }
 
+/// Resolves once the server is stopping (never, if the sender is gone without stopping).
+pub async fn stopped(rx: &mut tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if *rx.borrow_and_update() {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
 /// Cancels a request's task when the request's future is dropped before its reply arrived.
-struct CancelOnDrop<'a> {
-    shard: &'a ShardQueue,
-    id: u64,
-    armed: bool,
+pub(crate) struct CancelOnDrop<'a> {
+    pub shard: &'a ShardQueue,
+    pub id: u64,
+    pub armed: bool,
 }
 
 impl Drop for CancelOnDrop<'_> {
@@ -369,7 +403,7 @@ const PATH_UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
     .add(b'}');
 
 /// Percent-decode the path as Starlette's `scope["path"]` (UTF-8, invalid bytes replaced).
-fn decode_path(raw: &str) -> String {
+pub(crate) fn decode_path(raw: &str) -> String {
     if !raw.contains('%') {
         return raw.to_string();
     }

@@ -382,7 +382,8 @@ pub fn run_sync(py: Python<'_>, app: &App, job: Job) {
 /// an eager Task; if it finished, the reply goes out now, else the Task's done-callback
 /// (a `Completion`) sends it when the handler is done.
 pub fn start_async(py: Python<'_>, app: &Arc<App>, shard: &ShardQueue, event_loop: &Bound<'_, PyAny>, job: Job) {
-    if let Some(entry) = &app.hooks.middleware_entry {
+    // HTTP middleware does not see WebSocket connections (Starlette's pass them through).
+    if let (Some(entry), None) = (&app.hooks.middleware_entry, &job.request.websocket) {
         return start_middleware(py, app, shard, event_loop, job, entry.bind(py));
     }
     let plan = &app.plans[job.route];

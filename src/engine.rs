@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList};
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use crate::app::{App, Config, Hooks, Incoming};
 use crate::plan::RoutePlan;
@@ -36,8 +36,15 @@ impl Engine {
     #[new]
     fn new(routes: &Bound<'_, PyList>, hooks: &Bound<'_, PyAny>, config: &Bound<'_, PyDict>) -> PyResult<Self> {
         let plans = routes.iter().map(|r| RoutePlan::from_py(&r)).collect::<PyResult<Vec<_>>>()?;
+        // Both tables index `plans`: WebSocket routes declare no HTTP method; a mounted ASGI app
+        // is in both.
         let table: Vec<(Vec<String>, String)> = plans.iter().map(|p| (p.methods.clone(), p.path.clone())).collect();
         let router = Router::new(&table).map_err(|e| PyValueError::new_err(e.0))?;
+        let ws_table: Vec<(Vec<String>, String)> = plans
+            .iter()
+            .map(|p| (if p.websocket { vec!["GET".to_string()] } else { Vec::new() }, p.path.clone()))
+            .collect();
+        let ws_router = Router::new(&ws_table).map_err(|e| PyValueError::new_err(e.0))?;
         let layers = hooks
             .getattr("native_layers")?
             .downcast::<PyList>()?
@@ -76,6 +83,13 @@ impl Engine {
             max_concurrent: get(config, "max_concurrent")?,
             gate_queue: get(config, "gate_queue")?,
             gate_timeout: Duration::from_secs_f64(get(config, "gate_timeout")?),
+            websocket: crate::websocket::Settings {
+                max_size: get(config, "ws_max_size")?,
+                ping_interval: get::<Option<f64>>(config, "ws_ping_interval")?
+                    .filter(|s| *s > 0.0)
+                    .map(Duration::from_secs_f64),
+                ping_timeout: Duration::from_secs_f64(get::<Option<f64>>(config, "ws_ping_timeout")?.unwrap_or(20.0)),
+            },
         };
         let io_threads: usize = get(config, "io_threads")?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -90,7 +104,7 @@ impl Engine {
             max_header_bytes: get(config, "max_header_bytes")?,
             max_headers: get(config, "max_headers")?,
         };
-        let mut app = App::new(router, plans, hooks_struct, app_config, layers);
+        let mut app = App::new(router, ws_router, plans, hooks_struct, app_config, layers);
         if get::<bool>(config, "access_log")? {
             app.access_log = Some(crate::access_log::AccessLog::new());
         }
@@ -197,6 +211,52 @@ impl Engine {
         Ok(())
     }
 
+    /// The TestClient's `websocket_connect`: the handshake through the full pipeline, then a real
+    /// WebSocket client over an in-process pipe. Returns ("accept", connection, subprotocol,
+    /// headers), ("deny", code, reason) or ("refuse", status, body, exception or None).
+    #[pyo3(signature = (target, headers, client=None, scheme="http"))]
+    fn connect_websocket<'py>(
+        &self,
+        py: Python<'py>,
+        target: &str,
+        headers: Vec<(Vec<u8>, Vec<u8>)>,
+        client: Option<(String, u16)>,
+        scheme: &str,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        use crate::websocket::{Handshake, Opened};
+        let uri: http::Uri =
+            target.parse().map_err(|e| PyValueError::new_err(format!("invalid request target: {e}")))?;
+        let headers = header_map(headers)?;
+        let handshake = Handshake {
+            scheme: if scheme == "https" || scheme == "wss" { "https" } else { "http" },
+            uri,
+            headers,
+            client: client.map(|(host, port)| crate::request::Peer::Named(host, port)),
+            server: None,
+        };
+        let app = self.app.clone();
+        let opened = py.allow_threads(|| self.runtime.block_on(crate::websocket::open(&app, handshake)));
+        match opened {
+            Opened::Accepted { session, subprotocol, headers, done } => {
+                let connection =
+                    crate::websocket::WebSocketTestConnection::start(&self.runtime, self.app.clone(), session, done);
+                let out_headers = PyList::empty(py);
+                for (name, value) in &headers {
+                    out_headers.append((name.as_str(), PyBytes::new(py, value.as_bytes())))?;
+                }
+                ("accept", connection, subprotocol, out_headers).into_pyobject(py)
+            }
+            Opened::Denied { code, reason } => ("deny", code, reason).into_pyobject(py),
+            Opened::Refused(reply) => {
+                let error = match &reply.error {
+                    Some(err) => err.clone_ref(py).into_value(py).into_any(),
+                    None => py.None(),
+                };
+                ("refuse", reply.status, PyBytes::new(py, &reply.body), error).into_pyobject(py)
+            }
+        }
+    }
+
     /// Run one request through the full pipeline without a socket (the TestClient's transport).
     /// Returns (status, [(name, value)], body, unhandled exception or None).
     #[pyo3(signature = (method, target, headers, body, client=None, scheme="http"))]
@@ -215,12 +275,7 @@ impl Engine {
             http::Method::from_bytes(method.as_bytes()).map_err(|_| PyValueError::new_err("invalid method"))?;
         let uri: http::Uri =
             target.parse().map_err(|e| PyValueError::new_err(format!("invalid request target: {e}")))?;
-        let mut header_map = http::HeaderMap::with_capacity(headers.len());
-        for (name, value) in headers {
-            let name = http::header::HeaderName::from_bytes(&name).map_err(|e| PyValueError::new_err(e.to_string()))?;
-            let value = http::HeaderValue::from_bytes(&value).map_err(|e| PyValueError::new_err(e.to_string()))?;
-            header_map.append(name, value);
-        }
+        let header_map = header_map(headers)?;
         let client = client.map(|(host, port)| crate::request::Peer::Named(host, port));
         let scheme = if scheme == "https" { "https" } else { "http" };
         let app = self.app.clone();
@@ -286,6 +341,16 @@ impl Engine {
     fn shard(&self, index: usize) -> PyResult<&Arc<crate::shards::ShardQueue>> {
         self.app.shards.get(index).ok_or_else(|| PyValueError::new_err(format!("no shard {index}")))
     }
+}
+
+fn header_map(headers: Vec<(Vec<u8>, Vec<u8>)>) -> PyResult<http::HeaderMap> {
+    let mut map = http::HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let name = http::header::HeaderName::from_bytes(&name).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let value = http::HeaderValue::from_bytes(&value).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        map.append(name, value);
+    }
+    Ok(map)
 }
 
 fn py_context_class(py: Python<'_>) -> PyResult<Py<PyAny>> {

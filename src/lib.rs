@@ -18,6 +18,7 @@ mod server;
 mod shards;
 mod spool;
 mod stream;
+mod websocket;
 
 use pyo3::prelude::*;
 
@@ -29,6 +30,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<dispatch::Next>()?;
     m.add_class::<dispatch::HandlerDone>()?;
     m.add_class::<stream::BodyWriter>()?;
+    m.add_class::<websocket::WebSocketChannel>()?;
+    m.add_class::<websocket::WebSocketTestConnection>()?;
     m.add_function(wrap_pyfunction!(layers::native_regex_supported, m)?)?;
     Ok(())
 }

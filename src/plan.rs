@@ -59,6 +59,8 @@ pub struct RoutePlan {
     pub path_names: std::sync::Arc<[String]>,
     /// Some parameter is a cookie: only then is the Cookie header parsed.
     pub needs_cookies: bool,
+    /// WebSocket handshakes are routed here (`@app.websocket`, a mounted ASGI app).
+    pub websocket: bool,
 }
 
 fn attr<'py, T: FromPyObject<'py>>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<T> {
@@ -126,6 +128,7 @@ impl RoutePlan {
             always_solve: attr(route, "always_solve")?,
             custom_serialize: attr(route, "custom_serialize")?,
             needs_cookies,
+            websocket: attr(route, "accepts_websocket")?,
             path_names: parsed.names.into(),
         })
     }

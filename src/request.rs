@@ -52,6 +52,8 @@ pub struct RequestInfo {
     pub state: std::sync::Mutex<Option<Py<PyAny>>>,
     /// Work to run once the reply is sent (dependency exits, form files), set by Python.
     pub after: std::sync::Mutex<Option<Py<PyAny>>>,
+    /// The connection, for a WebSocket handshake.
+    pub websocket: Option<Arc<crate::websocket::Session>>,
 }
 
 #[pyclass(frozen, module = "turboapi._core")]
@@ -163,5 +165,11 @@ impl RequestData {
             dict.set_item(name, value)?;
         }
         Ok(dict)
+    }
+
+    /// The connection's channel, for a WebSocket handshake (None for HTTP requests).
+    #[getter]
+    fn websocket(&self) -> Option<crate::websocket::WebSocketChannel> {
+        self.info.websocket.clone().map(crate::websocket::WebSocketChannel::new)
     }
 }

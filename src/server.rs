@@ -11,7 +11,6 @@ use bytes::Bytes;
 use hyper::body::Incoming as HyperBody;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::app::{App, Incoming};
@@ -64,7 +63,9 @@ pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: Serve
         .keep_alive(true)
         .max_buf_size(config.max_header_bytes.max(8192))
         .max_headers(config.max_headers);
-    let graceful = GracefulShutdown::new();
+    // Set once on SIGINT/SIGTERM: connections finish their request and close, WebSockets close
+    // with 1012 (service restart, as uvicorn).
+    let stopping = app.stopping.subscribe();
     let mut connections = tokio::task::JoinSet::new();
     let mut shutdown = Box::pin(shutdown_requested());
     loop {
@@ -86,17 +87,32 @@ pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: Serve
             let app = app.clone();
             async move { Ok::<_, Infallible>(handle(app, req, Some(client), server_addr).await) }
         });
-        let conn = builder.serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
+        // `with_upgrades`: a WebSocket handshake hands the socket over once its 101 is out.
+        let conn = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
+        let mut stopping = stopping.clone();
         connections.spawn(async move {
+            let mut conn = std::pin::pin!(conn);
             // Errors here are the client's (reset, timeout, malformed): hyper has answered them.
-            let _ = conn.await;
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = crate::app::stopped(&mut stopping) => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
         });
         // Reap finished connections so the set does not grow with the connection count.
         while connections.try_join_next().is_some() {}
     }
     drop(listener);
-    if tokio::time::timeout(config.graceful_timeout, graceful.shutdown()).await.is_err() {
+    let _ = app.stopping.send(true);
+    let drained = async {
+        while connections.join_next().await.is_some() {}
+        while app.websockets_open() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    if tokio::time::timeout(config.graceful_timeout, drained).await.is_err() {
         eprintln!("turboapi: graceful shutdown timed out; closing remaining connections");
         connections.abort_all();
     }
@@ -125,6 +141,9 @@ async fn handle(
     client: Option<SocketAddr>,
     server: Option<SocketAddr>,
 ) -> http::Response<crate::response::ResponseBody> {
+    if crate::websocket::is_upgrade(req.method(), req.headers()) {
+        return upgrade(app, req, client, server).await;
+    }
     let (parts, body) = req.into_parts();
     if head_size(&parts) > app.config.max_header_bytes {
         // hyper's own check is per read, so it can overshoot; this one is exact.
@@ -162,19 +181,7 @@ async fn handle(
         String::new()
     };
     let mut headers = parts.headers;
-    let mut scheme = "http";
-    let mut peer = client.map(crate::request::Peer::Addr);
-    if let Some(trusted) = &app.trusted_proxies {
-        if let Some(fwd) = crate::proxy::forwarded(trusted, client, &headers) {
-            if fwd.client.is_some() {
-                peer = fwd.client;
-            }
-            scheme = fwd.scheme.unwrap_or(scheme);
-            if let Some(host) = fwd.host {
-                headers.insert(http::header::HOST, host);
-            }
-        }
-    }
+    let (scheme, peer) = apply_forwarded(&app, client, &mut headers);
     let incoming = Incoming {
         method: parts.method,
         scheme,
@@ -190,6 +197,97 @@ async fn handle(
         log.record(crate::access_log::AccessRecord {
             client: peer,
             method: method.to_string(),
+            target,
+            version: crate::access_log::version_of(version),
+            status: reply.status,
+        });
+    }
+    reply.into_http()
+}
+
+/// With `--proxy-headers`, what a trusted proxy's X-Forwarded-* headers say: the scheme and the
+/// client (and the Host header, rewritten in place).
+fn apply_forwarded(
+    app: &App,
+    client: Option<SocketAddr>,
+    headers: &mut http::HeaderMap,
+) -> (&'static str, Option<crate::request::Peer>) {
+    let mut scheme = "http";
+    let mut peer = client.map(crate::request::Peer::Addr);
+    if let Some(trusted) = &app.trusted_proxies {
+        if let Some(fwd) = crate::proxy::forwarded(trusted, client, headers) {
+            if fwd.client.is_some() {
+                peer = fwd.client;
+            }
+            scheme = fwd.scheme.unwrap_or(scheme);
+            if let Some(host) = fwd.host {
+                headers.insert(http::header::HOST, host);
+            }
+        }
+    }
+    (scheme, peer)
+}
+
+/// A WebSocket opening handshake: the handler decides; on `accept` the answer is 101 and the
+/// upgraded socket goes to a driver task (`websocket::drive`).
+async fn upgrade(
+    app: Arc<App>,
+    mut req: http::Request<HyperBody>,
+    client: Option<SocketAddr>,
+    server: Option<SocketAddr>,
+) -> http::Response<crate::response::ResponseBody> {
+    use crate::websocket::{Handshake, Opened};
+    let text = "text/plain; charset=utf-8";
+    let Some(key) = req.headers().get(http::header::SEC_WEBSOCKET_KEY).cloned() else {
+        return Reply::new(400, text, "Missing Sec-WebSocket-Key header").into_http();
+    };
+    if req.headers().get(http::header::SEC_WEBSOCKET_VERSION).is_none_or(|v| v != "13") {
+        // RFC 6455 §4.4: name the version this server speaks.
+        let mut reply = Reply::new(426, text, "Unsupported WebSocket version");
+        reply.headers.push((http::header::SEC_WEBSOCKET_VERSION, http::HeaderValue::from_static("13")));
+        return reply.into_http();
+    }
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let (parts, _) = req.into_parts();
+    let target = if app.access_log.is_some() {
+        parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".to_string())
+    } else {
+        String::new()
+    };
+    let version = parts.version;
+    let mut headers = parts.headers;
+    let (scheme, peer) = apply_forwarded(&app, client, &mut headers);
+    let handshake = Handshake { scheme, uri: parts.uri, headers, client: peer.clone(), server };
+    let reply = match crate::websocket::open(&app, handshake).await {
+        Opened::Refused(reply) => reply,
+        // uvicorn's answer to a close before accept.
+        Opened::Denied { .. } => Reply::new(403, text, "Forbidden"),
+        Opened::Accepted { session, subprotocol, headers, done } => {
+            let reply = crate::websocket::switching_protocols(&key, subprotocol.as_deref(), headers);
+            let app = app.clone();
+            tokio::spawn(async move {
+                match on_upgrade.await {
+                    Ok(upgraded) => {
+                        let io = TokioIo::new(upgraded);
+                        crate::websocket::drive(
+                            app,
+                            session,
+                            io,
+                            tokio_tungstenite::tungstenite::protocol::Role::Server,
+                            done,
+                        )
+                        .await
+                    }
+                    Err(_) => crate::websocket::abandon(session, done).await,
+                }
+            });
+            reply
+        }
+    };
+    if let Some(log) = &app.access_log {
+        log.record(crate::access_log::AccessRecord {
+            client: peer,
+            method: "GET".to_string(),
             target,
             version: crate::access_log::version_of(version),
             status: reply.status,

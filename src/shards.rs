@@ -66,6 +66,19 @@ pub enum ShardEvent {
     StartStream { response: Py<PyAny>, writer: Py<PyAny> },
 }
 
+/// A future of a shard's loop that Rust resolves from any thread (through the shard's queue, so
+/// tokio threads never touch the GIL): how Python code waits for the core.
+pub struct Waiter {
+    pub future: Py<PyAny>,
+    pub shard: Arc<ShardQueue>,
+}
+
+impl Waiter {
+    pub fn resolve(self) {
+        self.shard.push_event(ShardEvent::Resolve(self.future));
+    }
+}
+
 pub struct ShardQueue {
     jobs: Mutex<VecDeque<Job>>,
     events: Mutex<Vec<ShardEvent>>,

@@ -17,23 +17,11 @@ use http_body::{Body, Frame};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::shards::{ShardEvent, ShardQueue};
+use crate::shards::{ShardQueue, Waiter};
 
 /// Queued bytes past which the writer waits; one chunk is always taken when the queue is empty,
 /// so memory per stream stays near max(chunk size, HIGH_WATER).
 const HIGH_WATER: usize = 64 * 1024;
-
-/// A future of the pump's loop, and the shard that resolves it.
-struct Waiter {
-    future: Py<PyAny>,
-    shard: Arc<ShardQueue>,
-}
-
-impl Waiter {
-    fn resolve(self) {
-        self.shard.push_event(ShardEvent::Resolve(self.future));
-    }
-}
 
 enum End {
     Done,

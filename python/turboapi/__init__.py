@@ -6,30 +6,18 @@ from . import status
 from .applications import FastAPI, TurboAPI
 from .background import BackgroundTasks
 from .datastructures import State, UploadFile
-from .exceptions import HTTPException, RequestValidationError, ResponseValidationError
+from .exceptions import HTTPException, RequestValidationError, ResponseValidationError, WebSocketException
 from .param_functions import Body, Cookie, Depends, File, Form, Header, Path, Query, Security
 from .requests import Request
 from .responses import Response
 from .routing import APIRouter
+from .websockets import WebSocket, WebSocketDisconnect
 
 __version__ = "0.1.0"
-
-# FastAPI's public names that turboapi does not provide yet: importing one says so plainly.
-_NOT_YET = {
-    "WebSocket",
-    "WebSocketDisconnect",
-    "WebSocketException",
-}
 
 
 class NotSupportedYet(ImportError):
     """A FastAPI name turboapi does not implement yet."""
-
-
-def __getattr__(name: str) -> object:
-    if name in _NOT_YET:
-        raise NotSupportedYet(f"turboapi does not support FastAPI's {name!r} yet")
-    raise AttributeError(f"module 'turboapi' has no attribute {name!r}")
 
 
 __all__ = [
@@ -53,5 +41,8 @@ __all__ = [
     "State",
     "TurboAPI",
     "UploadFile",
+    "WebSocket",
+    "WebSocketDisconnect",
+    "WebSocketException",
     "status",
 ]

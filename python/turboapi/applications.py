@@ -12,8 +12,18 @@ from typing import Any
 from .background import Sequence
 from .concurrency import run_to_end_in_thread
 from .datastructures import State
-from .exception_handlers import SYNC_DEFAULTS, http_exception_handler, request_validation_exception_handler
-from .exceptions import HTTP_EXCEPTIONS, STARLETTE_HTTP_EXCEPTION, RequestValidationError
+from .exception_handlers import (
+    SYNC_DEFAULTS,
+    http_exception_handler,
+    request_validation_exception_handler,
+    websocket_request_validation_exception_handler,
+)
+from .exceptions import (
+    HTTP_EXCEPTIONS,
+    STARLETTE_HTTP_EXCEPTION,
+    RequestValidationError,
+    WebSocketRequestValidationError,
+)
 from .middleware import Middleware, native_layers
 from .middleware.base import BaseHTTPMiddleware
 from .requests import Request
@@ -76,6 +86,7 @@ class TurboAPI:
         self.exception_handlers: dict[Any, Callable[..., Any]] = {
             HTTP_EXCEPTIONS[-1]: http_exception_handler,
             RequestValidationError: request_validation_exception_handler,
+            WebSocketRequestValidationError: websocket_request_validation_exception_handler,
             **(exception_handlers or {}),
         }
         self.extra = unsupported
@@ -138,6 +149,16 @@ class TurboAPI:
 
     def options(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return self.router.options(path, **kwargs)
+
+    def websocket(
+        self, path: str, name: str | None = None, *, dependencies: list[Any] | None = None
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self.router.websocket(path, name=name, dependencies=dependencies)
+
+    def add_api_websocket_route(
+        self, path: str, endpoint: Callable[..., Any], name: str | None = None, **kwargs: Any
+    ) -> None:
+        self.router.add_api_websocket_route(path, endpoint, name=name, **kwargs)
 
     def include_router(self, router: APIRouter, **kwargs: Any) -> None:
         self.router.include_router(router, **kwargs)
@@ -368,6 +389,11 @@ class TurboAPI:
         """A Response for ``exc``; None when unhandled (logged; the core answers 500); or, from a
         500/Exception handler, ``(response, True)``: sent, and the error still reported (the
         TestClient raises it, as Starlette's ServerErrorMiddleware re-raises)."""
+        if data.websocket is not None:
+            # A WebSocket handler's error its route did not handle: logged, the connection closed
+            # (500 before accept, 1011 after). Server-level (500/Exception) handlers are HTTP's.
+            logger.error("Exception in WebSocket handler", exc_info=exc)
+            return None
         server_error = getattr(exc, "_turboapi_server_error", False)
         handler = None if server_error else self._lookup_exception_handler(exc)
         if handler is not None:

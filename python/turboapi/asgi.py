@@ -1,5 +1,5 @@
 """Mounting an ASGI 3 application (a Starlette or FastAPI app, for a gradual migration):
-``app.mount("/legacy", asgi_app)`` serves it from turboapi's server.
+``app.mount("/legacy", asgi_app)`` serves it from turboapi's server, WebSockets included.
 
 A request under the prefix becomes an ASGI ``http`` scope as Starlette's ``Mount`` makes it
 (``root_path`` = the app's root path + the prefix, ``path`` and ``raw_path`` whole); the request
@@ -42,7 +42,20 @@ class ASGIMount:
             "state": {},
         }
 
+    async def websocket(self, request: Any) -> None:
+        """A WebSocket handshake under the prefix: the app gets a ``websocket`` scope, and its
+        receive/send are the connection's (the core answers the handshake as the app decides)."""
+        from .websockets import WebSocket
+
+        websocket = WebSocket(request._data, app=request.app)
+        scope = self.scope(request)
+        del scope["method"]
+        scope.update(type="websocket", subprotocols=websocket.scope["subprotocols"])
+        await self.app(scope, websocket.receive, websocket.send)
+
     async def __call__(self, request: Any) -> Any:
+        if request._data.websocket is not None:
+            return await self.websocket(request)
         loop = asyncio.get_running_loop()
         body = await request.body()
         chunks: asyncio.Queue[Any] = asyncio.Queue()

@@ -36,7 +36,28 @@ SETTING_FLAGS: list[tuple[str, str, Any, str]] = [
         str,
         "the path prefix the proxy in front strips (e.g. /api): scope['root_path'], the OpenAPI servers and the docs",
     ),
+    (
+        "--ws-max-size",
+        "ws_max_size",
+        int,
+        "largest WebSocket message in bytes (default 16 MiB); bigger closes with 1009",
+    ),
+    (
+        "--ws-ping-interval",
+        "ws_ping_interval",
+        str,
+        "seconds between WebSocket keepalive pings (default 20; none: off)",
+    ),
+    (
+        "--ws-ping-timeout",
+        "ws_ping_timeout",
+        str,
+        "seconds a silent WebSocket peer is given past the ping (default 20)",
+    ),
 ]
+
+#: Settings taken as a number, or ``none`` to turn them off.
+OPTIONAL_NUMBERS: dict[str, Any] = {"max_concurrent": int, "ws_ping_interval": float, "ws_ping_timeout": float}
 
 
 class UsageError(Exception):
@@ -158,15 +179,17 @@ def resolve(args: argparse.Namespace, cwd: str) -> tuple[str, int, int, dict[str
         settings["access_log"] = args.access_log
     elif args.command == "dev" and "TURBOAPI_ACCESS_LOG" not in env and "access_log" not in settings:
         settings["access_log"] = True
-    for _, dest, _, _ in SETTING_FLAGS:
+    for flag, dest, _, _ in SETTING_FLAGS:
         value = getattr(args, dest)
-        if value is not None:
-            settings[dest] = None if dest == "max_concurrent" and str(value).lower() == "none" else value
-    if "max_concurrent" in settings and isinstance(settings["max_concurrent"], str):
-        try:
-            settings["max_concurrent"] = int(settings["max_concurrent"])
-        except ValueError:
-            raise UsageError(f"--max-concurrent must be a number or none, not {settings['max_concurrent']!r}") from None
+        if value is None:
+            continue
+        if dest in OPTIONAL_NUMBERS:
+            number = OPTIONAL_NUMBERS[dest]
+            try:
+                value = None if value.strip().lower() == "none" else number(value)
+            except ValueError:
+                raise UsageError(f"{flag} must be a number or none, not {value!r}") from None
+        settings[dest] = value
     try:
         resolved = Settings.resolve(settings, env=env)  # refuse bad values here, before any process starts
     except (TypeError, ValueError) as exc:

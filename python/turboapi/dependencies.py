@@ -432,10 +432,6 @@ def get_dependant(
         if _issubclass(type_, SecurityScopes):
             dependant.scopes_param = pname
             continue
-        if marker is None and _unsupported(type_):
-            raise FastAPIError(
-                f"parameter {pname!r} of {where}: {_unsupported(type_)} is not supported by turboapi yet"
-            )
         is_path = pname in path_param_names
         if marker is None:
             if is_path:
@@ -517,10 +513,3 @@ def _param_spec(name: str, type_: Any, marker: Any, default: Any, required: bool
         arg=name,
         annotation=type_,
     )
-
-
-def _unsupported(type_: Any) -> str | None:
-    name = getattr(type_, "__name__", "")
-    if name in ("WebSocket",):
-        return name
-    return None

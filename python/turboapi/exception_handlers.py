@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._planned import refuse
 from .encoders import jsonable_encoder
-from .exceptions import HTTPException, RequestValidationError
+from .exceptions import HTTPException, RequestValidationError, WebSocketRequestValidationError
 from .responses import JSONResponse, Response
 
 
@@ -36,11 +35,14 @@ async def request_validation_exception_handler(request: Any, exc: RequestValidat
     return validation_error_response(exc)
 
 
+async def websocket_request_validation_exception_handler(websocket: Any, exc: WebSocketRequestValidationError) -> None:
+    # As FastAPI: the reason is the error list itself (a socket answers the handshake with 403;
+    # the TestClient raises WebSocketDisconnect carrying it).
+    await websocket.close(code=1008, reason=jsonable_encoder(exc.errors()))
+
+
 #: The defaults' synchronous cores: the core calls these directly, with no coroutine to run.
 SYNC_DEFAULTS: dict[Any, Any] = {
     http_exception_handler: http_exception_response,
     request_validation_exception_handler: validation_error_response,
 }
-
-
-__getattr__ = refuse("fastapi.exception_handlers", ["websocket_request_validation_exception_handler"])

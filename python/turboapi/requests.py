@@ -1,4 +1,5 @@
-"""``Request``: the incoming request as a handler sees it, read lazily from the core's RequestData."""
+"""``Request``: the incoming request as a handler sees it, read lazily from the core's RequestData.
+``HTTPConnection`` holds what a request and a WebSocket share."""
 
 from __future__ import annotations
 
@@ -9,15 +10,14 @@ from typing import Any
 from .datastructures import URL, Address, Headers, QueryParams, State
 
 
-class Request:
+class HTTPConnection:
+    #: ``scope["type"]``
+    scope_type = "http"
+
     def __init__(self, data: Any, *, app: Any = None) -> None:
         self._data = data
         self.app = app
         self._state: State | None = None
-
-    @property
-    def method(self) -> str:
-        return self._data.method
 
     @cached_property
     def headers(self) -> Headers:
@@ -80,8 +80,7 @@ class Request:
     @property
     def scope(self) -> dict[str, Any]:
         return {
-            "type": "http",
-            "method": self.method,
+            "type": self.scope_type,
             "path": self._data.path,
             "raw_path": self._data.raw_path,
             "query_string": self._data.query_string,
@@ -94,6 +93,22 @@ class Request:
             "scheme": self._data.scheme,
         }
 
+    def __getitem__(self, key: str) -> Any:
+        return self.scope[key]
+
+    def url_for(self, name: str, /, **path_params: Any) -> URL:
+        return URL(str(self.base_url).rstrip("/") + self.app.url_path_for(name, **path_params))
+
+
+class Request(HTTPConnection):
+    @property
+    def method(self) -> str:
+        return self._data.method
+
+    @property
+    def scope(self) -> dict[str, Any]:
+        return {**super().scope, "method": self.method}
+
     async def body(self) -> bytes:
         path = self._data.body_path
         if path is not None:  # a spooled upload, read whole only because the caller asks for it
@@ -104,21 +119,12 @@ class Request:
     async def json(self) -> Any:
         return json.loads(await self.body())
 
-    def __getitem__(self, key: str) -> Any:
-        return self.scope[key]
-
-    def url_for(self, name: str, /, **path_params: Any) -> URL:
-        return URL(str(self.base_url).rstrip("/") + self.app.url_path_for(name, **path_params))
-
-
-#: Starlette's base of Request; turboapi has one class for both.
-HTTPConnection = Request
-
 
 try:
-    # Parameters annotated with Starlette's classes (FastAPI's Request is Starlette's) get ours.
+    # Parameters annotated with Starlette's classes (FastAPI's Request and WebSocket are Starlette's)
+    # get ours: the Request on an HTTP route, the WebSocket on a WebSocket route.
     from starlette.requests import HTTPConnection as _StarletteConnection
 
-    REQUEST_TYPES: tuple[type, ...] = (Request, _StarletteConnection)
+    REQUEST_TYPES: tuple[type, ...] = (HTTPConnection, _StarletteConnection)
 except ImportError:  # pragma: no cover - Starlette is optional
-    REQUEST_TYPES = (Request,)
+    REQUEST_TYPES = (HTTPConnection,)

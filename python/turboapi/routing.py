@@ -48,6 +48,10 @@ def _is_coroutine_function(fn: Any) -> bool:
 class APIRoute:
     #: A ``MountRoute`` (below) answers every path under its prefix.
     is_mount = False
+    #: An ``APIWebSocketRoute`` (below) is reached only by WebSocket handshakes.
+    is_websocket = False
+    #: The core routes WebSocket handshakes here (a WebSocket route, a mounted ASGI app).
+    accepts_websocket = False
 
     def __init__(
         self,
@@ -307,6 +311,26 @@ class APIRouter:
     def options(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return self._method("OPTIONS", path, **kwargs)
 
+    def add_api_websocket_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        name: str | None = None,
+        *,
+        dependencies: Sequence[Any] | None = None,
+    ) -> None:
+        deps_ = self.dependencies + list(dependencies or [])
+        self.routes.append(APIWebSocketRoute(self.prefix + path, endpoint, name=name, dependencies=deps_))
+
+    def websocket(
+        self, path: str, name: str | None = None, *, dependencies: Sequence[Any] | None = None
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+            self.add_api_websocket_route(path, func, name=name, dependencies=dependencies)
+            return func
+
+        return decorator
+
     def include_router(
         self,
         router: APIRouter,
@@ -325,6 +349,14 @@ class APIRouter:
         for route in router.routes:
             if route.is_mount:
                 self.mount(prefix + route.prefix, route.mounted_app, name=route.name)
+                continue
+            if route.is_websocket:
+                self.add_api_websocket_route(
+                    prefix + route.path,
+                    route.endpoint,
+                    name=route.name,
+                    dependencies=list(dependencies or []) + route.dependencies,
+                )
                 continue
             self.add_api_route(
                 prefix + route.path,
@@ -390,6 +422,7 @@ class MountRoute(APIRoute):
             from .asgi import ASGIMount
 
             mounted = ASGIMount(app, prefix)
+            self.accepts_websocket = True  # an ASGI app may serve WebSockets too
 
             async def serve(request: Request) -> Any:  # type: ignore[misc]
                 return await mounted(request)
@@ -401,10 +434,84 @@ class MountRoute(APIRoute):
         )
 
 
+class APIWebSocketRoute(APIRoute):
+    """``@app.websocket(path)``: the core routes handshakes here and extracts the path, query,
+    header and cookie parameters; the endpoint runs on a loop shard with a ``WebSocket``."""
+
+    is_websocket = True
+    accepts_websocket = True
+
+    def __init__(
+        self, path: str, endpoint: Callable[..., Any], *, name: str | None = None, dependencies: Any = None
+    ) -> None:
+        if not _is_coroutine_function(endpoint):
+            raise FastAPIError(f"the WebSocket endpoint {getattr(endpoint, '__qualname__', endpoint)!r} must be async")
+        super().__init__(
+            path, endpoint, name=name, dependencies=dependencies, response_model=None, include_in_schema=False
+        )
+        self.methods = set()
+        self.methods_list = []
+        # Validation happens in `run`, where a failure closes the connection (1008) instead of
+        # answering 422.
+        self.core_endpoint = self.run
+        self.core_is_async = True
+        self.always_solve = True
+        self.custom_serialize = False
+
+    def solve(self, kwargs: dict[str, Any], pending: list[tuple[int, Any]], data: Any) -> Any:
+        return kwargs, pending, data
+
+    async def run(self, solved: tuple[dict[str, Any], list[tuple[int, Any]], Any]) -> None:
+        from .exceptions import RequestValidationError, WebSocketException, WebSocketRequestValidationError
+        from .websockets import WebSocket
+
+        kwargs, pending, data = solved
+        websocket = WebSocket(data, app=self.app)
+        try:
+            if self.signature.simple:
+                try:
+                    solve_simple(self, kwargs, pending, data, connection=websocket)
+                except RequestValidationError as exc:
+                    raise WebSocketRequestValidationError(exc.errors()) from None
+                await self.endpoint(**kwargs)
+            else:
+                await self._run_with_dependencies(kwargs, pending, data, websocket)
+        except Exception as exc:
+            handler = self.app._lookup_exception_handler(exc) if self.app is not None else None
+            if handler is None and isinstance(exc, WebSocketException):
+                # Starlette's built-in answer: close with the exception's code and reason.
+                await websocket.close(code=exc.code, reason=exc.reason)
+                return
+            if handler is None:
+                raise
+            result = handler(websocket, exc)
+            if inspect.isawaitable(result):
+                await result
+
+    async def _run_with_dependencies(
+        self, kwargs: dict[str, Any], pending: list[tuple[int, Any]], data: Any, websocket: Any
+    ) -> None:
+        from contextlib import AsyncExitStack
+
+        from .exceptions import WebSocketRequestValidationError
+
+        runner = self.runner
+        scope = RequestScope(kwargs, pending, data, self.app)
+        scope._request = websocket
+        # The exits of `yield` dependencies run when the endpoint has returned, as FastAPI's.
+        async with AsyncExitStack() as stack:
+            scope.stack = stack
+            async with AsyncExitStack() as function_stack:
+                scope.function_stack = function_stack
+                values, errors = await runner.solve_async(scope, runner.root)
+                if errors:
+                    raise WebSocketRequestValidationError(errors)
+                await self.endpoint(**values)
+
+
 __getattr__ = refuse(
     "fastapi.routing",
     [
-        "APIWebSocketRoute",
         "Mount",
         "RouteContext",
         "get_request_handler",

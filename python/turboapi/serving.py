@@ -60,6 +60,12 @@ class Settings:
     #: The path prefix the proxy in front strips (``--root-path``): put in front of request paths
     #: and reported as ``scope["root_path"]``, as uvicorn does. ``FastAPI(root_path=...)`` wins.
     root_path: str = ""
+    #: Largest WebSocket message (and frame) accepted; a bigger one closes the connection (1009).
+    ws_max_size: int = 16 * MiB
+    #: Seconds between the server's keepalive pings on WebSockets (None: no pings), and how long
+    #: past that a silent peer is given before the connection is closed (1011). uvicorn's defaults.
+    ws_ping_interval: float | None = 20.0
+    ws_ping_timeout: float | None = 20.0
 
     @classmethod
     def resolve(cls, overrides: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
@@ -100,6 +106,7 @@ class Settings:
             "max_upload_size",
             "max_headers",
             "backlog",
+            "ws_max_size",
         )
         for name in (*positive, "gate_queue"):
             value = getattr(self, name)
@@ -117,6 +124,10 @@ class Settings:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+        for name in ("ws_ping_interval", "ws_ping_timeout"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0):
+                raise ValueError(f"{name} must be a positive number of seconds or None, not {value!r}")
         if self.root_path and not str(self.root_path).startswith("/"):
             raise ValueError(f"root_path must start with '/', not {self.root_path!r}")
         if self.event_loop not in ("uvloop", "asyncio"):
@@ -127,10 +138,10 @@ class Settings:
 
 def _parse(name: str, type_name: Any, raw: str) -> Any:
     kind = type_name if isinstance(type_name, str) else type_name.__name__
-    if kind == "int | None":
+    if kind in ("int | None", "float | None"):
         if raw.strip().lower() == "none":
             return None
-        kind = "int"
+        kind = kind.split(" ")[0]
     if kind == "bool":
         value = raw.strip().lower()
         if value in ("1", "true", "yes", "on"):
@@ -226,6 +237,9 @@ class Runtime:
                 "forwarded_allow_ips": str(settings.forwarded_allow_ips),
                 "root_path": app_root_path or settings.root_path,
                 "path_prefix": settings.root_path,
+                "ws_max_size": settings.ws_max_size,
+                "ws_ping_interval": settings.ws_ping_interval,
+                "ws_ping_timeout": settings.ws_ping_timeout,
             },
         )
         self._workers: list[threading.Thread] = []

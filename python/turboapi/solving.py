@@ -306,8 +306,11 @@ def model_input(spec: ParamSpec, request: Any) -> dict[str, Any]:
 
 
 # -- routes without dependencies ------------------------------------------------------------------
-def solve_simple(route: Any, kwargs: dict[str, Any], pending: list[tuple[int, Any]], data: Any) -> None:
-    """Finish the handler's arguments; raise RequestValidationError with FastAPI's errors."""
+def solve_simple(
+    route: Any, kwargs: dict[str, Any], pending: list[tuple[int, Any]], data: Any, connection: Any = None
+) -> None:
+    """Finish the handler's arguments; raise RequestValidationError with FastAPI's errors.
+    ``connection``: the WebSocket of a WebSocket route (else a Request is made when needed)."""
     sig: EndpointSignature = route.signature
     only = route.single_json_body
     tried_fast = only is not None and not pending
@@ -321,7 +324,7 @@ def solve_simple(route: Any, kwargs: dict[str, Any], pending: list[tuple[int, An
             except ValueError:
                 pass
             else:
-                _special_params(route, sig, kwargs, data, None)
+                _special_params(route, sig, kwargs, data, connection)
                 return
     body: Body | None = None
     body_values: dict[str, Any] = {}
@@ -332,11 +335,11 @@ def solve_simple(route: Any, kwargs: dict[str, Any], pending: list[tuple[int, An
         body_errors = body.values(sig.body, sig.embed_body, body_values)
     errors: list[dict[str, Any]] = []
     if route.has_model_params:
-        request = Request(data, app=route.app)
+        request = connection or Request(data, app=route.app)
         raw_by_index = dict(pending)
         todo = [(i, raw_by_index.get(i)) for i, spec in enumerate(sig.params) if spec.model or i in raw_by_index]
     else:
-        request = None
+        request = connection
         todo = pending
     for index, raw in todo:
         spec = sig.params[index]

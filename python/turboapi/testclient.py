@@ -4,14 +4,17 @@ into the real Rust pipeline (routing, extraction, validation, serialisation) wit
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import weakref
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
 from . import background
 from .serving import Runtime, Settings
+from .websockets import WebSocketDisconnect
 
 _live: weakref.WeakSet[TestClient] = weakref.WeakSet()
 
@@ -91,11 +94,141 @@ class TestClient(httpx.Client):
         finally:
             self.close()
 
+    def websocket_connect(
+        self, url: str, subprotocols: Sequence[str] | None = None, **kwargs: Any
+    ) -> WebSocketTestSession:
+        """A WebSocket connection through the real pipeline (routing, extraction, the core's frame
+        I/O), over an in-process pipe. The handshake happens on ``with``, as in Starlette."""
+        headers = dict(kwargs.pop("headers", None) or {})
+        headers.setdefault("connection", "upgrade")
+        headers.setdefault("upgrade", "websocket")
+        headers.setdefault("sec-websocket-key", "testserver==")
+        headers.setdefault("sec-websocket-version", "13")
+        if subprotocols is not None:
+            headers.setdefault("sec-websocket-protocol", ", ".join(subprotocols))
+        request = self.build_request("GET", url, headers=headers, **kwargs)
+        return WebSocketTestSession(self, request)
+
     def close(self) -> None:
         runtime, self._runtime = self._runtime, None
         if runtime is not None:
             runtime.stop()
         super().close()
+
+
+class WebSocketDenialResponse(httpx.Response, WebSocketDisconnect):
+    """The handshake was answered over HTTP (no WebSocket route, a middleware's answer, an error)."""
+
+
+class WebSocketTestSession:
+    """Starlette's ``WebSocketTestSession`` API over a real WebSocket client connection."""
+
+    #: Seconds a ``receive`` waits before it fails (a handler that never answers must not hang a test).
+    timeout = 30.0
+
+    def __init__(self, client: TestClient, request: httpx.Request) -> None:
+        self._client = client
+        self._request = request
+        self._connection: Any = None
+        self._closed = False
+        self.accepted_subprotocol: str | None = None
+        self.extra_headers: list[tuple[bytes, bytes]] | None = None
+
+    def __enter__(self) -> WebSocketTestSession:
+        client, request = self._client, self._request
+        runtime = client._ensure_runtime()
+        headers = [(k.lower(), v) for k, v in request.headers.raw]
+        outcome = runtime.engine.connect_websocket(
+            request.url.raw_path.decode("ascii"), headers, client.client_address, request.url.scheme
+        )
+        if outcome[0] == "accept":
+            _, self._connection, self.accepted_subprotocol, headers = outcome
+            self.extra_headers = [(name.encode("latin-1"), value) for name, value in headers]
+            return self
+        if outcome[0] == "deny":
+            raise WebSocketDisconnect(code=outcome[1], reason=outcome[2])
+        _, status, body, error = outcome
+        if error is not None and client.raise_server_exceptions:
+            raise error
+        if status == 403:
+            # Starlette closes a handshake no WebSocket route takes (uvicorn answers it 403).
+            raise WebSocketDisconnect(code=1000)
+        raise WebSocketDenialResponse(status, content=body, request=request)
+
+    def __exit__(self, *args: Any) -> None:
+        if self._connection is None:
+            return
+        if not self._closed:
+            self._closed = True
+            self._connection.close(1000, "")
+        self._raise_server_error(wait=10.0)
+
+    def _raise_server_error(self, wait: float) -> None:
+        ended, error = self._connection.wait_finished(wait)
+        if error is not None and self._client.raise_server_exceptions:
+            raise error
+
+    def _live(self) -> Any:
+        if self._connection is None:
+            raise RuntimeError("use the WebSocket session in a `with` block: the handshake happens there")
+        return self._connection
+
+    # -- sending -----------------------------------------------------------------------------
+    def send(self, message: dict[str, Any]) -> None:
+        if message.get("type") == "websocket.disconnect":
+            self.close(message.get("code", 1000), message.get("reason"))
+            return
+        text, data = message.get("text"), message.get("bytes")
+        self._live().send(text if text is not None else data)
+
+    def send_text(self, data: str) -> None:
+        self._live().send(data)
+
+    def send_bytes(self, data: bytes) -> None:
+        self._live().send(bytes(data))
+
+    def send_json(self, data: Any, mode: str = "text") -> None:
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        self._live().send(text if mode == "text" else text.encode("utf-8"))
+
+    def close(self, code: int = 1000, reason: str | None = None) -> None:
+        connection = self._live()
+        if not self._closed:
+            self._closed = True
+            connection.close(code, reason or "")
+
+    # -- receiving ---------------------------------------------------------------------------
+    def receive(self) -> dict[str, Any]:
+        kind, value = self._live().receive(self.timeout)
+        if kind == 0:
+            return {"type": "websocket.send", "text": value}
+        if kind == 1:
+            return {"type": "websocket.send", "bytes": value}
+        self._closed = True
+        # The handler failed after accepting: raise its exception, as Starlette's TestClient does.
+        self._raise_server_error(wait=1.0)
+        code, reason = value
+        return {"type": "websocket.close", "code": code, "reason": reason}
+
+    @staticmethod
+    def _raise_on_close(message: dict[str, Any]) -> None:
+        if message["type"] == "websocket.close":
+            raise WebSocketDisconnect(code=message.get("code", 1000), reason=message.get("reason", ""))
+
+    def receive_text(self) -> str:
+        message = self.receive()
+        self._raise_on_close(message)
+        return message["text"]
+
+    def receive_bytes(self) -> bytes:
+        message = self.receive()
+        self._raise_on_close(message)
+        return message["bytes"]
+
+    def receive_json(self, mode: str = "text") -> Any:
+        message = self.receive()
+        self._raise_on_close(message)
+        return json.loads(message["text"] if mode == "text" else message["bytes"].decode("utf-8"))
 
 
 @atexit.register

@@ -1,21 +1,247 @@
-"""WebSockets (FastAPI's ``fastapi.websockets``): not in turboapi yet; importing a name says so."""
+"""``WebSocket``: Starlette's API over the core's connection (``_core.WebSocketChannel``).
 
-_PLANNED = frozenset(
-    {
-        "WebSocket",
-        "WebSocketDisconnect",
-        "WebSocketState",
-    }
-)
+The core owns the socket: it answers the handshake, reads and writes frames, answers pings and
+enforces the size limit. This class keeps Starlette's state machine and message dicts, so code
+written against ``starlette.websockets.WebSocket`` behaves the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from .requests import HTTPConnection
+
+__all__ = ["WebSocket", "WebSocketDisconnect", "WebSocketDisconnected", "WebSocketState"]
 
 
-def __getattr__(name: str) -> object:
-    # Also reached by ``from turboapi.websockets import <name>``; raising an ImportError there is what
-    # makes that statement fail with this message instead of a bare "cannot import name".
-    if name in _PLANNED:
-        from turboapi import NotSupportedYet  # imported late: no cycle with turboapi/__init__.py
+class WebSocketState(enum.Enum):
+    CONNECTING = 0
+    CONNECTED = 1
+    DISCONNECTED = 2
+    RESPONSE = 3
 
-        raise NotSupportedYet(
-            f"turboapi does not support FastAPI's {name!r} (fastapi.websockets.{name}) yet; it is planned"
-        )
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+class WebSocketDisconnect(Exception):
+    def __init__(self, code: int = 1000, reason: str | None = None) -> None:
+        self.code = code
+        self.reason = reason or ""
+
+
+class WebSocketDisconnected(RuntimeError):
+    """Raised when attempting to use a disconnected WebSocket (Starlette's)."""
+
+
+#: Close codes an endpoint may send (RFC 6455 §7.4): 1005, 1006 and 1015 are reserved for
+#: reports, 1004 and 1016-2999 unassigned.
+def _sendable_close_code(code: Any) -> bool:
+    return isinstance(code, int) and (code in (1000, 1001, 1002, 1003) or 1007 <= code <= 1014 or 3000 <= code <= 4999)
+
+
+# What the channel's `send_*` answer (see src/websocket.rs).
+_FULL = 1
+_GONE = 2
+
+
+class WebSocket(HTTPConnection):
+    scope_type = "websocket"
+
+    def __init__(self, data: Any, *, app: Any = None) -> None:
+        super().__init__(data, app=app)
+        self._channel = data.websocket
+        if self._channel is None:
+            raise RuntimeError("a WebSocket is made only for a WebSocket handshake")
+        self.client_state = WebSocketState.CONNECTING
+        self.application_state = WebSocketState.CONNECTING
+        #: The loop shard the connection's handler runs on: the core resolves its futures there.
+        self._loop = asyncio.get_running_loop()
+
+    @property
+    def scope(self) -> dict[str, Any]:
+        headers = self.headers.getlist("sec-websocket-protocol")
+        protocols = [p.strip() for header in headers for p in header.split(",") if p.strip()]
+        return {**super().scope, "subprotocols": protocols}
+
+    # -- the ASGI-shaped layer -------------------------------------------------------------------
+    async def receive(self) -> dict[str, Any]:
+        """The next message: ``websocket.connect`` first, then ``websocket.receive`` messages,
+        then one ``websocket.disconnect``."""
+        if self.client_state == WebSocketState.CONNECTING:
+            self.client_state = WebSocketState.CONNECTED
+            return {"type": "websocket.connect"}
+        if self.client_state == WebSocketState.DISCONNECTED:
+            raise WebSocketDisconnected('Cannot call "receive" once a disconnect message has been received.')
+        channel = self._channel
+        while (got := channel.receive()) is None:
+            await self._wait(channel.wait_receive)
+        kind, value = got
+        if kind == 0:
+            return {"type": "websocket.receive", "text": value}
+        if kind == 1:
+            return {"type": "websocket.receive", "bytes": value}
+        self.client_state = WebSocketState.DISCONNECTED
+        code, reason = value
+        return {"type": "websocket.disconnect", "code": code, "reason": reason}
+
+    async def send(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if self.application_state == WebSocketState.CONNECTING:
+            if kind == "websocket.accept":
+                self.application_state = WebSocketState.CONNECTED
+                headers = [(bytes(k), bytes(v)) for k, v in message.get("headers") or []]
+                self._channel.accept(message.get("subprotocol"), headers)
+            elif kind == "websocket.close":
+                code = message.get("code", 1000)
+                if not isinstance(code, int) or not 0 <= code <= 65535:
+                    raise ValueError(f"a WebSocket close code is a number from 1000 to 4999, not {code!r}")
+                self.application_state = WebSocketState.DISCONNECTED
+                self._channel.deny(code, message.get("reason") or "")
+            elif kind == "websocket.http.response.start":
+                raise RuntimeError("turboapi does not support WebSocket denial responses yet")
+            else:
+                raise RuntimeError(
+                    f'Expected ASGI message "websocket.accept", "websocket.close" or '
+                    f'"websocket.http.response.start", but got {kind!r}'
+                )
+            return
+        if self.application_state != WebSocketState.CONNECTED:
+            raise WebSocketDisconnected('Cannot call "send" once a close message has been sent.')
+        channel = self._channel
+        if kind == "websocket.send":
+            text, data = message.get("text"), message.get("bytes")
+            if text is not None:
+                if not isinstance(text, str):
+                    raise TypeError(f"a WebSocket text message must be str, not {type(text).__name__}")
+                answer = channel.send_text(text)
+            elif data is not None:
+                if not isinstance(data, bytes):
+                    data = bytes(data)
+                answer = channel.send_bytes(data)
+            else:
+                raise RuntimeError('a "websocket.send" message needs "text" or "bytes"')
+        elif kind == "websocket.close":
+            code = message.get("code", 1000)
+            if not _sendable_close_code(code):
+                raise ValueError(f"{code!r} is not a close code an endpoint may send (1000-1003, 1007-1014, 3000-4999)")
+            reason = message.get("reason") or ""
+            reason = reason if isinstance(reason, str) else str(reason)
+            if len(reason.encode()) > 123:
+                raise ValueError("a WebSocket close reason is at most 123 bytes of UTF-8")
+            self.application_state = WebSocketState.DISCONNECTED
+            answer = channel.close(code, reason)
+        else:
+            raise RuntimeError(f'Expected ASGI message "websocket.send" or "websocket.close", but got {kind!r}')
+        if answer == _GONE:
+            if kind == "websocket.close":
+                return  # closing what is already closed
+            self.application_state = WebSocketState.DISCONNECTED
+            raise WebSocketDisconnect(code=1006)
+        if answer == _FULL:
+            # The client reads slowly: wait for the core to drain the queue (backpressure).
+            await self._wait(channel.wait_writable)
+
+    async def _wait(self, register: Any) -> None:
+        """Wait for the core to resolve a future given to ``register`` (which says False when
+        there is no need)."""
+        loop = asyncio.get_running_loop()
+        if loop is self._loop:
+            waiter = loop.create_future()
+            if register(waiter):
+                await waiter
+            return
+        # A task on another shard (a chat broadcast): the core resolves the future on this
+        # connection's loop, so the wait happens there.
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._wait(register), self._loop))
+
+    # -- Starlette's conveniences ----------------------------------------------------------------
+    async def accept(
+        self, subprotocol: str | None = None, headers: Iterable[tuple[bytes, bytes]] | None = None
+    ) -> None:
+        if self.client_state == WebSocketState.CONNECTING:
+            await self.receive()  # the connect message
+        await self.send({"type": "websocket.accept", "subprotocol": subprotocol, "headers": list(headers or [])})
+
+    def _raise_on_disconnect(self, message: dict[str, Any]) -> None:
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message["code"], message.get("reason"))
+
+    def _require_connected(self) -> None:
+        if self.application_state != WebSocketState.CONNECTED:
+            raise WebSocketDisconnected('WebSocket is not connected. Need to call "accept" first.')
+
+    async def receive_text(self) -> str:
+        self._require_connected()
+        message = await self.receive()
+        self._raise_on_disconnect(message)
+        return message["text"]
+
+    async def receive_bytes(self) -> bytes:
+        self._require_connected()
+        message = await self.receive()
+        self._raise_on_disconnect(message)
+        return message["bytes"]
+
+    async def receive_json(self, mode: str = "text") -> Any:
+        if mode not in {"text", "binary"}:
+            raise RuntimeError('The "mode" argument should be "text" or "binary".')
+        self._require_connected()
+        message = await self.receive()
+        self._raise_on_disconnect(message)
+        text = message["text"] if mode == "text" else message["bytes"].decode("utf-8")
+        return json.loads(text)
+
+    async def iter_text(self) -> AsyncIterator[str]:
+        try:
+            while True:
+                yield await self.receive_text()
+        except WebSocketDisconnect:
+            pass
+
+    async def iter_bytes(self) -> AsyncIterator[bytes]:
+        try:
+            while True:
+                yield await self.receive_bytes()
+        except WebSocketDisconnect:
+            pass
+
+    async def iter_json(self) -> AsyncIterator[Any]:
+        try:
+            while True:
+                yield await self.receive_json()
+        except WebSocketDisconnect:
+            pass
+
+    async def send_text(self, data: str) -> None:
+        await self.send({"type": "websocket.send", "text": data})
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self.send({"type": "websocket.send", "bytes": data})
+
+    async def send_json(self, data: Any, mode: str = "text") -> None:
+        if mode not in {"text", "binary"}:
+            raise RuntimeError('The "mode" argument should be "text" or "binary".')
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        if mode == "text":
+            await self.send({"type": "websocket.send", "text": text})
+        else:
+            await self.send({"type": "websocket.send", "bytes": text.encode("utf-8")})
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        await self.send({"type": "websocket.close", "code": code, "reason": reason or ""})
+
+    async def send_denial_response(self, response: Any) -> None:
+        raise RuntimeError("turboapi does not support WebSocket denial responses yet")
+
+
+class WebSocketClose:
+    """Starlette's ASGI app that closes a WebSocket (``WebSocketClose(code, reason)``)."""
+
+    def __init__(self, code: int = 1000, reason: str | None = None) -> None:
+        self.code = code
+        self.reason = reason or ""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "websocket.close", "code": self.code, "reason": self.reason})
