@@ -13,7 +13,7 @@ DOCS_ASSETS := python/turboapi/openapi/static/VERSION
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv build-release run test test-rust test-python bench bench-download lint fmt clean
+.PHONY: help venv build-release run test test-rust test-python bench bench-download bench-websocket lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ bench: build-release ## load benchmark against FastAPI on uvicorn (needs wrk; wr
 
 bench-download: build-release ## a 100 MiB FileResponse, ours against FastAPI on uvicorn (prints a table)
 	$(PY) bench/download.py
+
+bench-websocket: build-release ## WebSocket echo messages/s, ours against FastAPI on uvicorn (prints a table)
+	$(PY) bench/websocket.py
 
 lint: $(STAMP) ## rustfmt --check, clippy -D warnings, ruff
 	cargo fmt --check

@@ -174,6 +174,17 @@ class WebSocket(HTTPConnection):
 
     async def receive_text(self) -> str:
         self._require_connected()
+        if self.client_state == WebSocketState.CONNECTED:
+            # The common case without the message dict: a text message is waiting, or comes.
+            channel = self._channel
+            while (got := channel.receive()) is None:
+                await self._wait(channel.wait_receive)
+            kind, value = got
+            if kind == 0:
+                return value
+            if kind == 1:
+                raise KeyError("text")  # as Starlette's message["text"] on a bytes message
+            # A disconnect stays queued: receive() reports it and the state moves on.
         message = await self.receive()
         self._raise_on_disconnect(message)
         return message["text"]
@@ -215,6 +226,14 @@ class WebSocket(HTTPConnection):
             pass
 
     async def send_text(self, data: str) -> None:
+        if self.application_state == WebSocketState.CONNECTED and type(data) is str:
+            # The common case without the message dict.
+            answer = self._channel.send_text(data)
+            if answer == 0:
+                return
+            if answer == _FULL:
+                await self._wait(self._channel.wait_writable)
+                return
         await self.send({"type": "websocket.send", "text": data})
 
     async def send_bytes(self, data: bytes) -> None:
