@@ -5,16 +5,21 @@ A request under the prefix becomes an ASGI ``http`` scope as Starlette's ``Mount
 (``root_path`` = the app's root path + the prefix, ``path`` and ``raw_path`` whole); the request
 body is handed to the app in one ``http.request`` message; what the app sends back is streamed to
 the client as it comes (``http.response.body`` messages become the chunks of a streaming
-response). ``receive()`` reports ``http.disconnect`` once the response is over.
+response). ``receive()`` reports ``http.disconnect`` once the response is over. The app's lifespan
+runs with turboapi's (startup after, shutdown before; once per loop shard).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 from .responses import StreamingResponse
+
+logger = logging.getLogger("turboapi.error")
 
 _END: Any = object()
 
@@ -23,6 +28,28 @@ class ASGIMount:
     def __init__(self, app: Any, prefix: str) -> None:
         self.app = app
         self.prefix = prefix
+        #: Per loop shard: the app's lifespan (see `startup`), and the state it filled.
+        self._lifespans: dict[int, _Lifespan] = {}
+
+    # -- lifespan -------------------------------------------------------------------------------
+    async def startup(self, shard: int) -> None:
+        """Run the app's ASGI lifespan on this shard's loop, as a server runs it for its app; each
+        shard gets its own (its loop-bound objects and ``scope["state"]``), as turboapi's own
+        lifespan. An app that does not speak the lifespan protocol is served without it (uvicorn's
+        ``--lifespan auto``)."""
+        lifespan = _Lifespan(self.app)
+        if await lifespan.start(self.prefix):
+            self._lifespans[shard] = lifespan
+
+    async def shutdown(self, shard: int) -> None:
+        lifespan = self._lifespans.pop(shard, None)
+        if lifespan is not None:
+            await lifespan.stop(self.prefix)
+
+    def state(self, shard: int) -> dict[str, Any]:
+        """A request's ``scope["state"]``: a shallow copy of what the lifespan put there."""
+        lifespan = self._lifespans.get(shard)
+        return dict(lifespan.state) if lifespan is not None else {}
 
     def scope(self, request: Any) -> dict[str, Any]:
         outer = request.scope
@@ -39,7 +66,7 @@ class ASGIMount:
             "headers": [(name.lower(), value) for name, value in outer["headers"]],
             "client": outer["client"],
             "server": outer["server"],
-            "state": {},
+            "state": self.state(request._data.shard),
         }
 
     async def websocket(self, request: Any) -> None:
@@ -118,3 +145,48 @@ class ASGIMount:
         response = StreamingResponse(body_chunks(), status_code=status)
         response.raw_headers = headers
         return response
+
+
+class _Lifespan:
+    """One run of an app's ASGI lifespan: startup, then (later) shutdown."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.state: dict[str, Any] = {}
+        self._to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._from_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    async def _exchange(self, message: str) -> dict[str, Any] | None:
+        """Send ``message``; the app's answer, or None if the app returned or raised instead."""
+        assert self._task is not None
+        await self._to_app.put({"type": message})
+        answer = asyncio.ensure_future(self._from_app.get())
+        await asyncio.wait({answer, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        if answer.done():
+            return answer.result()
+        answer.cancel()
+        return None
+
+    async def start(self, prefix: str) -> bool:
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": self.state}
+        self._task = asyncio.get_running_loop().create_task(self.app(scope, self._to_app.get, self._from_app.put))
+        answer = await self._exchange("lifespan.startup")
+        if answer is None:
+            # The app does not do lifespan (it raised on the scope, or returned): serve it without.
+            if not self._task.cancelled() and self._task.exception() is not None:
+                logger.debug("the app mounted at %s does not support the ASGI lifespan", prefix or "/")
+            return False
+        if answer["type"] == "lifespan.startup.failed":
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._task, 10)  # Starlette re-raises after reporting
+            raise RuntimeError(f"the app mounted at {prefix or '/'} failed to start: {answer.get('message', '')}")
+        return True
+
+    async def stop(self, prefix: str) -> None:
+        answer = await self._exchange("lifespan.shutdown")
+        if answer is not None and answer["type"] == "lifespan.shutdown.failed":
+            logger.error("the app mounted at %s failed to shut down: %s", prefix or "/", answer.get("message", ""))
+        if self._task is not None:
+            with contextlib.suppress(asyncio.TimeoutError, Exception):
+                await asyncio.wait_for(self._task, 10)

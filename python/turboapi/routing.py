@@ -411,6 +411,8 @@ class MountRoute(APIRoute):
     def __init__(self, prefix: str, app: Any, name: str | None) -> None:
         from .staticfiles import StaticFiles
 
+        #: The ASGI bridge, for a mounted ASGI app (its lifespan runs with the server's).
+        self.asgi: Any = None
         self.prefix = prefix
         self.mounted_app = app
         if isinstance(app, StaticFiles):
@@ -422,6 +424,7 @@ class MountRoute(APIRoute):
             from .asgi import ASGIMount
 
             mounted = ASGIMount(app, prefix)
+            self.asgi = mounted
             self.accepts_websocket = True  # an ASGI app may serve WebSockets too
 
             async def serve(request: Request) -> Any:  # type: ignore[misc]

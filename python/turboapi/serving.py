@@ -215,6 +215,8 @@ class Runtime:
         routes = reachable(app._internal_routes() + list(app.routes))
         for route in routes:
             route.app = app
+        #: Mounted ASGI apps: their lifespans run with the app's.
+        self._asgi_mounts = [route.asgi for route in routes if getattr(route, "asgi", None) is not None]
         self.engine = Engine(
             routes,
             _Hooks(app, settings),
@@ -350,8 +352,12 @@ class Runtime:
             if state is not None and not isinstance(state, Mapping):
                 raise TypeError(f"lifespan must yield a mapping or None, not {type(state).__name__}")
             self.app._lifespan_states[index] = dict(state or {})
+        for mount in self._asgi_mounts:
+            await mount.startup(index)
 
     async def _shutdown(self, index: int) -> None:
+        for mount in reversed(self._asgi_mounts):
+            await mount.shutdown(index)
         cm, self._lifespans[index] = self._lifespans[index], None
         if cm is not None:
             await cm.__aexit__(None, None, None)
