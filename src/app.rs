@@ -157,6 +157,8 @@ pub struct Incoming {
     pub body: Bytes,
     /// A spooled upload: the body is in this file, `body` is empty.
     pub body_file: Option<Arc<tempfile::TempPath>>,
+    /// A body handed over as it arrives (a route that streams it), instead of `body`.
+    pub body_stream: Option<Arc<crate::bodystream::BodyStream>>,
     pub client: Option<crate::request::Peer>,
     pub server: Option<SocketAddr>,
 }
@@ -287,6 +289,7 @@ impl App {
                 headers: req.headers,
                 body: req.body,
                 body_file: req.body_file,
+                body_stream: req.body_stream.clone(),
                 client: req.client,
                 server: req.server,
                 path_names: plan.map(|p| p.path_names.clone()).unwrap_or_else(|| Arc::from(Vec::new())),
@@ -307,6 +310,9 @@ impl App {
             return reply_rx.await.unwrap_or_else(|_| Reply::internal_error(None));
         }
         let shard = &self.shards[shard_index];
+        if let Some(stream) = &job.request.body_stream {
+            stream.bind_shard(shard.clone());
+        }
         let permit = match &shard.gate {
             None => None,
             Some(gate) => match gate.enter().await {
@@ -324,6 +330,16 @@ impl App {
         let reply = reply_rx.await.unwrap_or_else(|_| Reply::internal_error(None));
         guard.armed = false;
         reply
+    }
+
+    /// Does this request go to a route that takes its body as it arrives? Looked up only for
+    /// requests that have a body, and only when some route streams.
+    pub fn streams_body(&self, method: &http::Method, raw_path: &str) -> bool {
+        if !self.plans.iter().any(|p| p.stream_body) {
+            return false;
+        }
+        let (path, start) = self.root_path.split(decode_path(raw_path));
+        matches!(self.router.lookup(method.as_str(), &path[start..]), RouteMatch::Found { route, .. } if self.plans[route].stream_body)
     }
 
     pub fn websockets_open(&self) -> usize {

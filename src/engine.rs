@@ -257,9 +257,11 @@ impl Engine {
         }
     }
 
-    /// Run one request through the full pipeline without a socket (the TestClient's transport).
-    /// Returns (status, [(name, value)], body, unhandled exception or None).
-    #[pyo3(signature = (method, target, headers, body, client=None, scheme="http"))]
+    /// Run one request through the full pipeline without a socket (the TestClient's transport,
+    /// and the app as an ASGI application). Returns (status, [(name, value)], body, unhandled
+    /// exception or None); the body is bytes, or with `stream` a streamed or file body is a
+    /// `ReplyBody` to read chunk by chunk.
+    #[pyo3(signature = (method, target, headers, body, client=None, scheme="http", stream=false))]
     #[allow(clippy::type_complexity, clippy::too_many_arguments)]
     fn handle<'py>(
         &self,
@@ -270,7 +272,8 @@ impl Engine {
         body: Vec<u8>,
         client: Option<(String, u16)>,
         scheme: &str,
-    ) -> PyResult<(u16, Bound<'py, PyList>, Bound<'py, PyBytes>, PyObject)> {
+        stream: bool,
+    ) -> PyResult<(u16, Bound<'py, PyList>, PyObject, PyObject)> {
         let method =
             http::Method::from_bytes(method.as_bytes()).map_err(|_| PyValueError::new_err("invalid method"))?;
         let uri: http::Uri =
@@ -295,14 +298,25 @@ impl Engine {
                 headers: header_map,
                 body: Bytes::from(body),
                 body_file: None,
+                body_stream: None,
                 client,
                 server: None,
             };
             self.runtime.block_on(app.respond(incoming))
         });
         let mut reply = reply;
-        // The TestClient reads a stream or a file whole, as Starlette's does.
         let streamed = matches!(reply.later, Later::Stream(_) | Later::NoLength);
+        let mut reader = None;
+        if stream && matches!(reply.later, Later::Stream(_) | Later::File(_)) {
+            let head = std::mem::take(&mut reply.later);
+            let body = match head {
+                Later::Stream(r) => crate::response::ResponseBody::Stream(r),
+                Later::File(f) => crate::response::ResponseBody::File(f),
+                _ => unreachable!("matched above"),
+            };
+            reader = Some(ReplyBody { runtime: self.runtime.handle().clone(), body: Mutex::new(Some(body)) });
+        }
+        // The TestClient reads a stream or a file whole, as Starlette's does.
         match std::mem::take(&mut reply.later) {
             Later::File(file) => {
                 use http_body_util::BodyExt;
@@ -326,14 +340,68 @@ impl Engine {
         }
         // What hyper adds on a socket, so that TestClient responses carry the same headers.
         let bodiless = reply.status < 200 || reply.status == 204 || reply.status == 304;
-        if !bodiless && !streamed && !reply.headers.iter().any(|(n, _)| n == http::header::CONTENT_LENGTH) {
+        if !bodiless
+            && !streamed
+            && reader.is_none()
+            && !reply.headers.iter().any(|(n, _)| n == http::header::CONTENT_LENGTH)
+        {
             out_headers.append(("content-length", PyBytes::new(py, reply.body.len().to_string().as_bytes())))?;
         }
         let error = match &reply.error {
             Some(err) => err.clone_ref(py).into_value(py).into_any(),
             None => py.None(),
         };
-        Ok((reply.status, out_headers, PyBytes::new(py, &reply.body), error))
+        let body = match reader {
+            Some(reader) => Bound::new(py, reader)?.into_any().unbind(),
+            None => PyBytes::new(py, &reply.body).into_any().unbind(),
+        };
+        Ok((reply.status, out_headers, body, error))
+    }
+}
+
+/// A streamed or file response body, read chunk by chunk outside the runtime (the ASGI adapter).
+/// Dropping it (or `close`) ends the stream: its pump is cancelled, as when a client goes away.
+#[pyclass(frozen, module = "turboapi._core")]
+pub struct ReplyBody {
+    runtime: tokio::runtime::Handle,
+    body: Mutex<Option<crate::response::ResponseBody>>,
+}
+
+#[pymethods]
+impl ReplyBody {
+    /// The next chunk, or None at the end; blocks (without the GIL) until it comes.
+    fn read<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        use http_body_util::BodyExt;
+        let frame = py.allow_threads(|| {
+            let mut guard = self.body.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(body) = guard.as_mut() else { return Ok(None) };
+            loop {
+                match self.runtime.block_on(body.frame()) {
+                    None => {
+                        *guard = None;
+                        return Ok(None);
+                    }
+                    Some(Ok(frame)) => match frame.into_data() {
+                        Ok(data) if data.is_empty() => continue,
+                        Ok(data) => return Ok(Some(data)),
+                        Err(_) => continue, // trailers: none are sent
+                    },
+                    Some(Err(err)) => {
+                        *guard = None;
+                        return Err(err);
+                    }
+                }
+            }
+        });
+        match frame {
+            Ok(Some(data)) => Ok(Some(PyBytes::new(py, &data))),
+            Ok(None) => Ok(None),
+            Err(err) => Err(PyOSError::new_err(format!("the response body failed: {err}"))),
+        }
+    }
+
+    fn close(&self) {
+        self.body.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 }
 

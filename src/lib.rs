@@ -2,6 +2,7 @@
 
 mod access_log;
 mod app;
+mod bodystream;
 mod dispatch;
 mod engine;
 mod extract;
@@ -25,12 +26,14 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::Engine>()?;
+    m.add_class::<engine::ReplyBody>()?;
     m.add_class::<request::RequestData>()?;
     m.add_class::<dispatch::Completion>()?;
     m.add_class::<dispatch::Next>()?;
     m.add_class::<dispatch::HandlerDone>()?;
     m.add_class::<stream::BodyWriter>()?;
     m.add_class::<websocket::WebSocketChannel>()?;
+    m.add_class::<bodystream::BodyReader>()?;
     m.add_class::<websocket::WebSocketTestConnection>()?;
     m.add_function(wrap_pyfunction!(layers::native_regex_supported, m)?)?;
     Ok(())

@@ -59,6 +59,8 @@ pub struct RoutePlan {
     pub path_names: std::sync::Arc<[String]>,
     /// Some parameter is a cookie: only then is the Cookie header parsed.
     pub needs_cookies: bool,
+    /// The request body is handed over as it arrives (a mounted ASGI app), not collected first.
+    pub stream_body: bool,
     /// WebSocket handshakes are routed here (`@app.websocket`, a mounted ASGI app).
     pub websocket: bool,
 }
@@ -129,6 +131,7 @@ impl RoutePlan {
             custom_serialize: attr(route, "custom_serialize")?,
             needs_cookies,
             websocket: attr(route, "accepts_websocket")?,
+            stream_body: attr(route, "streams_body")?,
             path_names: parsed.names.into(),
         })
     }

@@ -43,6 +43,8 @@ pub struct RequestInfo {
     pub body: Bytes,
     /// A spooled upload's file (then `body` is empty).
     pub body_file: Option<Arc<tempfile::TempPath>>,
+    /// A body read as it arrives (then `body` is empty): see bodystream.rs.
+    pub body_stream: Option<Arc<crate::bodystream::BodyStream>>,
     pub client: Option<Peer>,
     pub server: Option<SocketAddr>,
     pub path_names: Arc<[String]>,
@@ -165,6 +167,12 @@ impl RequestData {
             dict.set_item(name, value)?;
         }
         Ok(dict)
+    }
+
+    /// The body as it arrives, for a route that streams it (None: the body is whole).
+    #[getter]
+    fn body_stream(&self) -> Option<crate::bodystream::BodyReader> {
+        self.info.body_stream.clone().map(crate::bodystream::BodyReader::new)
     }
 
     /// The connection's channel, for a WebSocket handshake (None for HTTP requests).

@@ -151,16 +151,23 @@ async fn handle(
         reply.headers.push((http::header::CONNECTION, http::HeaderValue::from_static("close")));
         return reply.into_http();
     }
-    // Uploads may be larger than other bodies: they are spooled to disk, not held in memory.
-    let multipart = crate::spool::is_multipart(&parts.headers);
-    let limit = if multipart { app.config.max_upload_size } else { app.config.max_body_size };
     let declared = parts
         .headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let has_body = declared.is_some_and(|len| len > 0) || parts.headers.contains_key(http::header::TRANSFER_ENCODING);
+    // A route that reads the body as it comes (a mounted ASGI app) gets it without collecting.
+    let streamed = has_body && app.streams_body(&parts.method, parts.uri.path());
+    // Uploads may be larger than other bodies: they are spooled to disk, not held in memory.
+    let multipart = crate::spool::is_multipart(&parts.headers);
+    let limit = if multipart || streamed { app.config.max_upload_size } else { app.config.max_body_size };
     if declared.is_some_and(|len| len > limit as u64) {
         return Reply::payload_too_large().into_http();
+    }
+    if streamed {
+        let stream = crate::bodystream::BodyStream::start(body, limit);
+        return respond(app, parts, (Bytes::new(), None, Some(stream)), client, server).await;
     }
     let (body, body_file) = match crate::spool::read(body, limit, multipart).await {
         Ok(crate::spool::Body::Memory(bytes)) => (bytes, None),
@@ -174,6 +181,20 @@ async fn handle(
             return Reply::new(507, "text/plain; charset=utf-8", "Insufficient Storage").into_http();
         }
     };
+    respond(app, parts, (body, body_file, None), client, server).await
+}
+
+/// The body as the pipeline takes it: in memory, spooled to a file, or streamed.
+type RequestBody = (Bytes, Option<Arc<tempfile::TempPath>>, Option<Arc<crate::bodystream::BodyStream>>);
+
+/// Run the shared pipeline for a request whose body is settled, and log it.
+async fn respond(
+    app: Arc<App>,
+    parts: http::request::Parts,
+    (body, body_file, body_stream): RequestBody,
+    client: Option<SocketAddr>,
+    server: Option<SocketAddr>,
+) -> http::Response<crate::response::ResponseBody> {
     let (method, version) = (parts.method.clone(), parts.version);
     let target = if app.access_log.is_some() {
         parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".to_string())
@@ -189,6 +210,7 @@ async fn handle(
         headers,
         body,
         body_file,
+        body_stream,
         client: peer.clone(),
         server,
     };

@@ -438,6 +438,7 @@ pub async fn open(app: &Arc<App>, req: Handshake) -> Opened {
             headers: req.headers,
             body: Bytes::new(),
             body_file: None,
+            body_stream: None,
             client: req.client,
             server: req.server,
             path_names: plan.path_names.clone(),
@@ -688,7 +689,9 @@ async fn write_loop<S>(
 #[pyclass(frozen, module = "turboapi._core")]
 pub struct WebSocketTestConnection {
     runtime: tokio::runtime::Handle,
-    client: tokio::sync::Mutex<WebSocketStream<tokio::io::DuplexStream>>,
+    // Split, so that a receive waiting for a message does not hold up a send.
+    sender: tokio::sync::Mutex<futures_util::stream::SplitSink<WebSocketStream<tokio::io::DuplexStream>, Message>>,
+    receiver: tokio::sync::Mutex<futures_util::stream::SplitStream<WebSocketStream<tokio::io::DuplexStream>>>,
     session: Arc<Session>,
 }
 
@@ -702,7 +705,13 @@ impl WebSocketTestConnection {
         let (client_io, server_io) = tokio::io::duplex(1 << 20);
         runtime.spawn(drive(app, session.clone(), server_io, Role::Server, done));
         let client = runtime.block_on(WebSocketStream::from_raw_socket(client_io, Role::Client, None));
-        WebSocketTestConnection { runtime: runtime.handle().clone(), client: tokio::sync::Mutex::new(client), session }
+        let (sender, receiver) = client.split();
+        WebSocketTestConnection {
+            runtime: runtime.handle().clone(),
+            sender: tokio::sync::Mutex::new(sender),
+            receiver: tokio::sync::Mutex::new(receiver),
+            session,
+        }
     }
 }
 
@@ -730,7 +739,7 @@ impl WebSocketTestConnection {
     fn receive<'py>(&self, py: Python<'py>, timeout: f64) -> PyResult<(u8, Bound<'py, PyAny>)> {
         let received = py.allow_threads(|| {
             self.runtime.block_on(async {
-                let mut client = self.client.lock().await;
+                let mut client = self.receiver.lock().await;
                 tokio::time::timeout(Duration::from_secs_f64(timeout.max(0.0)), async {
                     loop {
                         match client.next().await {
@@ -784,7 +793,7 @@ impl WebSocketTestConnection {
     fn send_message(&self, py: Python<'_>, message: Message) -> PyResult<()> {
         py.allow_threads(|| {
             self.runtime.block_on(async {
-                let mut client = self.client.lock().await;
+                let mut client = self.sender.lock().await;
                 client.send(message).await
             })
         })

@@ -1,5 +1,5 @@
 """A Starlette app mounted in a turboapi app, on the real server: its streamed response reaches
-the client chunk by chunk, its request body arrives whole, and the server keeps serving."""
+the client chunk by chunk, its request body arrives, and the server keeps serving."""
 
 from __future__ import annotations
 

@@ -150,6 +150,15 @@ class TurboAPI:
     def options(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return self.router.options(path, **kwargs)
 
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """The app as an ASGI 3 application (uvicorn, Starlette's TestClient): see asgi_app.py."""
+        adapter = self.__dict__.get("_asgi_adapter")
+        if adapter is None:
+            from .asgi_app import ASGIAdapter
+
+            adapter = self.__dict__.setdefault("_asgi_adapter", ASGIAdapter(self))
+        await adapter(scope, receive, send)
+
     def websocket(
         self, path: str, name: str | None = None, *, dependencies: list[Any] | None = None
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -392,7 +401,8 @@ class TurboAPI:
         if data.websocket is not None:
             # A WebSocket handler's error its route did not handle: logged, the connection closed
             # (500 before accept, 1011 after). Server-level (500/Exception) handlers are HTTP's.
-            logger.error("Exception in WebSocket handler", exc_info=exc)
+            if not isinstance(exc, asyncio.CancelledError):  # cancelled: the server is stopping
+                logger.error("Exception in WebSocket handler", exc_info=exc)
             return None
         server_error = getattr(exc, "_turboapi_server_error", False)
         handler = None if server_error else self._lookup_exception_handler(exc)

@@ -2,8 +2,9 @@
 ``app.mount("/legacy", asgi_app)`` serves it from turboapi's server, WebSockets included.
 
 A request under the prefix becomes an ASGI ``http`` scope as Starlette's ``Mount`` makes it
-(``root_path`` = the app's root path + the prefix, ``path`` and ``raw_path`` whole); the request
-body is handed to the app in one ``http.request`` message; what the app sends back is streamed to
+(``root_path`` = the app's root path + the prefix, ``path`` and ``raw_path`` whole); on a socket the
+request body reaches the app as it arrives, one ``http.request`` message per chunk (the TestClient
+hands it over in one); what the app sends back is streamed to
 the client as it comes (``http.response.body`` messages become the chunks of a streaming
 response). ``receive()`` reports ``http.disconnect`` once the response is over. The app's lifespan
 runs with turboapi's (startup after, shutdown before; once per loop shard).
@@ -84,7 +85,8 @@ class ASGIMount:
         if request._data.websocket is not None:
             return await self.websocket(request)
         loop = asyncio.get_running_loop()
-        body = await request.body()
+        body_stream = request._data.body_stream
+        body = b"" if body_stream is not None else await request.body()
         chunks: asyncio.Queue[Any] = asyncio.Queue()
         started: asyncio.Future[tuple[int, list[tuple[bytes, bytes]]]] = loop.create_future()
         finished = asyncio.Event()
@@ -94,8 +96,21 @@ class ASGIMount:
         async def receive() -> dict[str, Any]:
             nonlocal request_sent
             if not request_sent:
+                if body_stream is None:
+                    request_sent = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                # The body as it arrives: one message per chunk.
+                while (got := body_stream.read()) is None:
+                    waiter = loop.create_future()
+                    if body_stream.wait_readable(waiter):
+                        await waiter
+                kind, data = got
+                if kind == 0:
+                    return {"type": "http.request", "body": data, "more_body": True}
                 request_sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
+                if kind == 1:
+                    return {"type": "http.request", "body": b"", "more_body": False}
+                return {"type": "http.disconnect"}  # the client broke off, or the body is too large
             await finished.wait()  # a streaming app listens for the disconnect meanwhile
             return {"type": "http.disconnect"}
 

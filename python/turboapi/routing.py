@@ -52,6 +52,8 @@ class APIRoute:
     is_websocket = False
     #: The core routes WebSocket handshakes here (a WebSocket route, a mounted ASGI app).
     accepts_websocket = False
+    #: The core hands the request body over as it arrives (a mounted ASGI app's ``receive``).
+    streams_body = False
 
     def __init__(
         self,
@@ -426,6 +428,7 @@ class MountRoute(APIRoute):
             mounted = ASGIMount(app, prefix)
             self.asgi = mounted
             self.accepts_websocket = True  # an ASGI app may serve WebSockets too
+            self.streams_body = True
 
             async def serve(request: Request) -> Any:  # type: ignore[misc]
                 return await mounted(request)
