@@ -94,6 +94,10 @@ pub struct Config {
     pub gate_queue: usize,
     pub gate_timeout: std::time::Duration,
     pub websocket: crate::websocket::Settings,
+    /// The whole request body must arrive within this time (else 408).
+    pub body_read_timeout: std::time::Duration,
+    /// A handler's answer must come within this time (else 504); None: no limit.
+    pub request_timeout: Option<std::time::Duration>,
 }
 
 pub struct App {
@@ -307,7 +311,7 @@ impl App {
                 return Reply::overloaded(1);
             }
             // A dropped sender means the Python side died before answering: never hang.
-            return reply_rx.await.unwrap_or_else(|_| Reply::internal_error(None));
+            return self.await_reply(reply_rx).await.0;
         }
         let shard = &self.shards[shard_index];
         if let Some(stream) = &job.request.body_stream {
@@ -327,8 +331,9 @@ impl App {
         shard.push(job);
         // If hyper drops this future (the client went away), the guard cancels the task.
         let mut guard = CancelOnDrop { shard, id, armed: true };
-        let reply = reply_rx.await.unwrap_or_else(|_| Reply::internal_error(None));
-        guard.armed = false;
+        let (reply, timed_out) = self.await_reply(reply_rx).await;
+        // Past the request timeout the guard stays armed: the handler's task is cancelled.
+        guard.armed = timed_out;
         reply
     }
 
@@ -344,6 +349,20 @@ impl App {
 
     pub fn websockets_open(&self) -> usize {
         self.websockets.load(Ordering::Acquire)
+    }
+
+    /// The handler's reply, and whether `request_timeout` ran out first (then the reply is a
+    /// 504; a sync handler's thread cannot be stopped and finishes unseen, an async handler's
+    /// task is cancelled by the caller).
+    async fn await_reply(&self, reply_rx: oneshot::Receiver<Reply>) -> (Reply, bool) {
+        let answered = match self.config.request_timeout {
+            None => reply_rx.await,
+            Some(limit) => match tokio::time::timeout(limit, reply_rx).await {
+                Ok(answered) => answered,
+                Err(_) => return (Reply::detail(504, "Gateway Timeout"), true),
+            },
+        };
+        (answered.unwrap_or_else(|_| Reply::internal_error(None)), false)
     }
 
     /// The shard an async request runs on, by `shard_policy`.

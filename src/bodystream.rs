@@ -42,10 +42,11 @@ pub struct BodyStream {
 
 impl BodyStream {
     /// Start moving `body` into a new stream; more than `limit` bytes fail it.
-    pub fn start(body: HyperBody, limit: usize) -> Arc<Self> {
+    /// `idle`: the longest wait for the next chunk.
+    pub fn start(body: HyperBody, limit: usize, idle: std::time::Duration) -> Arc<Self> {
         let room = Arc::new(Notify::new());
         let stream = Arc::new(BodyStream { state: Mutex::default(), room: room.clone(), shard: OnceLock::new() });
-        tokio::spawn(pump(Arc::downgrade(&stream), room, body, limit));
+        tokio::spawn(pump(Arc::downgrade(&stream), room, body, limit, idle));
         stream
     }
 
@@ -72,7 +73,13 @@ impl BodyStream {
     }
 }
 
-async fn pump(stream: Weak<BodyStream>, room: Arc<Notify>, mut body: HyperBody, limit: usize) {
+async fn pump(
+    stream: Weak<BodyStream>,
+    room: Arc<Notify>,
+    mut body: HyperBody,
+    limit: usize,
+    idle: std::time::Duration,
+) {
     let mut size = 0usize;
     loop {
         loop {
@@ -84,8 +91,11 @@ async fn pump(stream: Weak<BodyStream>, room: Arc<Notify>, mut body: HyperBody, 
             drop(strong); // waiting must not keep the stream alive
             notified.await;
         }
-        let frame = body.frame().await;
+        let frame = tokio::time::timeout(idle, body.frame()).await;
         let Some(strong) = stream.upgrade() else { return };
+        let Ok(frame) = frame else {
+            return strong.push(None, Some(End::Failed("the client stopped sending the request body")));
+        };
         match frame {
             None => return strong.push(None, Some(End::Complete)),
             Some(Err(_)) => return strong.push(None, Some(End::Failed("the client broke off the request body"))),

@@ -90,6 +90,8 @@ impl Engine {
                     .map(Duration::from_secs_f64),
                 ping_timeout: Duration::from_secs_f64(get::<Option<f64>>(config, "ws_ping_timeout")?.unwrap_or(20.0)),
             },
+            body_read_timeout: Duration::from_secs_f64(get(config, "body_read_timeout")?),
+            request_timeout: get::<Option<f64>>(config, "request_timeout")?.map(Duration::from_secs_f64),
         };
         let io_threads: usize = get(config, "io_threads")?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -103,6 +105,8 @@ impl Engine {
             graceful_timeout: Duration::from_secs_f64(get(config, "graceful_timeout")?),
             max_header_bytes: get(config, "max_header_bytes")?,
             max_headers: get(config, "max_headers")?,
+            keep_alive_timeout: Duration::from_secs_f64(get(config, "keep_alive_timeout")?),
+            max_connections: get(config, "max_connections")?,
         };
         let mut app = App::new(router, ws_router, plans, hooks_struct, app_config, layers);
         if get::<bool>(config, "access_log")? {

@@ -24,6 +24,10 @@ pub struct ServerConfig {
     /// Largest request head hyper buffers; beyond it the answer is 431.
     pub max_header_bytes: usize,
     pub max_headers: usize,
+    /// A keep-alive connection with no request for this long is closed.
+    pub keep_alive_timeout: Duration,
+    /// Connections open at once; past it new ones wait in the listen backlog (None: no limit).
+    pub max_connections: Option<usize>,
 }
 
 /// Bind a listening socket (SO_REUSEADDR; port 0 picks a free one).
@@ -68,7 +72,18 @@ pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: Serve
     let stopping = app.stopping.subscribe();
     let mut connections = tokio::task::JoinSet::new();
     let mut shutdown = Box::pin(shutdown_requested());
+    let slots = config.max_connections.map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1))));
+    let keep_alive = config.keep_alive_timeout;
     loop {
+        // At the connection limit, stop accepting: new connections wait in the kernel's backlog
+        // (and are refused by it once that is full), never a crash or a file-descriptor storm.
+        let slot = match &slots {
+            None => None,
+            Some(slots) => tokio::select! {
+                permit = slots.clone().acquire_owned() => permit.ok(),
+                _ = &mut shutdown => break,
+            },
+        };
         let (stream, client) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
@@ -83,21 +98,41 @@ pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: Serve
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
+        let activity = Arc::new(Activity::new());
+        let service_activity = activity.clone();
         let service = service_fn(move |req| {
             let app = app.clone();
-            async move { Ok::<_, Infallible>(handle(app, req, Some(client), server_addr).await) }
+            let busy = Busy::enter(&service_activity);
+            async move {
+                let reply = catch_panics(handle(app, req, Some(client), server_addr)).await;
+                drop(busy);
+                Ok::<_, Infallible>(reply)
+            }
         });
         // `with_upgrades`: a WebSocket handshake hands the socket over once its 101 is out.
         let conn = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
         let mut stopping = stopping.clone();
         connections.spawn(async move {
+            let _slot = slot;
             let mut conn = std::pin::pin!(conn);
+            let mut watch = tokio::time::interval((keep_alive / 4).max(Duration::from_millis(50)));
+            watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             // Errors here are the client's (reset, timeout, malformed): hyper has answered them.
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = crate::app::stopped(&mut stopping) => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
+            loop {
+                tokio::select! {
+                    _ = conn.as_mut() => break,
+                    _ = crate::app::stopped(&mut stopping) => {
+                        conn.as_mut().graceful_shutdown();
+                        let _ = conn.as_mut().await;
+                        break;
+                    }
+                    _ = watch.tick() => {
+                        // Idle too long between requests: close (a response still going out
+                        // finishes first, as graceful shutdown does).
+                        if activity.idle_for() > keep_alive {
+                            conn.as_mut().graceful_shutdown();
+                        }
+                    }
                 }
             }
         });
@@ -115,6 +150,71 @@ pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: Serve
     if tokio::time::timeout(config.graceful_timeout, drained).await.is_err() {
         eprintln!("turboapi: graceful shutdown timed out; closing remaining connections");
         connections.abort_all();
+    }
+}
+
+/// When a connection last finished a request, and how many it is answering now.
+struct Activity {
+    since: std::time::Instant,
+    last_done_ms: std::sync::atomic::AtomicU64,
+    busy: std::sync::atomic::AtomicUsize,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Activity {
+            since: std::time::Instant::now(),
+            last_done_ms: std::sync::atomic::AtomicU64::new(0),
+            busy: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// Time since the last request ended; zero while one is being answered.
+    fn idle_for(&self) -> Duration {
+        use std::sync::atomic::Ordering::Acquire;
+        if self.busy.load(Acquire) > 0 {
+            return Duration::ZERO;
+        }
+        let now = self.since.elapsed().as_millis() as u64;
+        Duration::from_millis(now.saturating_sub(self.last_done_ms.load(Acquire)))
+    }
+}
+
+/// A request being answered on a connection (dropped also when hyper drops the request).
+struct Busy(Arc<Activity>);
+
+impl Busy {
+    fn enter(activity: &Arc<Activity>) -> Self {
+        activity.busy.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Busy(activity.clone())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        use std::sync::atomic::Ordering::Release;
+        self.0.last_done_ms.store(self.0.since.elapsed().as_millis() as u64, Release);
+        self.0.busy.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+/// A panic while answering a request is that request's 500 (logged), never the process's end.
+async fn catch_panics<F>(future: F) -> http::Response<crate::response::ResponseBody>
+where
+    F: std::future::Future<Output = http::Response<crate::response::ResponseBody>>,
+{
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(future).catch_unwind().await {
+        Ok(response) => response,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".to_string());
+            eprintln!("turboapi: internal error while answering a request: {what}");
+            Reply::internal_error(None).into_http()
+        }
     }
 }
 
@@ -166,10 +266,17 @@ async fn handle(
         return Reply::payload_too_large().into_http();
     }
     if streamed {
-        let stream = crate::bodystream::BodyStream::start(body, limit);
+        let stream = crate::bodystream::BodyStream::start(body, limit, app.config.body_read_timeout);
         return respond(app, parts, (Bytes::new(), None, Some(stream)), client, server).await;
     }
-    let (body, body_file) = match crate::spool::read(body, limit, multipart).await {
+    let read = tokio::time::timeout(app.config.body_read_timeout, crate::spool::read(body, limit, multipart)).await;
+    let Ok(read) = read else {
+        // A client sending its body too slowly (a slow POST) does not hold the request open.
+        let mut reply = Reply::new(408, "text/plain; charset=utf-8", "Request Timeout");
+        reply.headers.push((http::header::CONNECTION, http::HeaderValue::from_static("close")));
+        return reply.into_http();
+    };
+    let (body, body_file) = match read {
         Ok(crate::spool::Body::Memory(bytes)) => (bytes, None),
         Ok(crate::spool::Body::File(path)) => (Bytes::new(), Some(path)),
         Err(crate::spool::BodyError::TooLarge) => return Reply::payload_too_large().into_http(),
@@ -316,4 +423,24 @@ async fn upgrade(
         });
     }
     reply.into_http()
+}
+
+#[cfg(test)]
+mod tests {
+
+    #[test]
+    fn a_panic_while_answering_is_that_requests_500() {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let failing = async {
+            if "a bug".len() == 5 {
+                panic!("a bug in the core");
+            }
+            crate::response::Reply::not_found().into_http()
+        };
+        let response = runtime.block_on(super::catch_panics(failing));
+        assert_eq!(response.status(), 500);
+        // The runtime (and the process) carry on.
+        let fine = runtime.block_on(super::catch_panics(async { crate::response::Reply::not_found().into_http() }));
+        assert_eq!(fine.status(), 404);
+    }
 }

@@ -36,6 +36,9 @@ SETTING_FLAGS: list[tuple[str, str, Any, str]] = [
         str,
         "the path prefix the proxy in front strips (e.g. /api): scope['root_path'], the OpenAPI servers and the docs",
     ),
+    ("--keep-alive-timeout", "keep_alive_timeout", float, "seconds an idle keep-alive connection stays open (5)"),
+    ("--request-timeout", "request_timeout", str, "seconds a handler has to answer before a 504 (default: none)"),
+    ("--max-connections", "max_connections", int, "connections open at once (default: the open-file limit)"),
     (
         "--ws-max-size",
         "ws_max_size",
@@ -57,7 +60,12 @@ SETTING_FLAGS: list[tuple[str, str, Any, str]] = [
 ]
 
 #: Settings taken as a number, or ``none`` to turn them off.
-OPTIONAL_NUMBERS: dict[str, Any] = {"max_concurrent": int, "ws_ping_interval": float, "ws_ping_timeout": float}
+OPTIONAL_NUMBERS: dict[str, Any] = {
+    "max_concurrent": int,
+    "request_timeout": float,
+    "ws_ping_interval": float,
+    "ws_ping_timeout": float,
+}
 
 
 class UsageError(Exception):

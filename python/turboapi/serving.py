@@ -43,6 +43,16 @@ class Settings:
     #: multipart/form-data bodies (uploads) may be this large; past 1 MiB they go to a temp file.
     max_upload_size: int = 1024 * MiB
     header_read_timeout: float = 10.0
+    #: A keep-alive connection with no request for this long is closed (uvicorn's default).
+    keep_alive_timeout: float = 5.0
+    #: The whole request body must arrive within this time, else 408 (a slow POST).
+    body_read_timeout: float = 60.0
+    #: A handler that has not answered within this time gets 504 (and an async one is cancelled);
+    #: None: no limit, as in FastAPI.
+    request_timeout: float | None = None
+    #: Connections open at once; past it new ones wait in the listen backlog. None: the process's
+    #: open-file limit (raised to its hard limit at start) less 256 for files and pipes.
+    max_connections: int | None = None
     graceful_timeout: float = 10.0
     max_header_bytes: int = 64 * 1024
     max_headers: int = 100
@@ -120,11 +130,23 @@ class Settings:
             raise ValueError(
                 f"shard_policy must be 'round_robin', 'least_loaded' or 'route_hash', not {self.shard_policy!r}"
             )
-        for name in ("header_read_timeout", "graceful_timeout", "gate_timeout"):
+        for name in (
+            "header_read_timeout",
+            "graceful_timeout",
+            "gate_timeout",
+            "keep_alive_timeout",
+            "body_read_timeout",
+        ):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
-        for name in ("ws_ping_interval", "ws_ping_timeout"):
+        if self.max_connections is not None and (
+            not isinstance(self.max_connections, int)
+            or isinstance(self.max_connections, bool)
+            or self.max_connections < 1
+        ):
+            raise ValueError(f"max_connections must be a positive integer or None, not {self.max_connections!r}")
+        for name in ("ws_ping_interval", "ws_ping_timeout", "request_timeout"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0):
                 raise ValueError(f"{name} must be a positive number of seconds or None, not {value!r}")
@@ -157,6 +179,21 @@ def _parse(name: str, type_name: Any, raw: str) -> Any:
     except ValueError:
         raise ValueError(f"TURBOAPI_{name.upper()} must be a number, not {raw!r}") from None
     return raw
+
+
+def connection_limit() -> int:
+    """The default ``max_connections``: raise the open-file limit to its hard limit, keep 256
+    descriptors for everything else (files, pipes, the event loops)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = max(soft, 65536) if soft != resource.RLIM_INFINITY else 65536
+    if soft == resource.RLIM_INFINITY or soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+    return max(64, min(soft, 1 << 20) - 256)
 
 
 class _Hooks:
@@ -239,6 +276,10 @@ class Runtime:
                 "forwarded_allow_ips": str(settings.forwarded_allow_ips),
                 "root_path": app_root_path or settings.root_path,
                 "path_prefix": settings.root_path,
+                "keep_alive_timeout": float(settings.keep_alive_timeout),
+                "body_read_timeout": float(settings.body_read_timeout),
+                "request_timeout": None if settings.request_timeout is None else float(settings.request_timeout),
+                "max_connections": settings.max_connections or connection_limit(),
                 "ws_max_size": settings.ws_max_size,
                 "ws_ping_interval": settings.ws_ping_interval,
                 "ws_ping_timeout": settings.ws_ping_timeout,

@@ -102,6 +102,8 @@ async def sleep_async(seconds: float = 0.5, tag: str = ""):
     if tag:
         marker(f"sleep-async-start {tag}")
     await asyncio.sleep(seconds)
+    if tag:
+        marker(f"sleep-async-end {tag}")
     return {"slept": seconds, "tag": tag}
 
 
