@@ -13,7 +13,7 @@ DOCS_ASSETS := python/turboapi/openapi/static/VERSION
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv build-release run test test-rust test-python bench bench-download bench-websocket lint fmt clean
+.PHONY: help venv build-release run test test-rust test-python bench bench-download bench-websocket stress soak fuzz lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "maturin>=1.5,<2" "pydantic>=2.7,<3" "orjson>=3.9" "uvloop>=0.19" \
 		"pytest>=8" "pytest-timeout>=2" "httpx>=0.27" "fastapi==0.141.1" "uvicorn[standard]>=0.30" "ruff>=0.6" \
-		"selenium>=4.20" "jinja2>=3.1"
+		"selenium>=4.20" "jinja2>=3.1" "hypothesis>=6.100"
 	touch $@
 
 venv: $(STAMP) ## create .venv with the runtime and dev dependencies
@@ -57,6 +57,18 @@ bench-download: build-release ## a 100 MiB FileResponse, ours against FastAPI on
 
 bench-websocket: build-release ## WebSocket echo messages/s, ours against FastAPI on uvicorn (prints a table)
 	$(PY) bench/websocket.py
+
+stress: build-release ## c=1000 on 4 routes for 60 s, 10,000 idle keep-alive connections, the connection limit (~6 min)
+	$(PY) bench/stress.py
+
+soak: build-release ## 1,000,000 requests across the demo's routes; RSS growth after warm-up must stay under 10%
+	$(PY) bench/soak.py
+
+FUZZ_CASES ?= 20000
+FUZZ_EXAMPLES ?= 2000
+fuzz: build-release ## property tests of the core's parsers (proptest) and of coercion vs FastAPI (hypothesis), bounded
+	LD_LIBRARY_PATH=$(PYLIBDIR) PYO3_PYTHON=$(PYTHON) PROPTEST_CASES=$(FUZZ_CASES) timeout 900 cargo test --quiet fuzz_
+	TURBOAPI_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) timeout 900 $(PY) -m pytest -q tests/reliability/test_coercion_hypothesis.py
 
 lint: $(STAMP) ## rustfmt --check, clippy -D warnings, ruff
 	cargo fmt --check

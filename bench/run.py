@@ -43,6 +43,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import results_blocks
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 RESULTS_FILE = BENCH_DIR / "RESULTS.md"
@@ -1418,8 +1420,10 @@ def main(argv: list[str]) -> int:
 
     body = report(rows, args)
     print(body)
+    # The sections make stress/soak/fuzz own (bench/results_blocks.py) stay.
+    kept = results_blocks.blocks(args.output)
     args.output.write_text(
-        header(args, argv, rows, pin_note, fd_limit, versions, timings) + "\n\n" + body, encoding="utf-8"
+        header(args, argv, rows, pin_note, fd_limit, versions, timings) + "\n\n" + body + kept, encoding="utf-8"
     )
     print(f"wrote {args.output}", file=sys.stderr)
     if not args.no_chart:

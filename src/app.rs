@@ -301,6 +301,7 @@ impl App {
                 state: std::sync::Mutex::new(None),
                 after: std::sync::Mutex::new(None),
                 websocket: None,
+                live: crate::request::Live::new(),
             }),
             reply: reply_tx,
             admission: None,

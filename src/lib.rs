@@ -7,6 +7,8 @@ mod dispatch;
 mod engine;
 mod extract;
 mod filebody;
+#[cfg(test)]
+mod fuzz_tests;
 mod gate;
 mod layers;
 mod plan;
@@ -36,5 +38,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<bodystream::BodyReader>()?;
     m.add_class::<websocket::WebSocketTestConnection>()?;
     m.add_function(wrap_pyfunction!(layers::native_regex_supported, m)?)?;
+    m.add_function(wrap_pyfunction!(request::live_requests, m)?)?;
     Ok(())
 }

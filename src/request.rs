@@ -56,6 +56,33 @@ pub struct RequestInfo {
     pub after: std::sync::Mutex<Option<Py<PyAny>>>,
     /// The connection, for a WebSocket handshake.
     pub websocket: Option<Arc<crate::websocket::Session>>,
+    pub live: Live,
+}
+
+/// Requests alive in the process (their `RequestInfo`), for the leak test: each one's count
+/// goes when the last holder (the job, Python's RequestData, a completion callback) lets go.
+static LIVE_REQUESTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+pub struct Live(());
+
+impl Live {
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        LIVE_REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Live(())
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        LIVE_REQUESTS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// How many requests the core holds now (finished ones must not stay: that would be a leak).
+#[pyfunction]
+pub fn live_requests() -> usize {
+    LIVE_REQUESTS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 #[pyclass(frozen, module = "turboapi._core")]

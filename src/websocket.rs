@@ -446,6 +446,7 @@ pub async fn open(app: &Arc<App>, req: Handshake) -> Opened {
             state: Mutex::new(None),
             after: Mutex::new(None),
             websocket: Some(session.clone()),
+            live: crate::request::Live::new(),
         }),
         reply: reply_tx,
         // A connection lives long: it is not held to the shard's gate, which bounds requests.

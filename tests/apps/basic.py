@@ -27,6 +27,14 @@ class Item(BaseModel):
 
 
 # -- basics -------------------------------------------------------------------------------
+@app.get("/live")
+def live():
+    """Requests the core holds right now (this one included): the leak test's probe."""
+    from turboapi._core import live_requests
+
+    return {"live": live_requests()}
+
+
 @app.get("/")
 def root():
     return {"hello": "world"}
