@@ -13,7 +13,7 @@ DOCS_ASSETS := python/turboapi/openapi/static/VERSION
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv build-release run test test-rust test-python bench bench-download bench-websocket stress soak fuzz lint fmt clean
+.PHONY: help venv build-release run test test-rust test-python bench bench-download bench-websocket stress soak fuzz corpus lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ stress: build-release ## c=1000 on 4 routes for 60 s, 10,000 idle keep-alive con
 
 soak: build-release ## 1,000,000 requests across the demo's routes; RSS growth after warm-up must stay under 10%
 	$(PY) bench/soak.py
+
+corpus: build-release ## the 418 malformed requests against the real server; answers by status into bench/RESULTS.md
+	TURBOAPI_CORPUS_SUMMARY=1 $(PY) -m pytest -q tests/reliability/test_malformed_corpus.py
 
 FUZZ_CASES ?= 20000
 FUZZ_EXAMPLES ?= 2000

@@ -241,6 +241,11 @@ async fn handle(
     client: Option<SocketAddr>,
     server: Option<SocketAddr>,
 ) -> http::Response<crate::response::ResponseBody> {
+    if let Some(problem) = malformed_head(req.uri(), req.version(), req.headers()) {
+        let mut reply = Reply::new(400, "text/plain; charset=utf-8", problem);
+        reply.headers.push((http::header::CONNECTION, http::HeaderValue::from_static("close")));
+        return reply.into_http();
+    }
     if crate::websocket::is_upgrade(req.method(), req.headers()) {
         return upgrade(app, req, client, server).await;
     }
@@ -281,7 +286,9 @@ async fn handle(
         Ok(crate::spool::Body::File(path)) => (Bytes::new(), Some(path)),
         Err(crate::spool::BodyError::TooLarge) => return Reply::payload_too_large().into_http(),
         Err(crate::spool::BodyError::Broken) => {
-            return Reply::new(400, "text/plain; charset=utf-8", "Invalid request body").into_http()
+            let mut reply = Reply::new(400, "text/plain; charset=utf-8", "Invalid request body");
+            reply.headers.push((http::header::CONNECTION, http::HeaderValue::from_static("close")));
+            return reply.into_http();
         }
         Err(crate::spool::BodyError::Io(e)) => {
             eprintln!("turboapi: could not spool an upload to disk: {e}");
@@ -332,6 +339,43 @@ async fn respond(
         });
     }
     reply.into_http()
+}
+
+/// What is wrong with a request head that hyper lets through but HTTP/1.1 forbids, and that would
+/// confuse routing or the app (answered 400, the connection closed):
+/// - a target that is not a path (authority-form `GET host:80`, asterisk-form `*`);
+/// - no Host header in HTTP/1.1, several, or one that is not a host[:port] (RFC 9112 §3.2): a
+///   proxy and the app, or TrustedHostMiddleware, must not each pick a different host;
+/// - a transfer coding other than `chunked`, which the server cannot undo (RFC 9112 §6.1 says
+///   501; a client error it is).
+fn malformed_head(uri: &http::Uri, version: http::Version, headers: &http::HeaderMap) -> Option<&'static str> {
+    if !uri.path().starts_with('/') {
+        return Some("Invalid request target");
+    }
+    let mut hosts = headers.get_all(http::header::HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (None, _) if version == http::Version::HTTP_11 => return Some("Missing Host header"),
+        (Some(_), Some(_)) => return Some("Multiple Host headers"),
+        (Some(host), None) if !host.is_empty() => {
+            let valid = host
+                .to_str()
+                .ok()
+                .filter(|h| !h.contains('@'))
+                .and_then(|h| h.parse::<http::uri::Authority>().ok())
+                .is_some();
+            if !valid {
+                return Some("Invalid Host header");
+            }
+        }
+        _ => {}
+    }
+    for value in headers.get_all(http::header::TRANSFER_ENCODING) {
+        let codings = value.to_str().unwrap_or("?");
+        if codings.split(',').any(|c| !c.trim().eq_ignore_ascii_case("chunked")) {
+            return Some("Unsupported Transfer-Encoding");
+        }
+    }
+    None
 }
 
 /// With `--proxy-headers`, what a trusted proxy's X-Forwarded-* headers say: the scheme and the

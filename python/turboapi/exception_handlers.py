@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .encoders import jsonable_encoder
@@ -23,8 +24,15 @@ def http_exception_response(exc: HTTPException) -> Response:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
 
-def validation_error_response(exc: RequestValidationError) -> JSONResponse:
-    return JSONResponse(status_code=422, content={"detail": jsonable_encoder(exc.errors())})
+def validation_error_response(exc: RequestValidationError) -> Response:
+    content = {"detail": jsonable_encoder(exc.errors())}
+    try:
+        return JSONResponse(status_code=422, content=content)
+    except (TypeError, UnicodeEncodeError):
+        # The errors echo the client's input, which may hold lone surrogates ("\ud800" in its
+        # JSON): UTF-8 cannot carry them, so they go out as JSON escapes. FastAPI answers 500.
+        body = json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+        return Response(body, status_code=422, media_type="application/json")
 
 
 async def http_exception_handler(request: Any, exc: HTTPException) -> Response:
