@@ -186,7 +186,9 @@ fn plan_file(
     response: &Py<PyAny>,
     background: Option<Py<PyAny>>,
 ) -> Reply {
-    let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    // Latin-1, as Starlette reads header values: a byte past 0x7f makes the Range invalid (400),
+    // not absent.
+    let header = |name: &str| request.headers.get(name).map(|v| crate::extract::latin1(v.as_bytes()));
     app.hooks
         .plan_file
         .bind(py)

@@ -150,6 +150,16 @@ proptest! {
         }
     }
 
+    /// Hosts: whatever is accepted parses as an authority with no userinfo, path or bad port.
+    #[test]
+    fn fuzz_is_host(value in "\\PC{0,30}|[a-z0-9.:\\[\\]@/%-]{0,30}") {
+        if crate::proxy::is_host(&value) {
+            let authority: http::uri::Authority = value.parse().unwrap();
+            prop_assert!(!value.contains(['@', '/', '?', '#', '%', ' ']));
+            prop_assert!(authority.port().is_none() || authority.port_u16().is_some());
+        }
+    }
+
     /// The WebSocket upgrade check: any Upgrade header bytes, never a panic.
     #[test]
     fn fuzz_is_upgrade(values in proptest::collection::vec(header_bytes(), 0..3)) {

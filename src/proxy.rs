@@ -102,12 +102,31 @@ pub fn forwarded(trusted: &[Trusted], peer: Option<SocketAddr>, headers: &Header
             _ => None,
         }
     });
+    // Only a host[:port] may replace the Host header: no path, query, userinfo or bad port.
     let host = headers
         .get("x-forwarded-host")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| http::HeaderValue::from_str(v.rsplit(',').next().unwrap_or("").trim()).ok())
-        .filter(|v| !v.is_empty());
+        .map(|v| v.rsplit(',').next().unwrap_or("").trim())
+        .filter(|v| is_host(v))
+        .and_then(|v| http::HeaderValue::from_str(v).ok());
     Some(Forwarded { client, scheme, host })
+}
+
+/// Is `value` a `host[:port]` as a Host header must be (RFC 9110 §7.2): a name or an address,
+/// an optional decimal port that fits 16 bits, and nothing else (no userinfo, path or query).
+pub fn is_host(value: &str) -> bool {
+    // Letters, digits, `-._~` and an IPv6 literal's brackets and colons: what real hosts use
+    // (stricter than the RFC's reg-name, which also allows `%` escapes and sub-delimiters).
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~:[]".contains(&b)) {
+        return false;
+    }
+    let Ok(authority) = value.parse::<http::uri::Authority>() else { return false };
+    match value.rsplit_once(':') {
+        // `[::1]` alone: the colons are the address's.
+        Some((_, tail)) if value.ends_with(']') || tail.contains(']') => authority.host().starts_with('['),
+        Some((_, port)) => !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok(),
+        None => true,
+    }
 }
 
 /// One X-Forwarded-For hop: `ip`, `ip:port` or `[ipv6]:port`; anything else is kept as a name.

@@ -357,13 +357,7 @@ fn malformed_head(uri: &http::Uri, version: http::Version, headers: &http::Heade
         (None, _) if version == http::Version::HTTP_11 => return Some("Missing Host header"),
         (Some(_), Some(_)) => return Some("Multiple Host headers"),
         (Some(host), None) if !host.is_empty() => {
-            let valid = host
-                .to_str()
-                .ok()
-                .filter(|h| !h.contains('@'))
-                .and_then(|h| h.parse::<http::uri::Authority>().ok())
-                .is_some();
-            if !valid {
+            if !host.to_str().is_ok_and(crate::proxy::is_host) {
                 return Some("Invalid Host header");
             }
         }

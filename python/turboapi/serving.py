@@ -356,6 +356,12 @@ class Runtime:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(loop.stop)
         threads = self._workers + [t for t, _ in self._shards]
+        # The access-log thread waits inside the core (0.2 s at a time): it must be out before the
+        # interpreter ends, which would otherwise kill it there (an abort, the last lines lost).
+        access = getattr(self, "_access", None)
+        if access is not None:
+            threads.append(access)
+            self._access = None
         for t in threads:
             t.join(timeout=max(0.0, deadline - time.monotonic()))
         self._workers.clear()
