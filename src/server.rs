@@ -356,10 +356,8 @@ fn malformed_head(uri: &http::Uri, version: http::Version, headers: &http::Heade
     match (hosts.next(), hosts.next()) {
         (None, _) if version == http::Version::HTTP_11 => return Some("Missing Host header"),
         (Some(_), Some(_)) => return Some("Multiple Host headers"),
-        (Some(host), None) if !host.is_empty() => {
-            if !host.to_str().is_ok_and(crate::proxy::is_host) {
-                return Some("Invalid Host header");
-            }
+        (Some(host), None) if !host.is_empty() && !host.to_str().is_ok_and(crate::proxy::is_host) => {
+            return Some("Invalid Host header")
         }
         _ => {}
     }
