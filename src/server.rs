@@ -100,11 +100,16 @@ pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: Serve
         let app = app.clone();
         let activity = Arc::new(Activity::new());
         let service_activity = activity.clone();
+        // The connection's slot: freed when the connection ends, or carried on by a WebSocket
+        // it upgrades to (which still counts against max_connections).
+        let slot: Slot = Arc::new(std::sync::Mutex::new(slot));
+        let service_slot = slot.clone();
         let service = service_fn(move |req| {
             let app = app.clone();
             let busy = Busy::enter(&service_activity);
+            let slot = service_slot.clone();
             async move {
-                let reply = catch_panics(handle(app, req, Some(client), server_addr)).await;
+                let reply = catch_panics(handle(app, req, Some(client), server_addr, slot)).await;
                 drop(busy);
                 Ok::<_, Infallible>(reply)
             }
@@ -235,11 +240,15 @@ fn head_size(parts: &http::request::Parts) -> usize {
 }
 
 /// One request from a socket: enforce the body limit, then run the shared pipeline.
+/// A connection's place under `max_connections` (None when there is no limit).
+type Slot = Arc<std::sync::Mutex<Option<tokio::sync::OwnedSemaphorePermit>>>;
+
 async fn handle(
     app: Arc<App>,
     req: http::Request<HyperBody>,
     client: Option<SocketAddr>,
     server: Option<SocketAddr>,
+    slot: Slot,
 ) -> http::Response<crate::response::ResponseBody> {
     if let Some(problem) = malformed_head(req.uri(), req.version(), req.headers()) {
         let mut reply = Reply::new(400, "text/plain; charset=utf-8", problem);
@@ -247,7 +256,7 @@ async fn handle(
         return reply.into_http();
     }
     if crate::websocket::is_upgrade(req.method(), req.headers()) {
-        return upgrade(app, req, client, server).await;
+        return upgrade(app, req, client, server, slot).await;
     }
     let (parts, body) = req.into_parts();
     if head_size(&parts) > app.config.max_header_bytes {
@@ -400,6 +409,7 @@ async fn upgrade(
     mut req: http::Request<HyperBody>,
     client: Option<SocketAddr>,
     server: Option<SocketAddr>,
+    slot: Slot,
 ) -> http::Response<crate::response::ResponseBody> {
     use crate::websocket::{Handshake, Opened};
     let text = "text/plain; charset=utf-8";
@@ -430,7 +440,9 @@ async fn upgrade(
         Opened::Accepted { session, subprotocol, headers, done } => {
             let reply = crate::websocket::switching_protocols(&key, subprotocol.as_deref(), headers);
             let app = app.clone();
+            let slot = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
             tokio::spawn(async move {
+                let _slot = slot;
                 match on_upgrade.await {
                     Ok(upgraded) => {
                         let io = TokioIo::new(upgraded);

@@ -391,3 +391,29 @@ def test_sigterm_closes_websockets_with_1012(spawn: Callable[..., ServerProcess]
 
     assert run(main()) == 1012
     assert proc.proc.wait(timeout=15) == 0
+
+
+def test_websockets_count_against_max_connections(spawn: Callable[..., ServerProcess]) -> None:
+    """An upgraded connection keeps its place under max_connections: with two WebSockets open at
+    max_connections=2, a new connection waits until one of them closes."""
+    proc = spawn(max_connections=2)
+    port = proc.port or 0
+    first, head = handshake(port, "/echo")
+    second, head2 = handshake(port, "/echo")
+    try:
+        assert status_of(head) == status_of(head2) == 101
+        with socket.create_connection((HOST, port), timeout=10) as waiting:
+            waiting.sendall(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            waiting.settimeout(1.0)
+            with pytest.raises(TimeoutError):
+                waiting.recv(1)  # no slot: not accepted yet
+            first.sendall(masked_frame(0x8, struct.pack("!H", 1000)))
+            first.close()
+            waiting.settimeout(10)
+            data = b""
+            while chunk := waiting.recv(65536):
+                data += chunk
+        assert data.startswith(b"HTTP/1.1 200"), data
+    finally:
+        first.close()
+        second.close()
