@@ -68,10 +68,9 @@ corpus: build-release ## the 418 malformed requests against the real server; ans
 	TURBOAPI_CORPUS_SUMMARY=1 $(PY) -m pytest -q tests/reliability/test_malformed_corpus.py
 
 FUZZ_CASES ?= 20000
-FUZZ_EXAMPLES ?= 2000
-fuzz: build-release ## property tests of the core's parsers (proptest) and of coercion vs FastAPI (hypothesis), bounded
-	LD_LIBRARY_PATH=$(PYLIBDIR) PYO3_PYTHON=$(PYTHON) PROPTEST_CASES=$(FUZZ_CASES) timeout 900 cargo test --quiet fuzz_
-	TURBOAPI_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) timeout 900 $(PY) -m pytest -q tests/reliability/test_coercion_hypothesis.py
+FUZZ_EXAMPLES ?= 1000
+fuzz: build-release ## the core's parsers with 20,000 random inputs each (proptest), forms and coercion vs FastAPI (hypothesis)
+	$(PY) bench/fuzz.py --cases $(FUZZ_CASES) --examples $(FUZZ_EXAMPLES)
 
 lint: $(STAMP) ## rustfmt --check, clippy -D warnings, ruff
 	cargo fmt --check

@@ -20,6 +20,7 @@ import sys
 import time
 
 import results_blocks
+from run import ensure_wrk
 from stress import BENCH, REPO, rss_mib, start_server, stop_server, wrk
 
 
@@ -28,6 +29,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=1_000_000)
     parser.add_argument("--round-seconds", type=float, default=5.0)
     args = parser.parse_args()
+    ensure_wrk()
     os.sched_setaffinity(0, {1})
     proc, port = start_server({})
     samples: list[tuple[int, float]] = [(0, rss_mib(proc.pid))]

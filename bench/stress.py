@@ -26,6 +26,7 @@ from pathlib import Path
 
 import results_blocks
 from download import free_port, wait_ready
+from run import ensure_wrk
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -163,6 +164,7 @@ def main() -> int:
     parser.add_argument("--idle", type=int, default=10000, help="idle keep-alive connections to hold")
     parser.add_argument("--idle-seconds", type=float, default=15.0)
     args = parser.parse_args()
+    ensure_wrk()
     os.sched_setaffinity(0, {1})
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
