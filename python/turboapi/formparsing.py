@@ -176,7 +176,7 @@ def _parse_multipart(body: bytes, options: dict[bytes, bytes], path: str | None)
     except LookupError:
         charset = "latin-1"
     boundary = options.get(b"boundary")
-    if not boundary:
+    if boundary is None:  # an empty one is parsed, as Starlette does
         raise FormError("Missing boundary in multipart.")
     collector = _MultipartCollector(charset)
     callbacks = {

@@ -119,6 +119,71 @@ class Request(HTTPConnection):
     async def json(self) -> Any:
         return json.loads(await self.body())
 
+    def form(
+        self, *, max_files: int | float = 1000, max_fields: int | float = 1000, max_part_size: int = 1024 * 1024
+    ) -> _FormReader:
+        """The body parsed as a form (urlencoded or multipart), as Starlette's: ``await`` it, or
+        ``async with`` it to close its files at the end. Starlette's default limits apply; a
+        broken body is an HTTPException 400."""
+        if (max_files, max_fields, max_part_size) != (1000, 1000, 1024 * 1024):
+            raise NotImplementedError(
+                "turboapi's request.form() applies Starlette's default limits (1000 files, 1000 fields, "
+                "1 MiB per part); other limits are not supported yet"
+            )
+        return _FormReader(self)
+
+    async def close(self) -> None:
+        form = getattr(self, "_form", None)
+        if form is not None:
+            await form.close()
+
+
+async def _parsed(parse: Any, *args: Any) -> Any:
+    """A form parse whose failure is the client's: a body in a charset that cannot be decoded
+    (``charset=undefined``) is a 400, as FastAPI's form parameters answer (its request.form()
+    answers 500)."""
+    from .exceptions import HTTPException
+
+    try:
+        result = parse(*args)
+        return await result if hasattr(result, "__await__") else result
+    except UnicodeError as exc:
+        raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
+
+
+class _FormReader:
+    """What ``request.form()`` returns: awaitable, and an async context manager (Starlette's
+    AwaitableOrContextManager)."""
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+
+    async def _parse(self) -> Any:
+        request = self._request
+        form = getattr(request, "_form", None)
+        if form is None:
+            from .formparsing import parse_form
+
+            data = request._data
+            if data.body_path is not None:
+                # A spooled upload is read from disk: not on the event loop.
+                from .concurrency import run_in_threadpool
+
+                form = await _parsed(run_in_threadpool, parse_form, b"", data.content_type, data.body_path)
+            else:
+                form = await _parsed(parse_form, data.body, data.content_type)
+            request._form = form
+        return form
+
+    def __await__(self) -> Any:
+        return self._parse().__await__()
+
+    async def __aenter__(self) -> Any:
+        return await self._parse()
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self._request.close()
+
 
 try:
     # Parameters annotated with Starlette's classes (FastAPI's Request and WebSocket are Starlette's)

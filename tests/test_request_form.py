@@ -1,0 +1,53 @@
+"""``request.form()`` as Starlette's: awaited, or used as an async context manager that closes
+the form's files; a body in a charset that cannot be decoded is a 400."""
+
+import pytest
+
+from turboapi import FastAPI, Request
+from turboapi.testclient import TestClient
+
+app = FastAPI()
+CLOSED: list[bool] = []
+
+
+@app.post("/awaited")
+async def awaited(request: Request):
+    form = await request.form()
+    again = await request.form()  # parsed once, the same object
+    return {"name": form["name"], "same": form is again}
+
+
+@app.post("/managed")
+async def managed(request: Request):
+    async with request.form() as form:
+        upload = form["file"]
+        content = (await upload.read()).decode()
+    CLOSED.append(upload.file.closed)
+    return {"name": form["name"], "file": content, "filename": upload.filename}
+
+
+@app.post("/limits")
+async def limits(request: Request):
+    await request.form(max_files=5)
+
+
+def test_awaited_and_managed() -> None:
+    with TestClient(app) as client:
+        assert client.post("/awaited", data={"name": "n"}).json() == {"name": "n", "same": True}
+        resp = client.post("/managed", data={"name": "n"}, files={"file": ("a.txt", b"hi")})
+        assert resp.json() == {"name": "n", "file": "hi", "filename": "a.txt"}
+        assert CLOSED == [True]
+
+
+def test_undecodable_charset_is_400() -> None:
+    body = b'--B\r\nContent-Disposition: form-data; name="s"\r\n\r\nx\r\n--B--'
+    with TestClient(app) as client:
+        resp = client.post(
+            "/awaited", content=body, headers={"content-type": "multipart/form-data; boundary=B; charset=undefined"}
+        )
+    assert (resp.status_code, resp.json()) == (400, {"detail": "There was an error parsing the body"})
+
+
+def test_custom_limits_say_they_are_not_supported() -> None:
+    with TestClient(app) as client, pytest.raises(NotImplementedError, match="default limits"):
+        client.post("/limits", data={"name": "n"})
