@@ -51,3 +51,16 @@ def test_undecodable_charset_is_400() -> None:
 def test_custom_limits_say_they_are_not_supported() -> None:
     with TestClient(app) as client, pytest.raises(NotImplementedError, match="default limits"):
         client.post("/limits", data={"name": "n"})
+
+
+def test_headers_encode_with_each_names_first_value() -> None:
+    """A part's repeated header, echoed in a 422's input: FastAPI's encoder keeps the first."""
+    from fastapi.encoders import jsonable_encoder as fastapi_encoder
+    from starlette.datastructures import Headers as StarletteHeaders
+
+    from turboapi.datastructures import Headers
+    from turboapi.encoders import jsonable_encoder
+
+    raw = [(b"content-transfer-encoding", b"binary"), (b"content-transfer-encoding", b"base64")]
+    assert jsonable_encoder(Headers(raw=raw)) == fastapi_encoder(StarletteHeaders(raw=raw))
+    assert jsonable_encoder(Headers(raw=raw)) == {"content-transfer-encoding": "binary"}

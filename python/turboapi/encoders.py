@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from collections import defaultdict, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from decimal import Decimal
 from enum import Enum
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface, IPv6Network
@@ -116,7 +116,9 @@ def jsonable_encoder(
         return str(obj)
     if obj is None or isinstance(obj, (str, int, float)):
         return obj
-    if isinstance(obj, Mapping):
+    # A dict, as FastAPI checks: other mappings go through dict(obj) below, which for Headers
+    # keeps each name's first value (their items() would give the last).
+    if isinstance(obj, dict):
         out = {}
         keys = set(obj.keys())
         if include is not None:
