@@ -59,23 +59,17 @@ def main() -> int:
         1500,
     )
     summary = re.findall(r"^=*\s*(\d+ (?:passed|failed).*?) in ", py_out, re.M)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
     lines = [
         "## Reliability: fuzzing (`make fuzz`)",
         "",
-        f"- {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit {commit.stdout.strip()}",
+        f"- {results_blocks.stamp()}",
         f"- the core's parsers (src/fuzz_tests.rs, proptest): {properties} properties, {args.cases:,} random "
         f"inputs each, {rust_s:.0f} s",
         f"- against FastAPI (hypothesis, {args.examples:,} examples per test; {', '.join(suites)}): "
         f"{summary[-1] if summary else 'did not run'}, {py_s:.0f} s",
     ]
-    ok = rust_ok and py_ok
-    if not ok:
-        lines += ["", "FAILED"]
-    text = "\n".join(lines)
-    print(text)
-    results_blocks.update("fuzz", text)
-    return 0 if ok else 1
+    failures = [name for name, ok in (("the parsers' properties", rust_ok), ("the hypothesis suites", py_ok)) if not ok]
+    return results_blocks.report("fuzz", lines, failures)
 
 
 if __name__ == "__main__":

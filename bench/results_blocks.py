@@ -5,6 +5,8 @@ and bench/run.py, which rewrites the file, carries the blocks over."""
 from __future__ import annotations
 
 import re
+import subprocess
+import time
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -22,6 +24,25 @@ def update(name: str, markdown: str, path: Path = RESULTS) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + block
     path.write_text(text, encoding="utf-8")
+
+
+def stamp() -> str:
+    """When and at which commit a figure was measured: ``2026-11-27 09:25 UTC, commit ab18193``."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=RESULTS.parent, capture_output=True, text=True
+    ).stdout.strip()
+    return f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit {commit or 'unknown'}"
+
+
+def report(name: str, lines: list[str], failures: list[str]) -> int:
+    """Print a script's markdown, put it in block ``name`` (with what failed, if anything) and
+    return the script's exit status."""
+    if failures:
+        lines = [*lines, "", "FAILED: " + "; ".join(failures)]
+    text = "\n".join(lines)
+    print(text)
+    update(name, text)
+    return 1 if failures else 0
 
 
 def blocks(path: Path = RESULTS) -> str:

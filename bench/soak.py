@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 
 import results_blocks
 from run import ensure_wrk
-from stress import BENCH, REPO, rss_mib, start_server, stop_server, wrk
+from stress import BENCH, rss_mib, start_server, stop_server, wrk
 
 
 def main() -> int:
@@ -55,11 +54,10 @@ def main() -> int:
     warm, middle, end = at(0.1), at(0.5), samples[-1]
     growth = (end[1] - warm[1]) / warm[1] * 100
     ok = alive and errors == 0 and growth <= 10 and "panicked" not in err
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
     lines = [
         "## Reliability: memory over a long run (`make soak`)",
         "",
-        f"- {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit {commit.stdout.strip()}; examples/demo.py, "
+        f"- {results_blocks.stamp()}; examples/demo.py, "
         f"wrk c=64 cycling through 12 requests on the standard routes (bench/soak.lua), "
         f"{args.round_seconds:.0f} s rounds",
         "",
@@ -74,12 +72,7 @@ def main() -> int:
         f"RSS growth from warm-up to the end: {growth:+.1f}% (bound: 10%); the server "
         + ("kept running." if alive else "DIED."),
     ]
-    if not ok:
-        lines += ["", "FAILED"]
-    text = "\n".join(lines)
-    print(text)
-    results_blocks.update("soak", text)
-    return 0 if ok else 1
+    return results_blocks.report("soak", lines, [] if ok else ["memory, socket errors or the server"])
 
 
 if __name__ == "__main__":

@@ -172,11 +172,8 @@ def main() -> int:
     lines = [
         "## Reliability: load held (`make stress`)",
         "",
-        f"- {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit "
-        + subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
-        ).stdout.strip()
-        + f"; examples/demo.py with its defaults, server on CPU 0, wrk/clients on CPU 1, file limit {hard}",
+        f"- {results_blocks.stamp()}; examples/demo.py with its defaults, server on CPU 0, wrk/clients on CPU 1, "
+        f"file limit {hard}",
         "",
         "| route | c | seconds | req/s | p99 ms | errors (connect/read/write/timeout/status) |",
         "| --- | ---: | ---: | ---: | ---: | --- |",
@@ -251,12 +248,7 @@ def main() -> int:
     ]
     if counts.get("answered") != 400 or not alive:
         failed.append("connection limit")
-    if failed:
-        lines += ["", "FAILED: " + "; ".join(failed)]
-    text = "\n".join(lines)
-    print(text)
-    results_blocks.update("stress", text)
-    return 1 if failed else 0
+    return results_blocks.report("stress", lines, failed)
 
 
 if __name__ == "__main__":
