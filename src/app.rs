@@ -94,7 +94,8 @@ pub struct Config {
     pub gate_queue: usize,
     pub gate_timeout: std::time::Duration,
     pub websocket: crate::websocket::Settings,
-    /// The whole request body must arrive within this time (else 408).
+    /// A collected request body must arrive whole within this time (else 408); a streamed one
+    /// may wait this long for each next chunk.
     pub body_read_timeout: std::time::Duration,
     /// A handler's answer must come within this time (else 504); None: no limit.
     pub request_timeout: Option<std::time::Duration>,
@@ -123,6 +124,8 @@ pub struct App {
     pub stopping: tokio::sync::watch::Sender<bool>,
     /// WebSocket connections whose driver is running.
     pub websockets: AtomicUsize,
+    /// Some route streams its request body (decided once: `streams_body` is asked per request).
+    any_stream_body: bool,
 }
 
 /// `root_path` as uvicorn and Starlette apply it. The server's (`--root-path`) is put in front of
@@ -182,6 +185,7 @@ impl App {
                 Arc::new(ShardQueue::new(gate))
             })
             .collect();
+        let any_stream_body = plans.iter().any(|p| p.stream_body);
         App {
             router,
             ws_router,
@@ -197,6 +201,7 @@ impl App {
             root_path: RootPath::default(),
             stopping: tokio::sync::watch::channel(false).0,
             websockets: AtomicUsize::new(0),
+            any_stream_body,
         }
     }
 
@@ -256,57 +261,11 @@ impl App {
                 return reply;
             }
         }
-        let plan = route.map(|r| &self.plans[r]);
-        let query_string = req.uri.query().unwrap_or("").to_string();
-        let extracted = match plan {
-            Some(plan) => {
-                let query = parse_query(&query_string);
-                let cookies = if plan.needs_cookies { parse_cookies(&req.headers) } else { Vec::new() };
-                extract_all(
-                    &plan.params,
-                    &RequestParts {
-                        path_values: &path_values,
-                        query: &query,
-                        headers: &req.headers,
-                        cookies: &cookies,
-                    },
-                )
-            }
-            None => Vec::new(),
-        };
-        let on_shard = via_middleware || plan.is_some_and(|p| p.is_async);
+        let on_shard = via_middleware || route.is_some_and(|r| self.plans[r].is_async);
         let shard_index = if on_shard { self.pick_shard(route.unwrap_or(0)) } else { 0 };
         let id = if on_shard { self.shards[shard_index].next_job_id() } else { 0 };
-        let (reply_tx, reply_rx) = oneshot::channel();
-        let job = Job {
-            id,
-            route: route.unwrap_or(usize::MAX),
-            extracted,
-            request: Arc::new(RequestInfo {
-                method: req.method,
-                scheme: req.scheme,
-                shard: shard_index,
-                raw_path: format!("{}{}", self.root_path.prefix, req.uri.path()),
-                root_path: self.root_path.root.clone(),
-                path,
-                query_string,
-                headers: req.headers,
-                body: req.body,
-                body_file: req.body_file,
-                body_stream: req.body_stream.clone(),
-                client: req.client,
-                server: req.server,
-                path_names: plan.map(|p| p.path_names.clone()).unwrap_or_else(|| Arc::from(Vec::new())),
-                path_values,
-                state: std::sync::Mutex::new(None),
-                after: std::sync::Mutex::new(None),
-                websocket: None,
-                live: crate::request::Live::new(),
-            }),
-            reply: reply_tx,
-            admission: None,
-            fixed,
-        };
+        let (mut job, reply_rx) = self.job(req, route, (path, path_values), (shard_index, id), None);
+        job.fixed = fixed;
         if !on_shard {
             if !self.pool.submit(job) {
                 return Reply::overloaded(1);
@@ -341,7 +300,7 @@ impl App {
     /// Does this request go to a route that takes its body as it arrives? Looked up only for
     /// requests that have a body, and only when some route streams.
     pub fn streams_body(&self, method: &http::Method, raw_path: &str) -> bool {
-        if !self.plans.iter().any(|p| p.stream_body) {
+        if !self.any_stream_body {
             return false;
         }
         let (path, start) = self.root_path.split(decode_path(raw_path));
@@ -350,6 +309,56 @@ impl App {
 
     pub fn websockets_open(&self) -> usize {
         self.websockets.load(Ordering::Acquire)
+    }
+
+    /// The job of a routed request (`route` None: no route, a reply the core gives through the
+    /// middleware): the parameters its plan extracts, and the request as Python sees it. HTTP
+    /// requests and WebSocket handshakes share it.
+    pub(crate) fn job(
+        &self,
+        req: Incoming,
+        route: Option<usize>,
+        (path, path_values): (String, Vec<String>),
+        (shard, id): (usize, u64),
+        websocket: Option<Arc<crate::websocket::Session>>,
+    ) -> (Job, oneshot::Receiver<Reply>) {
+        let plan = route.map(|r| &self.plans[r]);
+        let query_string = req.uri.query().unwrap_or("").to_string();
+        let extracted = match plan {
+            Some(plan) => {
+                let query = parse_query(&query_string);
+                let cookies = if plan.needs_cookies { parse_cookies(&req.headers) } else { Vec::new() };
+                let parts =
+                    RequestParts { path_values: &path_values, query: &query, headers: &req.headers, cookies: &cookies };
+                extract_all(&plan.params, &parts)
+            }
+            None => Vec::new(),
+        };
+        let (reply, reply_rx) = oneshot::channel();
+        let request = Arc::new(RequestInfo {
+            method: req.method,
+            scheme: req.scheme,
+            shard,
+            raw_path: format!("{}{}", self.root_path.prefix, req.uri.path()),
+            root_path: self.root_path.root.clone(),
+            path,
+            query_string,
+            headers: req.headers,
+            body: req.body,
+            body_file: req.body_file,
+            body_stream: req.body_stream,
+            client: req.client,
+            server: req.server,
+            path_names: plan.map(|p| p.path_names.clone()).unwrap_or_else(|| Arc::from(Vec::new())),
+            path_values,
+            state: std::sync::Mutex::new(None),
+            after: std::sync::Mutex::new(None),
+            websocket,
+            live: crate::request::Live::new(),
+        });
+        let job =
+            Job { id, route: route.unwrap_or(usize::MAX), extracted, request, reply, admission: None, fixed: None };
+        (job, reply_rx)
     }
 
     /// The handler's reply, and whether `request_timeout` ran out first (then the reply is a

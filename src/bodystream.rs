@@ -29,7 +29,8 @@ struct State {
     chunks: VecDeque<Bytes>,
     queued: usize,
     end: Option<End>,
-    waiter: Option<Waiter>,
+    /// Every task waiting for a chunk (an ASGI app may receive from several).
+    waiters: Vec<Waiter>,
 }
 
 pub struct BodyStream {
@@ -67,9 +68,7 @@ impl BodyStream {
         if end.is_some() {
             state.end = end;
         }
-        if let Some(waiter) = state.waiter.take() {
-            waiter.resolve();
-        }
+        state.waiters.drain(..).for_each(Waiter::resolve);
     }
 }
 
@@ -163,7 +162,7 @@ impl BodyReader {
         if !state.chunks.is_empty() || state.end.is_some() {
             return Ok(false);
         }
-        state.waiter = Some(Waiter { future, shard: shard.clone() });
+        state.waiters.push(Waiter { future, shard: shard.clone() });
         Ok(true)
     }
 }

@@ -25,6 +25,21 @@ pub struct Engine {
     server_config: Mutex<Option<ServerConfig>>,
 }
 
+/// A duration setting: a number of seconds that is finite and not negative (a ValueError naming
+/// the setting otherwise, where `Duration::from_secs_f64` would panic).
+fn seconds(config: &Bound<'_, PyDict>, key: &str) -> PyResult<Duration> {
+    let value: f64 = get(config, key)?;
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| PyValueError::new_err(format!("{key} must be a finite number of seconds, not {value}")))
+}
+
+fn optional_seconds(config: &Bound<'_, PyDict>, key: &str) -> PyResult<Option<Duration>> {
+    match get::<Option<f64>>(config, key)? {
+        None => Ok(None),
+        Some(_) => seconds(config, key).map(Some),
+    }
+}
+
 fn get<'py, T: FromPyObject<'py>>(config: &Bound<'py, PyDict>, key: &str) -> PyResult<T> {
     config.get_item(key)?.ok_or_else(|| PyValueError::new_err(format!("engine config is missing {key:?}")))?.extract()
 }
@@ -82,16 +97,14 @@ impl Engine {
                 .ok_or_else(|| PyValueError::new_err(format!("unknown shard_policy {policy:?}")))?,
             max_concurrent: get(config, "max_concurrent")?,
             gate_queue: get(config, "gate_queue")?,
-            gate_timeout: Duration::from_secs_f64(get(config, "gate_timeout")?),
+            gate_timeout: seconds(config, "gate_timeout")?,
             websocket: crate::websocket::Settings {
                 max_size: get(config, "ws_max_size")?,
-                ping_interval: get::<Option<f64>>(config, "ws_ping_interval")?
-                    .filter(|s| *s > 0.0)
-                    .map(Duration::from_secs_f64),
-                ping_timeout: Duration::from_secs_f64(get::<Option<f64>>(config, "ws_ping_timeout")?.unwrap_or(20.0)),
+                ping_interval: optional_seconds(config, "ws_ping_interval")?.filter(|d| !d.is_zero()),
+                ping_timeout: optional_seconds(config, "ws_ping_timeout")?.unwrap_or(Duration::from_secs(20)),
             },
-            body_read_timeout: Duration::from_secs_f64(get(config, "body_read_timeout")?),
-            request_timeout: get::<Option<f64>>(config, "request_timeout")?.map(Duration::from_secs_f64),
+            body_read_timeout: seconds(config, "body_read_timeout")?,
+            request_timeout: optional_seconds(config, "request_timeout")?,
         };
         let io_threads: usize = get(config, "io_threads")?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -101,11 +114,11 @@ impl Engine {
             .build()
             .map_err(|e| PyRuntimeError::new_err(format!("cannot start the I/O runtime: {e}")))?;
         let server_config = ServerConfig {
-            header_read_timeout: Duration::from_secs_f64(get(config, "header_read_timeout")?),
-            graceful_timeout: Duration::from_secs_f64(get(config, "graceful_timeout")?),
+            header_read_timeout: seconds(config, "header_read_timeout")?,
+            graceful_timeout: seconds(config, "graceful_timeout")?,
             max_header_bytes: get(config, "max_header_bytes")?,
             max_headers: get(config, "max_headers")?,
-            keep_alive_timeout: Duration::from_secs_f64(get(config, "keep_alive_timeout")?),
+            keep_alive_timeout: seconds(config, "keep_alive_timeout")?,
             max_connections: get(config, "max_connections")?,
         };
         let mut app = App::new(router, ws_router, plans, hooks_struct, app_config, layers);
@@ -178,7 +191,9 @@ impl Engine {
         wait: f64,
     ) -> Option<Vec<(Option<(String, u16)>, String, String, &'static str, u16)>> {
         let log = self.app.access_log.as_ref()?;
-        let records = py.allow_threads(|| log.take(std::time::Duration::from_secs_f64(wait.max(0.0)), 1024));
+        let records = py.allow_threads(|| {
+            log.take(std::time::Duration::from_secs_f64(if wait > 0.0 { wait.min(1e9) } else { 0.0 }), 1024)
+        });
         Some(
             records
                 .into_iter()
@@ -227,14 +242,17 @@ impl Engine {
         client: Option<(String, u16)>,
         scheme: &str,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        use crate::websocket::{Handshake, Opened};
+        use crate::websocket::Opened;
         let uri: http::Uri =
             target.parse().map_err(|e| PyValueError::new_err(format!("invalid request target: {e}")))?;
-        let headers = header_map(headers)?;
-        let handshake = Handshake {
+        let handshake = Incoming {
+            method: http::Method::GET,
             scheme: if scheme == "https" || scheme == "wss" { "https" } else { "http" },
             uri,
-            headers,
+            headers: header_map(headers)?,
+            body: Bytes::new(),
+            body_file: None,
+            body_stream: None,
             client: client.map(|(host, port)| crate::request::Peer::Named(host, port)),
             server: None,
         };
@@ -416,13 +434,7 @@ impl Engine {
 }
 
 fn header_map(headers: Vec<(Vec<u8>, Vec<u8>)>) -> PyResult<http::HeaderMap> {
-    let mut map = http::HeaderMap::with_capacity(headers.len());
-    for (name, value) in headers {
-        let name = http::header::HeaderName::from_bytes(&name).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let value = http::HeaderValue::from_bytes(&value).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        map.append(name, value);
-    }
-    Ok(map)
+    Ok(crate::response::header_pairs(headers)?.into_iter().collect())
 }
 
 fn py_context_class(py: Python<'_>) -> PyResult<Py<PyAny>> {

@@ -112,21 +112,34 @@ pub fn forwarded(trusted: &[Trusted], peer: Option<SocketAddr>, headers: &Header
     Some(Forwarded { client, scheme, host })
 }
 
-/// Is `value` a `host[:port]` as a Host header must be (RFC 9110 §7.2): a name or an address,
-/// an optional decimal port that fits 16 bits, and nothing else (no userinfo, path or query).
+/// Is `value` a `host[:port]` as a Host header must be (RFC 9110 §7.2): a name, an IPv4 address
+/// or a bracketed IPv6 one, then an optional port (digits that fit 16 bits; empty is allowed),
+/// and nothing else: no userinfo, path or query. Names are letters, digits and `-._~`, what real
+/// hosts use (stricter than the RFC's reg-name, which also allows `%` escapes and sub-delimiters).
+/// Checked per request: no allocation.
 pub fn is_host(value: &str) -> bool {
-    // Letters, digits, `-._~` and an IPv6 literal's brackets and colons: what real hosts use
-    // (stricter than the RFC's reg-name, which also allows `%` escapes and sub-delimiters).
-    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~:[]".contains(&b)) {
-        return false;
-    }
-    let Ok(authority) = value.parse::<http::uri::Authority>() else { return false };
-    match value.rsplit_once(':') {
-        // `[::1]` alone: the colons are the address's.
-        Some((_, tail)) if value.ends_with(']') || tail.contains(']') => authority.host().starts_with('['),
-        Some((_, port)) => !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok(),
-        None => true,
-    }
+    let (host, port) = if let Some(rest) = value.strip_prefix('[') {
+        let Some((address, after)) = rest.split_once(']') else { return false };
+        if address.parse::<std::net::Ipv6Addr>().is_err() {
+            return false;
+        }
+        match after.strip_prefix(':') {
+            Some(port) => ("[]", Some(port)),
+            None if after.is_empty() => ("[]", None),
+            None => return false,
+        }
+    } else {
+        match value.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (value, None),
+        }
+    };
+    let name_ok =
+        host == "[]" || (!host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b)));
+    let port_ok = port.is_none_or(|p| {
+        p.is_empty() || (p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok())
+    });
+    name_ok && port_ok
 }
 
 /// One X-Forwarded-For hop: `ip`, `ip:port` or `[ipv6]:port`; anything else is kept as a name.
@@ -143,6 +156,44 @@ fn parse_hop(hop: &str) -> Peer {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn hosts_as_servers_meet_them() {
+        for good in [
+            "example.com",
+            "Example.COM.",
+            "xn--bcher-kva.example",
+            "127.0.0.1",
+            "127.0.0.1:8000",
+            "[::1]",
+            "[::1]:8080",
+            "[2001:db8::1]:443",
+            "localhost:",
+            "a_b-c~d",
+        ] {
+            assert!(super::is_host(good), "{good:?} must be accepted");
+        }
+        for bad in [
+            "",
+            ":80",
+            "[::1]x",
+            "[::1]x:80",
+            "[foo]",
+            "[::1",
+            "evil.com/x",
+            "user@evil.com",
+            "evil.com:abc",
+            "evil.com:99999",
+            "evil.com:1:2",
+            "evil com",
+            "%2e%2e",
+            "evil.com?x=1",
+            "evil.com#f",
+            "a\\b",
+        ] {
+            assert!(!super::is_host(bad), "{bad:?} must be refused");
+        }
+    }
+
     use super::*;
 
     #[test]

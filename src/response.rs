@@ -85,7 +85,7 @@ impl http_body::Body for ResponseBody {
 }
 
 pub const JSON: &str = "application/json";
-const TEXT: &str = "text/plain; charset=utf-8";
+pub const TEXT: &str = "text/plain; charset=utf-8";
 const OCTETS: &str = "application/octet-stream";
 
 /// Bodies smaller than this are copied: a copy is cheaper than keeping the Python object alive
@@ -133,11 +133,17 @@ impl Reply {
         reply
     }
 
-    pub fn payload_too_large() -> Self {
-        let mut reply = Reply::new(413, TEXT, Bytes::from_static(b"Request body too large"));
-        // The rest of the body is never read, so the connection cannot be reused.
+    /// A plain-text error after which the connection is closed (its framing can no longer be
+    /// trusted, or the rest of the request is not read).
+    pub fn closing(status: u16, text: &'static str) -> Self {
+        let mut reply = Reply::new(status, TEXT, Bytes::from_static(text.as_bytes()));
         reply.headers.push((http::header::CONNECTION, HeaderValue::from_static("close")));
         reply
+    }
+
+    pub fn payload_too_large() -> Self {
+        // The rest of the body is never read, so the connection cannot be reused.
+        Reply::closing(413, "Request body too large")
     }
 
     /// The streaming or file response object, if the body is one not started yet.
@@ -265,6 +271,29 @@ pub fn from_response_object(app: &App, obj: &Bound<'_, PyAny>) -> PyResult<Reply
 }
 
 /// A Python list of `(name: bytes, value: bytes)` pairs as header pairs.
+/// Header pairs from Python's `(name, value)` bytes: a name or value HTTP refuses is a
+/// ValueError naming it (CR, LF and NUL never pass: no header can inject another).
+pub fn header_pairs(headers: Vec<(Vec<u8>, Vec<u8>)>) -> PyResult<Vec<(HeaderName, HeaderValue)>> {
+    headers
+        .into_iter()
+        .map(|(name, value)| {
+            let name = HeaderName::from_bytes(&name).map_err(|_| {
+                pyo3::exceptions::PyValueError::new_err(format!(
+                    "invalid header name {:?}",
+                    String::from_utf8_lossy(&name)
+                ))
+            })?;
+            let value = HeaderValue::from_bytes(&value).map_err(|_| {
+                pyo3::exceptions::PyValueError::new_err(format!(
+                    "invalid value for header {name}: {:?}",
+                    String::from_utf8_lossy(&value)
+                ))
+            })?;
+            Ok((name, value))
+        })
+        .collect()
+}
+
 pub fn headers_from_raw(raw_headers: &Bound<'_, PyAny>) -> PyResult<Vec<(HeaderName, HeaderValue)>> {
     let raw_headers = raw_headers.downcast::<PyList>()?;
     let mut headers = Vec::with_capacity(raw_headers.len());

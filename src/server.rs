@@ -120,8 +120,10 @@ pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: Serve
         connections.spawn(async move {
             let _slot = slot;
             let mut conn = std::pin::pin!(conn);
-            let mut watch = tokio::time::interval((keep_alive / 4).max(Duration::from_millis(50)));
-            watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // One timer per connection, re-armed to when the connection would have been idle
+            // for `keep_alive` (a request in flight counts as activity).
+            let idle = tokio::time::sleep(keep_alive);
+            tokio::pin!(idle);
             // Errors here are the client's (reset, timeout, malformed): hyper has answered them.
             loop {
                 tokio::select! {
@@ -131,11 +133,15 @@ pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: Serve
                         let _ = conn.as_mut().await;
                         break;
                     }
-                    _ = watch.tick() => {
-                        // Idle too long between requests: close (a response still going out
-                        // finishes first, as graceful shutdown does).
-                        if activity.idle_for() > keep_alive {
+                    _ = &mut idle => {
+                        let idle_for = activity.idle_for();
+                        if idle_for >= keep_alive {
+                            // Idle too long between requests: close (a response still going out
+                            // finishes first, as in a graceful shutdown); the timer is done.
                             conn.as_mut().graceful_shutdown();
+                            idle.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(86_400));
+                        } else {
+                            idle.as_mut().reset(tokio::time::Instant::now() + (keep_alive - idle_for));
                         }
                     }
                 }
@@ -235,95 +241,40 @@ async fn shutdown_requested() {
 
 /// Bytes of the request head as sent: request line and `name: value\r\n` lines.
 fn head_size(parts: &http::request::Parts) -> usize {
-    let line = parts.method.as_str().len() + parts.uri.to_string().len() + 12;
+    let uri = &parts.uri;
+    let target = uri.scheme_str().map_or(0, |s| s.len() + 3)
+        + uri.authority().map_or(0, |a| a.as_str().len())
+        + uri.path_and_query().map_or(1, |p| p.as_str().len());
+    let line = parts.method.as_str().len() + target + 12;
     line + parts.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum::<usize>()
 }
 
-/// One request from a socket: enforce the body limit, then run the shared pipeline.
 /// A connection's place under `max_connections` (None when there is no limit).
 type Slot = Arc<std::sync::Mutex<Option<tokio::sync::OwnedSemaphorePermit>>>;
 
+/// One request from a socket: check its head, settle its body (or take the WebSocket handshake),
+/// run the shared pipeline, and log it.
 async fn handle(
     app: Arc<App>,
-    req: http::Request<HyperBody>,
+    mut req: http::Request<HyperBody>,
     client: Option<SocketAddr>,
     server: Option<SocketAddr>,
     slot: Slot,
 ) -> http::Response<crate::response::ResponseBody> {
     if let Some(problem) = malformed_head(req.uri(), req.version(), req.headers()) {
-        let mut reply = Reply::new(400, "text/plain; charset=utf-8", problem);
-        reply.headers.push((http::header::CONNECTION, http::HeaderValue::from_static("close")));
-        return reply.into_http();
+        return Reply::closing(400, problem).into_http();
     }
-    if crate::websocket::is_upgrade(req.method(), req.headers()) {
-        return upgrade(app, req, client, server, slot).await;
-    }
+    // The upgrade future is taken before the request is split (hyper keeps it in the request).
+    let on_upgrade =
+        crate::websocket::is_upgrade(req.method(), req.version(), req.headers()).then(|| hyper::upgrade::on(&mut req));
     let (parts, body) = req.into_parts();
-    if head_size(&parts) > app.config.max_header_bytes {
-        // hyper's own check is per read, so it can overshoot; this one is exact.
-        let mut reply = Reply::new(431, "text/plain; charset=utf-8", "Request Header Fields Too Large");
-        reply.headers.push((http::header::CONNECTION, http::HeaderValue::from_static("close")));
-        return reply.into_http();
-    }
-    let declared = parts
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let has_body = declared.is_some_and(|len| len > 0) || parts.headers.contains_key(http::header::TRANSFER_ENCODING);
-    // A route that reads the body as it comes (a mounted ASGI app) gets it without collecting.
-    let streamed = has_body && app.streams_body(&parts.method, parts.uri.path());
-    // Uploads may be larger than other bodies: they are spooled to disk, not held in memory.
-    let multipart = crate::spool::is_multipart(&parts.headers);
-    let limit = if multipart || streamed { app.config.max_upload_size } else { app.config.max_body_size };
-    if declared.is_some_and(|len| len > limit as u64) {
-        return Reply::payload_too_large().into_http();
-    }
-    if streamed {
-        let stream = crate::bodystream::BodyStream::start(body, limit, app.config.body_read_timeout);
-        return respond(app, parts, (Bytes::new(), None, Some(stream)), client, server).await;
-    }
-    let read = tokio::time::timeout(app.config.body_read_timeout, crate::spool::read(body, limit, multipart)).await;
-    let Ok(read) = read else {
-        // A client sending its body too slowly (a slow POST) does not hold the request open.
-        let mut reply = Reply::new(408, "text/plain; charset=utf-8", "Request Timeout");
-        reply.headers.push((http::header::CONNECTION, http::HeaderValue::from_static("close")));
-        return reply.into_http();
-    };
-    let (body, body_file) = match read {
-        Ok(crate::spool::Body::Memory(bytes)) => (bytes, None),
-        Ok(crate::spool::Body::File(path)) => (Bytes::new(), Some(path)),
-        Err(crate::spool::BodyError::TooLarge) => return Reply::payload_too_large().into_http(),
-        Err(crate::spool::BodyError::Broken) => {
-            let mut reply = Reply::new(400, "text/plain; charset=utf-8", "Invalid request body");
-            reply.headers.push((http::header::CONNECTION, http::HeaderValue::from_static("close")));
-            return reply.into_http();
-        }
-        Err(crate::spool::BodyError::Io(e)) => {
-            eprintln!("turboapi: could not spool an upload to disk: {e}");
-            return Reply::new(507, "text/plain; charset=utf-8", "Insufficient Storage").into_http();
-        }
-    };
-    respond(app, parts, (body, body_file, None), client, server).await
-}
-
-/// The body as the pipeline takes it: in memory, spooled to a file, or streamed.
-type RequestBody = (Bytes, Option<Arc<tempfile::TempPath>>, Option<Arc<crate::bodystream::BodyStream>>);
-
-/// Run the shared pipeline for a request whose body is settled, and log it.
-async fn respond(
-    app: Arc<App>,
-    parts: http::request::Parts,
-    (body, body_file, body_stream): RequestBody,
-    client: Option<SocketAddr>,
-    server: Option<SocketAddr>,
-) -> http::Response<crate::response::ResponseBody> {
-    let (method, version) = (parts.method.clone(), parts.version);
     let target = if app.access_log.is_some() {
         parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".to_string())
     } else {
         String::new()
     };
+    let version = parts.version;
+    let too_large_head = head_size(&parts) > app.config.max_header_bytes;
     let mut headers = parts.headers;
     let (scheme, peer) = apply_forwarded(&app, client, &mut headers);
     let incoming = Incoming {
@@ -331,13 +282,24 @@ async fn respond(
         scheme,
         uri: parts.uri,
         headers,
-        body,
-        body_file,
-        body_stream,
+        body: Bytes::new(),
+        body_file: None,
+        body_stream: None,
         client: peer.clone(),
         server,
     };
-    let reply = app.respond(incoming).await;
+    let method = incoming.method.clone();
+    let reply = if too_large_head {
+        // hyper's own check is per read, so it can overshoot; this one is exact.
+        Reply::closing(431, "Request Header Fields Too Large")
+    } else if let Some(on_upgrade) = on_upgrade {
+        upgrade(&app, incoming, on_upgrade, slot).await
+    } else {
+        match with_body(&app, incoming, body).await {
+            Ok(incoming) => app.respond(incoming).await,
+            Err(reply) => reply,
+        }
+    };
     if let Some(log) = &app.access_log {
         log.record(crate::access_log::AccessRecord {
             client: peer,
@@ -348,6 +310,40 @@ async fn respond(
         });
     }
     reply.into_http()
+}
+
+/// The request with its body settled within the limits: in memory, spooled to a file (an
+/// upload), or streamed (a route that reads it as it comes); else the error reply.
+async fn with_body(app: &App, mut req: Incoming, body: HyperBody) -> Result<Incoming, Reply> {
+    let declared =
+        req.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let has_body = declared.is_some_and(|len| len > 0) || req.headers.contains_key(http::header::TRANSFER_ENCODING);
+    // A route that reads the body as it comes (a mounted ASGI app) gets it without collecting.
+    let streamed = has_body && app.streams_body(&req.method, req.uri.path());
+    // Uploads may be larger than other bodies: they are spooled to disk, not held in memory.
+    let multipart = crate::spool::is_multipart(&req.headers);
+    let limit = if multipart || streamed { app.config.max_upload_size } else { app.config.max_body_size };
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(Reply::payload_too_large());
+    }
+    if streamed {
+        req.body_stream = Some(crate::bodystream::BodyStream::start(body, limit, app.config.body_read_timeout));
+        return Ok(req);
+    }
+    let read = tokio::time::timeout(app.config.body_read_timeout, crate::spool::read(body, limit, multipart)).await;
+    // A client sending its body too slowly (a slow POST) does not hold the request open.
+    let read = read.map_err(|_| Reply::closing(408, "Request Timeout"))?;
+    match read {
+        Ok(crate::spool::Body::Memory(bytes)) => req.body = bytes,
+        Ok(crate::spool::Body::File(path)) => req.body_file = Some(path),
+        Err(crate::spool::BodyError::TooLarge) => return Err(Reply::payload_too_large()),
+        Err(crate::spool::BodyError::Broken) => return Err(Reply::closing(400, "Invalid request body")),
+        Err(crate::spool::BodyError::Io(e)) => {
+            eprintln!("turboapi: could not spool an upload to disk: {e}");
+            return Err(Reply::new(507, crate::response::TEXT, "Insufficient Storage"));
+        }
+    }
+    Ok(req)
 }
 
 /// What is wrong with a request head that hyper lets through but HTTP/1.1 forbids, and that would
@@ -403,74 +399,42 @@ fn apply_forwarded(
 }
 
 /// A WebSocket opening handshake: the handler decides; on `accept` the answer is 101 and the
-/// upgraded socket goes to a driver task (`websocket::drive`).
-async fn upgrade(
-    app: Arc<App>,
-    mut req: http::Request<HyperBody>,
-    client: Option<SocketAddr>,
-    server: Option<SocketAddr>,
-    slot: Slot,
-) -> http::Response<crate::response::ResponseBody> {
-    use crate::websocket::{Handshake, Opened};
-    let text = "text/plain; charset=utf-8";
-    let Some(key) = req.headers().get(http::header::SEC_WEBSOCKET_KEY).cloned() else {
-        return Reply::new(400, text, "Missing Sec-WebSocket-Key header").into_http();
+/// upgraded socket goes to a driver task (`websocket::drive`), which keeps the connection's slot.
+async fn upgrade(app: &Arc<App>, req: Incoming, on_upgrade: hyper::upgrade::OnUpgrade, slot: Slot) -> Reply {
+    use crate::websocket::Opened;
+    let Some(key) = req.headers.get(http::header::SEC_WEBSOCKET_KEY).cloned() else {
+        return Reply::new(400, crate::response::TEXT, "Missing Sec-WebSocket-Key header");
     };
-    if req.headers().get(http::header::SEC_WEBSOCKET_VERSION).is_none_or(|v| v != "13") {
+    if req.headers.get(http::header::SEC_WEBSOCKET_VERSION).is_none_or(|v| v != "13") {
         // RFC 6455 §4.4: name the version this server speaks.
-        let mut reply = Reply::new(426, text, "Unsupported WebSocket version");
+        let mut reply = Reply::new(426, crate::response::TEXT, "Unsupported WebSocket version");
         reply.headers.push((http::header::SEC_WEBSOCKET_VERSION, http::HeaderValue::from_static("13")));
-        return reply.into_http();
+        return reply;
     }
-    let on_upgrade = hyper::upgrade::on(&mut req);
-    let (parts, _) = req.into_parts();
-    let target = if app.access_log.is_some() {
-        parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".to_string())
-    } else {
-        String::new()
-    };
-    let version = parts.version;
-    let mut headers = parts.headers;
-    let (scheme, peer) = apply_forwarded(&app, client, &mut headers);
-    let handshake = Handshake { scheme, uri: parts.uri, headers, client: peer.clone(), server };
-    let reply = match crate::websocket::open(&app, handshake).await {
+    match crate::websocket::open(app, req).await {
         Opened::Refused(reply) => reply,
         // uvicorn's answer to a close before accept.
-        Opened::Denied { .. } => Reply::new(403, text, "Forbidden"),
+        Opened::Denied { .. } => Reply::new(403, crate::response::TEXT, "Forbidden"),
         Opened::Accepted { session, subprotocol, headers, done } => {
             let reply = crate::websocket::switching_protocols(&key, subprotocol.as_deref(), headers);
-            let app = app.clone();
             let slot = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+            // Counted from here, so that a stopping server waits for this connection too.
+            let open = crate::websocket::OpenCount::enter(app);
+            let app = app.clone();
             tokio::spawn(async move {
                 let _slot = slot;
                 match on_upgrade.await {
                     Ok(upgraded) => {
                         let io = TokioIo::new(upgraded);
-                        crate::websocket::drive(
-                            app,
-                            session,
-                            io,
-                            tokio_tungstenite::tungstenite::protocol::Role::Server,
-                            done,
-                        )
-                        .await
+                        let role = tokio_tungstenite::tungstenite::protocol::Role::Server;
+                        crate::websocket::drive(app, open, session, io, role, done).await
                     }
                     Err(_) => crate::websocket::abandon(session, done).await,
                 }
             });
             reply
         }
-    };
-    if let Some(log) = &app.access_log {
-        log.record(crate::access_log::AccessRecord {
-            client: peer,
-            method: "GET".to_string(),
-            target,
-            version: crate::access_log::version_of(version),
-            status: reply.status,
-        });
     }
-    reply.into_http()
 }
 
 #[cfg(test)]

@@ -15,7 +15,6 @@
 //! Waiting Python futures are resolved through the shard's event queue (`Waiter`).
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -34,7 +33,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
-use crate::app::App;
+use crate::app::{App, Incoming};
 use crate::response::Reply;
 use crate::shards::{ShardQueue, Waiter};
 
@@ -67,14 +66,19 @@ impl Settings {
 }
 
 /// Is this request an opening handshake (RFC 6455 §4.1)? Only these are routed to websocket routes.
-pub fn is_upgrade(method: &http::Method, headers: &HeaderMap) -> bool {
+/// A stray `Upgrade` header without `Connection: upgrade`, or on HTTP/1.0 (which hyper never
+/// upgrades), is a plain request, as uvicorn reads it.
+pub fn is_upgrade(method: &http::Method, version: http::Version, headers: &HeaderMap) -> bool {
     let has_token = |name: HeaderName, token: &str| {
         headers
             .get_all(name)
             .iter()
             .any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token))))
     };
-    method == http::Method::GET && has_token(http::header::UPGRADE, "websocket")
+    method == http::Method::GET
+        && version == http::Version::HTTP_11
+        && has_token(http::header::UPGRADE, "websocket")
+        && has_token(http::header::CONNECTION, "upgrade")
 }
 
 /// What the handler decided before the handshake's answer.
@@ -112,11 +116,13 @@ struct State {
     inbox: VecDeque<Inbound>,
     inbox_bytes: usize,
     /// The handler's `receive` waits on this.
-    receiver: Option<Waiter>,
+    /// Every task waiting to receive (several may: an ASGI app's tasks), all woken by a message.
+    receivers: Vec<Waiter>,
     outbox: VecDeque<Message>,
     outbox_bytes: usize,
     /// The handler's `send` waits on this (the outbox is over `OUTBOX_HIGH`).
-    sender: Option<Waiter>,
+    /// Every task waiting to send (a chat broadcast's), all woken once the outbox drained.
+    senders: Vec<Waiter>,
     /// The socket's reading side has ended: the disconnect is (or was) in the inbox.
     peer_gone: bool,
     /// A close frame is queued or sent: nothing more goes out.
@@ -136,6 +142,8 @@ pub struct Session {
     inbox_room: Notify,
     /// Milliseconds since `epoch` when the peer last sent a frame (for the keepalive).
     last_seen: AtomicU64,
+    /// The reader waits for the inbox to drain (backpressure): the peer is not silent.
+    paused: std::sync::atomic::AtomicBool,
     epoch: Instant,
     outcome: Mutex<Outcome>,
     finished: Condvar,
@@ -149,6 +157,7 @@ impl Session {
             outbox_ready: Notify::new(),
             inbox_room: Notify::new(),
             last_seen: AtomicU64::new(0),
+            paused: std::sync::atomic::AtomicBool::new(false),
             epoch: Instant::now(),
             outcome: Mutex::new(None),
             finished: Condvar::new(),
@@ -164,6 +173,9 @@ impl Session {
     }
 
     fn silent_for(&self) -> Duration {
+        if self.paused.load(Ordering::Relaxed) {
+            return Duration::ZERO;
+        }
         let now = self.epoch.elapsed().as_millis() as u64;
         Duration::from_millis(now.saturating_sub(self.last_seen.load(Ordering::Relaxed)))
     }
@@ -178,18 +190,14 @@ impl Session {
         }
         state.inbox_bytes += message.size();
         state.inbox.push_back(message);
-        if let Some(waiter) = state.receiver.take() {
-            waiter.resolve();
-        }
+        state.receivers.drain(..).for_each(Waiter::resolve);
     }
 
     /// The socket is done reading (closed, broken, or never upgraded).
     fn peer_gone(&self, code: u16, reason: String) {
         self.push_inbound(Inbound::Disconnect(code, reason));
         // A handler waiting to send must learn it now, not at the next message.
-        if let Some(waiter) = self.state().sender.take() {
-            waiter.resolve();
-        }
+        self.state().senders.drain(..).for_each(Waiter::resolve);
     }
 
     /// Queue a close from the core (protocol error, keepalive, handler ended) unless one is queued.
@@ -272,17 +280,7 @@ impl WebSocketChannel {
     /// Answer the handshake with 101: the chosen subprotocol and extra response headers.
     #[pyo3(signature = (subprotocol=None, headers=Vec::new()))]
     fn accept(&self, subprotocol: Option<String>, headers: Vec<(Vec<u8>, Vec<u8>)>) -> PyResult<()> {
-        let mut out = Vec::with_capacity(headers.len());
-        for (name, value) in headers {
-            let name = HeaderName::from_bytes(&name).map_err(|_| {
-                PyValueError::new_err(format!("invalid header name {:?}", String::from_utf8_lossy(&name)))
-            })?;
-            // Refuses CR, LF and NUL: a header value can never inject another header.
-            let value = HeaderValue::from_bytes(&value).map_err(|_| {
-                PyValueError::new_err(format!("invalid value for header {name}: {:?}", String::from_utf8_lossy(&value)))
-            })?;
-            out.push((name, value));
-        }
+        let out = crate::response::header_pairs(headers)?;
         if let Some(protocol) = &subprotocol {
             if HeaderValue::from_str(protocol).is_err() {
                 return Err(PyValueError::new_err(format!("invalid subprotocol {protocol:?}")));
@@ -326,7 +324,7 @@ impl WebSocketChannel {
         if !state.inbox.is_empty() {
             return false;
         }
-        state.receiver = Some(Waiter { future, shard: self.session.shard.clone() });
+        state.receivers.push(Waiter { future, shard: self.session.shard.clone() });
         true
     }
 
@@ -355,7 +353,7 @@ impl WebSocketChannel {
         if state.peer_gone || state.outbox_bytes <= OUTBOX_HIGH {
             return false;
         }
-        state.sender = Some(Waiter { future, shard: self.session.shard.clone() });
+        state.senders.push(Waiter { future, shard: self.session.shard.clone() });
         true
     }
 }
@@ -377,21 +375,11 @@ pub enum Opened {
     },
 }
 
-/// A handshake request as the pipeline needs it.
-pub struct Handshake {
-    pub scheme: &'static str,
-    pub uri: http::Uri,
-    pub headers: HeaderMap,
-    pub client: Option<crate::request::Peer>,
-    pub server: Option<SocketAddr>,
-}
-
-/// Route the handshake, start the handler on a shard, and wait for its decision.
-pub async fn open(app: &Arc<App>, req: Handshake) -> Opened {
+/// Route the handshake, start the handler on a shard, and wait for its decision (bounded by
+/// `request_timeout`, as any request's answer).
+pub async fn open(app: &Arc<App>, req: Incoming) -> Opened {
     for layer in &app.layers {
-        if let crate::layers::Before::Answer(reply) =
-            layer.before(&http::Method::GET, req.scheme, &req.uri, &req.headers)
-        {
+        if let crate::layers::Before::Answer(reply) = layer.before(&req.method, req.scheme, &req.uri, &req.headers) {
             return Opened::Refused(reply);
         }
     }
@@ -404,82 +392,50 @@ pub async fn open(app: &Arc<App>, req: Handshake) -> Opened {
     let Some((route, path_values)) = route else {
         return Opened::Refused(Reply::new(403, "text/plain; charset=utf-8", "Forbidden"));
     };
-    let plan = &app.plans[route];
-    let query_string = req.uri.query().unwrap_or("").to_string();
-    let query = crate::extract::parse_query(&query_string);
-    let cookies = if plan.needs_cookies { crate::extract::parse_cookies(&req.headers) } else { Vec::new() };
-    let extracted = crate::extract::extract_all(
-        &plan.params,
-        &crate::extract::RequestParts {
-            path_values: &path_values,
-            query: &query,
-            headers: &req.headers,
-            cookies: &cookies,
-        },
-    );
     let shard_index = app.pick_shard(route);
     let shard = app.shards[shard_index].clone();
     let id = shard.next_job_id();
     let (decision_tx, decision) = oneshot::channel();
     let session = Session::new(shard.clone(), decision_tx);
-    let (reply_tx, done) = oneshot::channel();
-    let job = crate::dispatch::Job {
-        id,
-        route,
-        extracted,
-        request: Arc::new(crate::request::RequestInfo {
-            method: http::Method::GET,
-            scheme: if req.scheme == "https" { "wss" } else { "ws" },
-            shard: shard_index,
-            raw_path: format!("{}{}", app.root_path.prefix, req.uri.path()),
-            root_path: app.root_path.root.clone(),
-            path,
-            query_string,
-            headers: req.headers,
-            body: Bytes::new(),
-            body_file: None,
-            body_stream: None,
-            client: req.client,
-            server: req.server,
-            path_names: plan.path_names.clone(),
-            path_values,
-            state: Mutex::new(None),
-            after: Mutex::new(None),
-            websocket: Some(session.clone()),
-            live: crate::request::Live::new(),
-        }),
-        reply: reply_tx,
-        // A connection lives long: it is not held to the shard's gate, which bounds requests.
-        admission: Some(crate::shards::Admission::new(shard.clone(), None)),
-        fixed: None,
-    };
+    // The handler sees the `ws`/`wss` scheme of a WebSocket scope.
+    let req = Incoming { scheme: if req.scheme == "https" { "wss" } else { "ws" }, ..req };
+    let (mut job, done) = app.job(req, Some(route), (path, path_values), (shard_index, id), Some(session.clone()));
+    // A connection lives long: it is not held to the shard's gate, which bounds requests.
+    job.admission = Some(crate::shards::Admission::new(shard.clone(), None));
     shard.push(job);
     // The client going away during the handshake cancels the handler.
     let mut guard = crate::app::CancelOnDrop { shard: &shard, id, armed: true };
     let mut done = done;
-    let opened = tokio::select! {
-        biased;
-        decided = decision => match decided {
-            Ok(Decision::Accept { subprotocol, headers }) => {
-                return {
-                    guard.armed = false;
-                    Opened::Accepted { session, subprotocol, headers, done }
+    let decided = async {
+        tokio::select! {
+            biased;
+            decided = decision => match decided {
+                Ok(Decision::Accept { subprotocol, headers }) => Ok((subprotocol, headers)),
+                Ok(Decision::Deny { code, reason }) => Err(Opened::Denied { code, reason }),
+                Err(_) => Err(Opened::Refused(Reply::internal_error(None))),
+            },
+            reply = &mut done => {
+                let reply = reply.unwrap_or_else(|_| Reply::internal_error(None));
+                if reply.status < 500 {
+                    eprintln!("turboapi: a WebSocket handler returned without accepting or closing the connection");
                 }
-            }
-            Ok(Decision::Deny { code, reason }) => Opened::Denied { code, reason },
-            Err(_) => Opened::Refused(Reply::internal_error(None)),
-        },
-        reply = &mut done => {
-            let reply = reply.unwrap_or_else(|_| Reply::internal_error(None));
-            if reply.status >= 500 {
-                Opened::Refused(reply)
-            } else {
-                eprintln!("turboapi: a WebSocket handler returned without accepting or closing the connection");
-                Opened::Refused(Reply::internal_error(None))
+                Err(Opened::Refused(if reply.status >= 500 { reply } else { Reply::internal_error(None) }))
             }
         }
     };
+    let decided = match app.config.request_timeout {
+        None => decided.await,
+        // The same bound as any request's answer; past it the guard cancels the handler.
+        Some(limit) => match tokio::time::timeout(limit, decided).await {
+            Ok(decided) => decided,
+            Err(_) => return Opened::Refused(Reply::detail(504, "Gateway Timeout")),
+        },
+    };
     guard.armed = false;
+    let opened = match decided {
+        Ok((subprotocol, headers)) => return Opened::Accepted { session, subprotocol, headers, done },
+        Err(opened) => opened,
+    };
     // Denied or failed: nothing will read the inbox; the handler may still be running.
     session.peer_gone(1006, String::new());
     opened
@@ -507,11 +463,17 @@ pub fn switching_protocols(
 }
 
 /// Serve one accepted connection over `io` until both the peer and the handler are done.
-pub async fn drive<S>(app: Arc<App>, session: Arc<Session>, io: S, role: Role, done: oneshot::Receiver<Reply>)
-where
+/// `_open`: the connection's count in `App::websockets`, taken before the driver was spawned.
+pub async fn drive<S>(
+    app: Arc<App>,
+    _open: OpenCount,
+    session: Arc<Session>,
+    io: S,
+    role: Role,
+    done: oneshot::Receiver<Reply>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let _open = OpenCount::enter(&app);
     let settings = &app.config.websocket;
     let ws = WebSocketStream::from_raw_socket(io, role, Some(settings.protocol())).await;
     let (sink, stream) = ws.split();
@@ -526,10 +488,10 @@ where
 }
 
 /// Counts a running driver in `App::websockets` (the server waits for them when it stops).
-struct OpenCount(Arc<App>);
+pub struct OpenCount(Arc<App>);
 
 impl OpenCount {
-    fn enter(app: &Arc<App>) -> Self {
+    pub fn enter(app: &Arc<App>) -> Self {
         app.websockets.fetch_add(1, Ordering::AcqRel);
         OpenCount(app.clone())
     }
@@ -558,7 +520,12 @@ where
             if session.state().inbox_bytes <= INBOX_HIGH {
                 break;
             }
+            // Not reading because the handler is behind: the peer's silence is ours, not its
+            // (the keepalive must not close it), until reading resumes.
+            session.paused.store(true, Ordering::Relaxed);
             room.await;
+            session.paused.store(false, Ordering::Relaxed);
+            session.seen();
         }
         let message = match stream.next().await {
             Some(Ok(message)) => message,
@@ -612,6 +579,9 @@ async fn write_loop<S>(
 {
     let mut handler_done = false;
     let period = settings.ping_interval.unwrap_or(Duration::from_secs(3600));
+    // With pings on, a peer that takes longer than a ping round to accept our bytes is gone: the
+    // writer gives up instead of holding the handler, the slot and shutdown.
+    let write_limit = settings.ping_interval.map(|p| p + settings.ping_timeout);
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     loop {
         let batch: Vec<Message> = {
@@ -645,29 +615,19 @@ async fn write_loop<S>(
                 _ = ping.tick(), if settings.ping_interval.is_some() => {
                     if session.silent_for() > period + settings.ping_timeout {
                         session.close_with(1011);
-                    } else if sink.send(Message::Ping(Bytes::new())).await.is_err() {
+                    } else if within(write_limit, async { sink.send(Message::Ping(Bytes::new())).await.ok() })
+                        .await
+                        .is_none()
+                    {
                         break;
                     }
                 }
             }
             continue;
         }
-        let mut closed = false;
-        let mut failed = false;
-        for message in batch {
-            closed |= matches!(message, Message::Close(_));
-            if sink.feed(message).await.is_err() {
-                failed = true;
-                break;
-            }
-        }
-        failed |= sink.flush().await.is_err();
-        if let Some(waiter) = session.state().sender.take() {
-            waiter.resolve();
-        }
-        if failed {
-            break;
-        }
+        let written = within(write_limit, write_batch(&mut sink, batch)).await;
+        session.state().senders.drain(..).for_each(Waiter::resolve);
+        let Some(closed) = written else { break };
         if closed && handler_done {
             return;
         }
@@ -683,6 +643,31 @@ async fn write_loop<S>(
     if !handler_done {
         let reply = done.await;
         session.finish(reply.ok().and_then(|r| r.error.clone()));
+    }
+}
+
+/// Write `batch` and flush: whether it held a close frame, or None when the socket failed.
+async fn write_batch<S>(
+    sink: &mut futures_util::stream::SplitSink<WebSocketStream<S>, Message>,
+    batch: Vec<Message>,
+) -> Option<bool>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut closed = false;
+    for message in batch {
+        closed |= matches!(message, Message::Close(_));
+        sink.feed(message).await.ok()?;
+    }
+    sink.flush().await.ok()?;
+    Some(closed)
+}
+
+/// `work`, given at most `limit` (None: no limit); None when it failed or ran out of time.
+async fn within<T>(limit: Option<Duration>, work: impl std::future::Future<Output = Option<T>>) -> Option<T> {
+    match limit {
+        None => work.await,
+        Some(limit) => tokio::time::timeout(limit, work).await.ok().flatten(),
     }
 }
 
@@ -704,7 +689,8 @@ impl WebSocketTestConnection {
         done: oneshot::Receiver<Reply>,
     ) -> Self {
         let (client_io, server_io) = tokio::io::duplex(1 << 20);
-        runtime.spawn(drive(app, session.clone(), server_io, Role::Server, done));
+        let open = OpenCount::enter(&app);
+        runtime.spawn(drive(app, open, session.clone(), server_io, Role::Server, done));
         let client = runtime.block_on(WebSocketStream::from_raw_socket(client_io, Role::Client, None));
         let (sender, receiver) = client.split();
         WebSocketTestConnection {
@@ -741,14 +727,17 @@ impl WebSocketTestConnection {
         let received = py.allow_threads(|| {
             self.runtime.block_on(async {
                 let mut client = self.receiver.lock().await;
-                tokio::time::timeout(Duration::from_secs_f64(timeout.max(0.0)), async {
-                    loop {
-                        match client.next().await {
-                            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
-                            other => return other,
+                tokio::time::timeout(
+                    Duration::from_secs_f64(if timeout > 0.0 { timeout.min(1e9) } else { 0.0 }),
+                    async {
+                        loop {
+                            match client.next().await {
+                                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
+                                other => return other,
+                            }
                         }
-                    }
-                })
+                    },
+                )
                 .await
             })
         });
@@ -778,7 +767,11 @@ impl WebSocketTestConnection {
             let (guard, _) = self
                 .session
                 .finished
-                .wait_timeout_while(guard, Duration::from_secs_f64(timeout.max(0.0)), |o| o.is_none())
+                .wait_timeout_while(
+                    guard,
+                    Duration::from_secs_f64(if timeout > 0.0 { timeout.min(1e9) } else { 0.0 }),
+                    |o| o.is_none(),
+                )
                 .unwrap_or_else(|e| e.into_inner());
             guard.clone()
         });

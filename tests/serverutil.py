@@ -16,6 +16,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -166,6 +168,44 @@ def start_server(app: str = "basic", *args: str, settings: dict[str, Any] | None
         server.kill()
         raise
     return server
+
+
+@contextmanager
+def served(app: str = "basic", *args: str, settings: dict[str, Any] | None = None) -> Iterator[ServerProcess]:
+    """One started server for a ``with`` block (a module fixture), stopped at its end."""
+    server = start_server(app, *args, settings=settings)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
+def spawner(app: str = "basic") -> Iterator[Callable[..., ServerProcess]]:
+    """``spawn(*args, **settings)`` starts a server of ``app`` (a test's own: other settings, signals,
+    fresh memory); every one is killed at the end of the ``with`` block."""
+    started: list[ServerProcess] = []
+
+    def spawn(*args: str, **settings: Any) -> ServerProcess:
+        proc = ServerProcess(app, *args, settings=settings)
+        started.append(proc)
+        proc.wait_started()
+        return proc
+
+    try:
+        yield spawn
+    finally:
+        for proc in started:
+            proc.kill()
+
+
+def rss_bytes(pid: int) -> int:
+    """A process's resident memory."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
 
 
 # -- raw HTTP/1.1 ---------------------------------------------------------------------------

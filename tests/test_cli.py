@@ -140,6 +140,13 @@ def run_cli(project: Path, *args: str, env: dict[str, str] | None = None) -> sub
         (["run", "main:app", "--workers", "0"], "--workers must be at least 1"),
         (["run", "main:app", "--root-path", "api"], "root_path must start with '/'"),
         (["run", "main:app", "--forwarded-allow-ips", "nonsense"], "forwarded_allow_ips"),
+        (["run", "main:app", "--max-connections", "many"], "--max-connections must be a number or none, not 'many'"),
+        (["run", "main:app", "--max-connections", "0"], "max_connections must be a positive integer or None"),
+        (["run", "main:app", "--request-timeout", "soon"], "--request-timeout must be a number or none, not 'soon'"),
+        (["run", "main:app", "--ws-ping-interval", "-1"], "ws_ping_interval must be a positive number"),
+        (["run", "main:app", "--keep-alive-timeout", "0"], "keep_alive_timeout must be a positive number"),
+        (["run", "main:app", "--keep-alive-timeout", "inf"], "keep_alive_timeout must be a positive number"),
+        (["run", "main:app", "--request-timeout", "nan"], "request_timeout must be a positive number"),
         (["dev", "main:nope"], "module 'main' has no attribute 'nope'"),
     ],
 )

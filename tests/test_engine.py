@@ -32,7 +32,8 @@ from serverutil import (
     ServerProcess,
     raw_request,
     request_bytes,
-    start_server,
+    served,
+    spawner,
 )
 from turboapi.testclient import TestClient
 
@@ -54,27 +55,15 @@ SHUTDOWN_RE = re.compile(r"MARKER lifespan-shutdown thread=(turboapi-shard-\d+) 
 @pytest.fixture
 def spawn() -> Iterator[Callable[..., ServerProcess]]:
     """Starts engine.py servers owned by one test; all killed afterwards."""
-    started: list[ServerProcess] = []
-
-    def _spawn(**settings: Any) -> ServerProcess:
-        proc = ServerProcess("engine", settings=settings)
-        started.append(proc)
-        proc.wait_started()
-        return proc
-
-    yield _spawn
-    for proc in started:
-        proc.kill()
+    with spawner("engine") as spawn:
+        yield spawn
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
     """engine.py with default settings, shared by the module (no test leaves a handler running)."""
-    proc = start_server("engine")
-    try:
+    with served("engine") as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 class EnvServer(ServerProcess):

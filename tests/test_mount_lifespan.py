@@ -2,6 +2,7 @@
 before, once per loop shard, with its ``scope["state"]`` given to its requests. An app without
 lifespan support is served without it; a failed startup fails the server's startup."""
 
+import asyncio
 from contextlib import asynccontextmanager
 
 import fastapi
@@ -84,3 +85,26 @@ def test_a_failed_startup_fails_the_server_startup() -> None:
     with pytest.raises(RuntimeError, match="mounted at /legacy failed to start"):
         client.__enter__()
     client.close()
+
+
+def test_an_app_that_never_finishes_its_shutdown_does_not_hold_the_server(monkeypatch, caplog) -> None:
+    import time
+
+    import turboapi.asgi
+
+    monkeypatch.setattr(turboapi.asgi, "SHUTDOWN_WAIT", 0.5)
+
+    async def stuck(scope, receive, send):
+        assert scope["type"] == "lifespan"
+        await receive()
+        await send({"type": "lifespan.startup.complete"})
+        await receive()  # lifespan.shutdown: never answered
+        await asyncio.sleep(3600)
+
+    app = FastAPI()
+    app.mount("/stuck", stuck)
+    started = time.monotonic()
+    with TestClient(app):
+        pass
+    assert time.monotonic() - started < 5
+    assert "did not finish its shutdown" in caplog.text

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from serverutil import rss_bytes
 from test_cli import Cli
 
 APP = """
@@ -48,14 +49,6 @@ app.mount("/legacy", legacy)
 def ping():
     return {"pong": True}
 """
-
-
-def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from serverutil import (
     ServerProcess,
     raw_request,
     request_bytes,
-    start_server,
+    served,
     wait_port_closed,
 )
 
@@ -39,21 +39,15 @@ MSG_INT = "Input should be a valid integer, unable to parse string as an integer
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
     """tests/apps/basic.py with default settings, shared by the module."""
-    proc = start_server("basic")
-    try:
+    with served("basic") as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.fixture(scope="module")
 def limited() -> Iterator[ServerProcess]:
     """basic.py with small limits: 1 KiB bodies, 1 s header timeout, 16 KiB of head."""
-    proc = start_server("basic", settings=LIMITED)
-    try:
+    with served("basic", settings=LIMITED) as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.fixture

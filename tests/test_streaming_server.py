@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from serverutil import HOST, ServerProcess, raw_request, request_bytes, start_server
+from serverutil import HOST, ServerProcess, raw_request, request_bytes, rss_bytes, served, spawner
 
 MiB = 1024 * 1024
 
@@ -178,14 +178,6 @@ def get_json(port: int, path: str) -> Any:
     return json.loads(resp.body)
 
 
-def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
-
-
 def new_id() -> str:
     return uuid.uuid4().hex[:12]
 
@@ -209,27 +201,15 @@ def close_streams() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
     """tests/apps/streaming.py with default settings, shared by the module."""
-    proc = start_server("streaming")
-    try:
+    with served("streaming") as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.fixture
 def spawn() -> Iterator[Callable[..., ServerProcess]]:
     """Servers owned by one test (fresh memory, other settings); all killed afterwards."""
-    started: list[ServerProcess] = []
-
-    def _spawn(*args: str, **settings: Any) -> ServerProcess:
-        proc = ServerProcess("streaming", *args, settings=settings)
-        started.append(proc)
-        proc.wait_started()
-        return proc
-
-    yield _spawn
-    for proc in started:
-        proc.kill()
+    with spawner("streaming") as spawn:
+        yield spawn
 
 
 # -- (a) chunks leave as they are produced ---------------------------------------------------------

@@ -21,33 +21,21 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from serverutil import HOST, ServerProcess, raw_request, start_server
+from serverutil import HOST, ServerProcess, raw_request, rss_bytes, served, spawner
 
 pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
-    proc = start_server("websocket_app")
-    try:
+    with served("websocket_app") as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.fixture
 def spawn() -> Iterator[Callable[..., ServerProcess]]:
-    started: list[ServerProcess] = []
-
-    def _spawn(**settings: Any) -> ServerProcess:
-        proc = ServerProcess("websocket_app", settings=settings)
-        started.append(proc)
-        proc.wait_started()
-        return proc
-
-    yield _spawn
-    for proc in started:
-        proc.kill()
+    with spawner("websocket_app") as spawn:
+        yield spawn
 
 
 def url(server: ServerProcess, path: str) -> str:
@@ -67,14 +55,6 @@ def still_serving(server: ServerProcess) -> None:
 
 def run(coro: Any) -> Any:
     return asyncio.run(asyncio.wait_for(coro, 90))
-
-
-def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
 
 
 # -- raw handshakes -------------------------------------------------------------------------------
@@ -152,8 +132,10 @@ def test_handshake_answers(server: ServerProcess) -> None:
         sock, head = handshake(port, path)
         assert status_of(head) == 403, (path, head)
         sock.close()
-    # The handler closes before accepting: 403; raises before accepting: 500.
-    for path, status in (("/refuse", 403), ("/crash", 500)):
+    # The handler closes before accepting: 403; raises before accepting: 500; an exception handler
+    # answering with an HTTP response (HTTPException's) is an error too: denial responses are not
+    # supported, and the answer must not be dropped silently.
+    for path, status in (("/refuse", 403), ("/crash", 500), ("/http-error", 500)):
         sock, head = handshake(port, path)
         assert status_of(head) == status, (path, head)
         sock.close()
@@ -164,7 +146,45 @@ def test_handshake_answers(server: ServerProcess) -> None:
     sock, head = handshake(port, "/echo", Sec_WebSocket_Version="8")
     assert status_of(head) == 426 and b"sec-websocket-version: 13" in head.lower(), head
     sock.close()
+    # A stray Upgrade header without `Connection: upgrade` is a plain request (as uvicorn reads it).
+    sock, head = handshake(port, "/", Connection="keep-alive")
+    assert status_of(head) == 200, head
+    sock.close()
     still_serving(server)
+
+
+def close_code(sock: socket.socket) -> int:
+    """Read frames until the server's close frame; its code."""
+    while True:
+        opcode, payload = read_frame(sock)
+        if opcode == 0x8:
+            return struct.unpack("!H", payload[:2])[0]
+
+
+def test_protocol_errors_close_with_their_codes(server: ServerProcess) -> None:
+    """Invalid UTF-8 in a text message: 1007; a frame without the client's mask: 1002."""
+    port = server.port or 0
+    sock, head = handshake(port, "/echo")
+    assert status_of(head) == 101
+    sock.sendall(masked_frame(0x1, b"\xff\xfe"))
+    assert close_code(sock) == 1007
+    sock.close()
+    sock, head = handshake(port, "/echo")
+    sock.sendall(bytes([0x81, 0x02]) + b"hi")  # unmasked
+    assert close_code(sock) == 1002
+    sock.close()
+    still_serving(server)
+
+
+def test_handshake_past_the_request_timeout_is_504(spawn: Callable[..., ServerProcess]) -> None:
+    """A handler that does not decide within request_timeout: 504, and it is cancelled."""
+    proc = spawn(request_timeout=0.5)
+    started = time.monotonic()
+    sock, head = handshake(proc.port or 0, "/slow-accept?seconds=3")
+    assert status_of(head) == 504, head
+    assert time.monotonic() - started < 2.5
+    sock.close()
+    still_serving(proc)
 
 
 def test_refused_handshakes_through_the_client(server: ServerProcess) -> None:
@@ -334,6 +354,25 @@ def test_fast_sender_is_held_back(spawn: Callable[..., ServerProcess]) -> None:
     still_serving(proc)
 
 
+def test_concurrent_senders_all_wake(spawn: Callable[..., ServerProcess]) -> None:
+    """Two tasks send 4 MB each to a client that starts reading late: both are held back, both
+    are woken once it reads (a lost waiter would leave one hanging, and the close never sent)."""
+    proc = spawn()
+    sock, head = handshake(proc.port or 0, "/fanout?tasks=2&count=40&size=100000")
+    assert status_of(head) == 101
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    time.sleep(1.0)
+    received = 0
+    while True:
+        opcode, payload = read_frame(sock)
+        if opcode == 0x8:
+            assert struct.unpack("!H", payload[:2])[0] == 1000
+            break
+        received += len(payload)
+    sock.close()
+    assert received == 2 * 40 * 100_000
+
+
 # -- keepalive -----------------------------------------------------------------------------------
 def test_client_ping_is_answered(server: ServerProcess) -> None:
     async def main() -> float:
@@ -361,6 +400,41 @@ def test_silent_peer_is_pinged_then_closed(spawn: Callable[..., ServerProcess]) 
     assert struct.unpack("!H", payload[:2])[0] == 1011
     assert time.monotonic() - started < 5
     sock.close()
+    still_serving(proc)
+
+
+def test_a_peer_held_back_by_the_server_is_not_silent(spawn: Callable[..., ServerProcess]) -> None:
+    """The handler reads nothing for 2 s while the client sends 2 MiB: the server stops reading
+    (backpressure), so pings go unanswered; that silence is the server's, and the keepalive
+    (0.3 s + 0.3 s) must not close the connection: every byte reaches the handler."""
+    proc = spawn(ws_ping_interval=0.3, ws_ping_timeout=0.3)
+    sock, head = handshake(proc.port or 0, "/sink?wait=2")
+    assert status_of(head) == 101
+    frame = masked_frame(0x2, b"s" * 65536)
+    for _ in range(32):
+        sock.sendall(frame)  # blocks while the server holds back; resumes when it reads again
+    deadline = time.monotonic() + 10
+    while stats(proc)["sink_received"] < 32 * 65536 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert stats(proc)["sink_received"] == 32 * 65536
+    sock.close()
+
+
+def test_a_peer_that_stops_reading_is_let_go(spawn: Callable[..., ServerProcess]) -> None:
+    """A client that never reads what /flood sends: with pings on, the writer gives up after a
+    ping round (0.3 s + 0.3 s) instead of holding the handler, which sees the disconnect."""
+    proc = spawn(ws_ping_interval=0.3, ws_ping_timeout=0.3)
+    sock, head = handshake(proc.port or 0, f"/flood?total={256 * 1024 * 1024}")
+    assert status_of(head) == 101
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    try:
+        deadline = time.monotonic() + 10
+        while stats(proc)["flood_done"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert stats(proc)["flood_done"] == 1
+        assert stats(proc)["flood_sent"] < 64 * 1024 * 1024
+    finally:
+        sock.close()
     still_serving(proc)
 
 

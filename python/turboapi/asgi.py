@@ -19,10 +19,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from .responses import StreamingResponse
+from .websockets import WebSocket
 
 logger = logging.getLogger("turboapi.error")
 
 _END: Any = object()
+#: Seconds a mounted app's lifespan has to finish its shutdown before the server goes on.
+SHUTDOWN_WAIT = 10.0
 
 
 class ASGIMount:
@@ -73,8 +76,6 @@ class ASGIMount:
     async def websocket(self, request: Any) -> None:
         """A WebSocket handshake under the prefix: the app gets a ``websocket`` scope, and its
         receive/send are the connection's (the core answers the handshake as the app decides)."""
-        from .websockets import WebSocket
-
         websocket = WebSocket(request._data, app=request.app)
         scope = self.scope(request)
         del scope["method"]
@@ -172,12 +173,13 @@ class _Lifespan:
         self._from_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
-    async def _exchange(self, message: str) -> dict[str, Any] | None:
-        """Send ``message``; the app's answer, or None if the app returned or raised instead."""
+    async def _exchange(self, message: str, timeout: float | None = None) -> dict[str, Any] | None:
+        """Send ``message``; the app's answer, or None if the app returned or raised instead (or
+        did not answer within ``timeout``)."""
         assert self._task is not None
         await self._to_app.put({"type": message})
         answer = asyncio.ensure_future(self._from_app.get())
-        await asyncio.wait({answer, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({answer, self._task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         if answer.done():
             return answer.result()
         answer.cancel()
@@ -199,9 +201,13 @@ class _Lifespan:
         return True
 
     async def stop(self, prefix: str) -> None:
-        answer = await self._exchange("lifespan.shutdown")
-        if answer is not None and answer["type"] == "lifespan.shutdown.failed":
-            logger.error("the app mounted at %s failed to shut down: %s", prefix or "/", answer.get("message", ""))
+        # Bounded: an app that never answers must not keep the server from exiting.
+        answer = await self._exchange("lifespan.shutdown", timeout=SHUTDOWN_WAIT)
+        where = prefix or "/"
+        if answer is None and self._task is not None and not self._task.done():
+            logger.error("the app mounted at %s did not finish its shutdown in %.0f s", where, SHUTDOWN_WAIT)
+        elif answer is not None and answer["type"] == "lifespan.shutdown.failed":
+            logger.error("the app mounted at %s failed to shut down: %s", where, answer.get("message", ""))
         if self._task is not None:
             with contextlib.suppress(asyncio.TimeoutError, Exception):
-                await asyncio.wait_for(self._task, 10)
+                await asyncio.wait_for(self._task, 1 if answer is None else SHUTDOWN_WAIT)

@@ -188,7 +188,7 @@ class ASGIAdapter:
             # Cancelled by the server (or its client left mid-call): the handler must still hear
             # a disconnect. A second close of a closed connection is a no-op error, ignored.
             self._pool.submit(_close_quietly, connection)
-        ended, error = await self._call(connection.wait_finished, 1.0)
+        _ended, error = await self._call(connection.wait_finished, 1.0)
         if error is not None:
             raise error
 

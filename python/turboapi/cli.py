@@ -38,7 +38,7 @@ SETTING_FLAGS: list[tuple[str, str, Any, str]] = [
     ),
     ("--keep-alive-timeout", "keep_alive_timeout", float, "seconds an idle keep-alive connection stays open (5)"),
     ("--request-timeout", "request_timeout", str, "seconds a handler has to answer before a 504 (default: none)"),
-    ("--max-connections", "max_connections", int, "connections open at once (default: the open-file limit)"),
+    ("--max-connections", "max_connections", str, "connections open at once (default, or none: the open-file limit)"),
     (
         "--ws-max-size",
         "ws_max_size",
@@ -58,14 +58,6 @@ SETTING_FLAGS: list[tuple[str, str, Any, str]] = [
         "seconds a silent WebSocket peer is given past the ping (default 20)",
     ),
 ]
-
-#: Settings taken as a number, or ``none`` to turn them off.
-OPTIONAL_NUMBERS: dict[str, Any] = {
-    "max_concurrent": int,
-    "request_timeout": float,
-    "ws_ping_interval": float,
-    "ws_ping_timeout": float,
-}
 
 
 class UsageError(Exception):
@@ -177,8 +169,13 @@ def resolve(args: argparse.Namespace, cwd: str) -> tuple[str, int, int, dict[str
         host = "127.0.0.1"
     if workers < 1:
         raise UsageError(f"--workers must be at least 1, not {workers}")
-    from .serving import Settings
+    from dataclasses import fields
 
+    from .serving import Settings
+    from .serving import _parse as parse_setting
+
+    # The declared types of the settings: `int | None` ones also take `none` on the command line.
+    setting_types = {f.name: str(f.type) for f in fields(Settings)}
     # pyproject values sit under the environment: drop the ones the environment sets.
     settings = {k: v for k, v in config.items() if f"TURBOAPI_{k.upper()}" not in env}
     if args.proxy_headers is not None:
@@ -191,12 +188,12 @@ def resolve(args: argparse.Namespace, cwd: str) -> tuple[str, int, int, dict[str
         value = getattr(args, dest)
         if value is None:
             continue
-        if dest in OPTIONAL_NUMBERS:
-            number = OPTIONAL_NUMBERS[dest]
+        if isinstance(value, str) and setting_types[dest] in ("int | None", "float | None"):
+            # A number, or `none`: read as the environment variable would be.
             try:
-                value = None if value.strip().lower() == "none" else number(value)
-            except ValueError:
-                raise UsageError(f"{flag} must be a number or none, not {value!r}") from None
+                value = parse_setting(dest, setting_types[dest], value, source=flag)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
         settings[dest] = value
     try:
         resolved = Settings.resolve(settings, env=env)  # refuse bad values here, before any process starts

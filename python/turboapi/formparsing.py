@@ -44,6 +44,17 @@ def parse_form(body: bytes, content_type: str | None, path: str | None = None) -
     return FormData()
 
 
+def read_form(body: bytes, content_type: str | None, path: str | None = None) -> FormData:
+    """``parse_form`` for a request: any failure of the body (a broken format, a charset no codec
+    decodes) is the client's, a 400 as FastAPI's form parameters answer."""
+    try:
+        return parse_form(body, content_type, path)
+    except HTTPException:
+        raise
+    except Exception as exc:
+        raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
+
+
 def _parse_urlencoded(body: bytes) -> FormData:
     items: list[tuple[str, str]] = []
     name = bytearray()

@@ -101,6 +101,9 @@ class HTTPConnection:
 
 
 class Request(HTTPConnection):
+    #: The parsed form: from request.form(), or the one the route's Form parameters came from.
+    _form: Any = None
+
     @property
     def method(self) -> str:
         return self._data.method
@@ -133,22 +136,8 @@ class Request(HTTPConnection):
         return _FormReader(self)
 
     async def close(self) -> None:
-        form = getattr(self, "_form", None)
-        if form is not None:
-            await form.close()
-
-
-async def _parsed(parse: Any, *args: Any) -> Any:
-    """A form parse whose failure is the client's: a body in a charset that cannot be decoded
-    (``charset=undefined``) is a 400, as FastAPI's form parameters answer (its request.form()
-    answers 500)."""
-    from .exceptions import HTTPException
-
-    try:
-        result = parse(*args)
-        return await result if hasattr(result, "__await__") else result
-    except UnicodeError as exc:
-        raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
+        if self._form is not None:
+            await self._form.close()
 
 
 class _FormReader:
@@ -160,20 +149,18 @@ class _FormReader:
 
     async def _parse(self) -> Any:
         request = self._request
-        form = getattr(request, "_form", None)
-        if form is None:
-            from .formparsing import parse_form
+        if request._form is None:
+            from .formparsing import read_form
 
             data = request._data
             if data.body_path is not None:
                 # A spooled upload is read from disk: not on the event loop.
                 from .concurrency import run_in_threadpool
 
-                form = await _parsed(run_in_threadpool, parse_form, b"", data.content_type, data.body_path)
+                request._form = await run_in_threadpool(read_form, b"", data.content_type, data.body_path)
             else:
-                form = await _parsed(parse_form, data.body, data.content_type)
-            request._form = form
-        return form
+                request._form = read_form(data.body, data.content_type)
+        return request._form
 
     def __await__(self) -> Any:
         return self._parse().__await__()

@@ -14,13 +14,21 @@ from pydantic import TypeAdapter
 from . import dependencies as deps
 from . import params
 from ._planned import refuse
+from .concurrency import run_in_threadpool
 from .datastructures import Default
 from .datastructures import DefaultPlaceholder as _Default
-from .exceptions import FastAPIError, ResponseValidationError
+from .exceptions import (
+    FastAPIError,
+    RequestValidationError,
+    ResponseValidationError,
+    WebSocketException,
+    WebSocketRequestValidationError,
+)
 from .requests import Request
 from .responses import RESPONSE_TYPES, JSONResponse, Response
 from .solving import DependencyRunner, RequestScope, solve_simple
 from .streaming import GeneratorStream, is_generator_function, stream_item_type
+from .websockets import WebSocket
 
 try:
     from starlette.routing import NoMatchFound
@@ -468,9 +476,6 @@ class APIWebSocketRoute(APIRoute):
         return kwargs, pending, data
 
     async def run(self, solved: tuple[dict[str, Any], list[tuple[int, Any]], Any]) -> None:
-        from .exceptions import RequestValidationError, WebSocketException, WebSocketRequestValidationError
-        from .websockets import WebSocket
-
         kwargs, pending, data = solved
         websocket = WebSocket(data, app=self.app)
         try:
@@ -490,24 +495,29 @@ class APIWebSocketRoute(APIRoute):
                 return
             if handler is None:
                 raise
-            result = handler(websocket, exc)
-            if inspect.isawaitable(result):
-                await result
+            if inspect.iscoroutinefunction(handler):
+                result = await handler(websocket, exc)
+            else:
+                result = await run_in_threadpool(handler, websocket, exc)
+            if result is not None:
+                # An HTTP answer (the default HTTPException handler's JSONResponse): FastAPI sends
+                # it as a denial response, which turboapi does not support; an error, logged,
+                # (500 before accept, 1011 after) rather than an answer silently dropped.
+                raise RuntimeError(
+                    f"the exception handler for {type(exc).__name__} returned a response on a WebSocket; "
+                    "turboapi does not support WebSocket denial responses yet"
+                ) from exc
 
     async def _run_with_dependencies(
         self, kwargs: dict[str, Any], pending: list[tuple[int, Any]], data: Any, websocket: Any
     ) -> None:
-        from contextlib import AsyncExitStack
-
-        from .exceptions import WebSocketRequestValidationError
-
         runner = self.runner
         scope = RequestScope(kwargs, pending, data, self.app)
         scope._request = websocket
         # The exits of `yield` dependencies run when the endpoint has returned, as FastAPI's.
-        async with AsyncExitStack() as stack:
+        async with contextlib.AsyncExitStack() as stack:
             scope.stack = stack
-            async with AsyncExitStack() as function_stack:
+            async with contextlib.AsyncExitStack() as function_stack:
                 scope.function_stack = function_stack
                 values, errors = await runner.solve_async(scope, runner.root)
                 if errors:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import math
 import os
 import sys
 import threading
@@ -138,7 +139,7 @@ class Settings:
             "body_read_timeout",
         ):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or value <= 0:
+            if not _seconds(value):
                 raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
         if self.max_connections is not None and (
             not isinstance(self.max_connections, int)
@@ -148,7 +149,7 @@ class Settings:
             raise ValueError(f"max_connections must be a positive integer or None, not {self.max_connections!r}")
         for name in ("ws_ping_interval", "ws_ping_timeout", "request_timeout"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0):
+            if value is not None and not _seconds(value):
                 raise ValueError(f"{name} must be a positive number of seconds or None, not {value!r}")
         if self.root_path and not str(self.root_path).startswith("/"):
             raise ValueError(f"root_path must start with '/', not {self.root_path!r}")
@@ -158,9 +159,17 @@ class Settings:
             raise ValueError(f"json must be 'orjson' or 'stdlib', not {self.json!r}")
 
 
-def _parse(name: str, type_name: Any, raw: str) -> Any:
+def _seconds(value: Any) -> bool:
+    """A duration setting's value: a finite number of seconds above zero."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < math.inf
+
+
+def _parse(name: str, type_name: Any, raw: str, source: str | None = None) -> Any:
+    """A setting's text (from the environment, or ``source``: a command-line flag) as its type."""
+    source = source or f"TURBOAPI_{name.upper()}"
     kind = type_name if isinstance(type_name, str) else type_name.__name__
-    if kind in ("int | None", "float | None"):
+    optional = kind in ("int | None", "float | None")
+    if optional:
         if raw.strip().lower() == "none":
             return None
         kind = kind.split(" ")[0]
@@ -170,14 +179,14 @@ def _parse(name: str, type_name: Any, raw: str) -> Any:
             return True
         if value in ("0", "false", "no", "off"):
             return False
-        raise ValueError(f"TURBOAPI_{name.upper()} must be 1/0, true/false, yes/no or on/off, not {raw!r}")
+        raise ValueError(f"{source} must be 1/0, true/false, yes/no or on/off, not {raw!r}")
     try:
         if kind == "int":
             return int(raw)
         if kind == "float":
             return float(raw)
     except ValueError:
-        raise ValueError(f"TURBOAPI_{name.upper()} must be a number, not {raw!r}") from None
+        raise ValueError(f"{source} must be a number{' or none' if optional else ''}, not {raw!r}") from None
     return raw
 
 
@@ -288,6 +297,7 @@ class Runtime:
         self._workers: list[threading.Thread] = []
         self._shards: list[tuple[threading.Thread, asyncio.AbstractEventLoop]] = []
         self._lifespans: list[Any] = []
+        self._access: threading.Thread | None = None
         self.started = False
 
     # -- threads ---------------------------------------------------------------------------
@@ -358,9 +368,8 @@ class Runtime:
         threads = self._workers + [t for t, _ in self._shards]
         # The access-log thread waits inside the core (0.2 s at a time): it must be out before the
         # interpreter ends, which would otherwise kill it there (an abort, the last lines lost).
-        access = getattr(self, "_access", None)
-        if access is not None:
-            threads.append(access)
+        if self._access is not None:
+            threads.append(self._access)
             self._access = None
         for t in threads:
             t.join(timeout=max(0.0, deadline - time.monotonic()))

@@ -91,15 +91,10 @@ class Body:
         self.form: FormData | None = None
         fields = sig.body
         if isinstance(fields[0].info, params.Form):
-            from .formparsing import parse_form
+            from .formparsing import read_form
 
             self.raw = b""
-            try:
-                self.form = self.value = parse_form(data.body, self.content_type, path)
-            except HTTPException:
-                raise
-            except Exception as exc:
-                raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
+            self.form = self.value = read_form(data.body, self.content_type, path)
             return
         if path is not None:  # an upload sent to a route that does not take a form: read it whole
             with open(path, "rb") as f:
@@ -358,6 +353,8 @@ def solve_simple(
         raise RequestValidationError(errors, body=body.for_errors() if body is not None else None)
     kwargs.update(body_values)
     _special_params(route, sig, kwargs, data, request)
+    if sig.request_param and body is not None and body.form is not None:
+        kwargs[sig.request_param]._form = body.form  # request.form() is the form the fields came from
 
 
 def _special_params(route: Any, sig: EndpointSignature, kwargs: dict[str, Any], data: Any, request: Any) -> None:
@@ -407,6 +404,8 @@ class RequestScope:
     def request(self) -> Any:
         if self._request is None:
             self._request = Request(self.data, app=self.app)
+            if self.body is not None and self.body.form is not None:
+                self._request._form = self.body.form  # request.form() is the form the fields came from
         return self._request
 
     @property

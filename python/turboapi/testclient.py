@@ -164,7 +164,7 @@ class WebSocketTestSession:
         self._raise_server_error(wait=10.0)
 
     def _raise_server_error(self, wait: float) -> None:
-        ended, error = self._connection.wait_finished(wait)
+        _ended, error = self._connection.wait_finished(wait)
         if error is not None and self._client.raise_server_exceptions:
             raise error
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 from .requests import HTTPConnection
@@ -74,10 +74,7 @@ class WebSocket(HTTPConnection):
             return {"type": "websocket.connect"}
         if self.client_state == WebSocketState.DISCONNECTED:
             raise WebSocketDisconnected('Cannot call "receive" once a disconnect message has been received.')
-        channel = self._channel
-        while (got := channel.receive()) is None:
-            await self._wait(channel.wait_receive)
-        kind, value = got
+        kind, value = await self._next()
         if kind == 0:
             return {"type": "websocket.receive", "text": value}
         if kind == 1:
@@ -96,7 +93,7 @@ class WebSocket(HTTPConnection):
             elif kind == "websocket.close":
                 code = message.get("code", 1000)
                 if not isinstance(code, int) or not 0 <= code <= 65535:
-                    raise ValueError(f"a WebSocket close code is a number from 1000 to 4999, not {code!r}")
+                    raise ValueError(f"a WebSocket close code is a number from 0 to 65535, not {code!r}")
                 self.application_state = WebSocketState.DISCONNECTED
                 self._channel.deny(code, message.get("reason") or "")
             elif kind == "websocket.http.response.start":
@@ -134,14 +131,26 @@ class WebSocket(HTTPConnection):
             answer = channel.close(code, reason)
         else:
             raise RuntimeError(f'Expected ASGI message "websocket.send" or "websocket.close", but got {kind!r}')
+        if answer == _GONE and kind == "websocket.close":
+            return  # closing what is already closed
+        await self._sent(answer)
+
+    async def _next(self) -> tuple[int, Any]:
+        """The next message from the core: (0, str), (1, bytes) or (2, (code, reason))."""
+        channel = self._channel
+        while (got := channel.receive()) is None:
+            await self._wait(channel.wait_receive)
+        return got
+
+    async def _sent(self, answer: int) -> None:
+        """What the core said of a queued message: the connection is gone (a disconnect, as
+        Starlette reports a send to a departed client), or the queue is full (wait until the
+        client has read: backpressure)."""
         if answer == _GONE:
-            if kind == "websocket.close":
-                return  # closing what is already closed
             self.application_state = WebSocketState.DISCONNECTED
             raise WebSocketDisconnect(code=1006)
         if answer == _FULL:
-            # The client reads slowly: wait for the core to drain the queue (backpressure).
-            await self._wait(channel.wait_writable)
+            await self._wait(self._channel.wait_writable)
 
     async def _wait(self, register: Any) -> None:
         """Wait for the core to resolve a future given to ``register`` (which says False when
@@ -176,10 +185,7 @@ class WebSocket(HTTPConnection):
         self._require_connected()
         if self.client_state == WebSocketState.CONNECTED:
             # The common case without the message dict: a text message is waiting, or comes.
-            channel = self._channel
-            while (got := channel.receive()) is None:
-                await self._wait(channel.wait_receive)
-            kind, value = got
+            kind, value = await self._next()
             if kind == 0:
                 return value
             if kind == 1:
@@ -204,36 +210,27 @@ class WebSocket(HTTPConnection):
         text = message["text"] if mode == "text" else message["bytes"].decode("utf-8")
         return json.loads(text)
 
-    async def iter_text(self) -> AsyncIterator[str]:
+    @staticmethod
+    async def _until_disconnect(receive: Callable[[], Awaitable[Any]]) -> AsyncIterator[Any]:
         try:
             while True:
-                yield await self.receive_text()
+                yield await receive()
         except WebSocketDisconnect:
             pass
 
-    async def iter_bytes(self) -> AsyncIterator[bytes]:
-        try:
-            while True:
-                yield await self.receive_bytes()
-        except WebSocketDisconnect:
-            pass
+    def iter_text(self) -> AsyncIterator[str]:
+        return self._until_disconnect(self.receive_text)
 
-    async def iter_json(self) -> AsyncIterator[Any]:
-        try:
-            while True:
-                yield await self.receive_json()
-        except WebSocketDisconnect:
-            pass
+    def iter_bytes(self) -> AsyncIterator[bytes]:
+        return self._until_disconnect(self.receive_bytes)
+
+    def iter_json(self) -> AsyncIterator[Any]:
+        return self._until_disconnect(self.receive_json)
 
     async def send_text(self, data: str) -> None:
         if self.application_state == WebSocketState.CONNECTED and type(data) is str:
-            # The common case without the message dict.
-            answer = self._channel.send_text(data)
-            if answer == 0:
-                return
-            if answer == _FULL:
-                await self._wait(self._channel.wait_writable)
-                return
+            await self._sent(self._channel.send_text(data))  # the common case, without the message dict
+            return
         await self.send({"type": "websocket.send", "text": data})
 
     async def send_bytes(self, data: bytes) -> None:
@@ -253,14 +250,3 @@ class WebSocket(HTTPConnection):
 
     async def send_denial_response(self, response: Any) -> None:
         raise RuntimeError("turboapi does not support WebSocket denial responses yet")
-
-
-class WebSocketClose:
-    """Starlette's ASGI app that closes a WebSocket (``WebSocketClose(code, reason)``)."""
-
-    def __init__(self, code: int = 1000, reason: str | None = None) -> None:
-        self.code = code
-        self.reason = reason or ""
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await send({"type": "websocket.close", "code": self.code, "reason": self.reason})

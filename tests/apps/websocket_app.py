@@ -8,7 +8,7 @@ Handlers that tests observe from outside keep counters in ``STATS``, readable at
 import asyncio
 import threading
 
-from turboapi import Query, TurboAPI, WebSocket, WebSocketDisconnect
+from turboapi import HTTPException, Query, TurboAPI, WebSocket, WebSocketDisconnect
 
 app = TurboAPI()
 
@@ -105,6 +105,32 @@ async def sink(websocket: WebSocket, wait: float = 0.0):
             count("sink_received", len(data))
     finally:
         pass
+
+
+@app.websocket("/fanout")
+async def fanout(websocket: WebSocket, tasks: int = 2, count: int = 40, size: int = 100_000):
+    """Several tasks send to one connection at once (as a chat broadcast does): each must be woken
+    when a slow reader has drained the queue; then the connection is closed."""
+    await websocket.accept()
+    chunk = b"f" * size
+
+    async def sender() -> None:
+        for _ in range(count):
+            await websocket.send_bytes(chunk)
+
+    await asyncio.gather(*(sender() for _ in range(tasks)))
+    await websocket.close()
+
+
+@app.websocket("/http-error")
+async def http_error(websocket: WebSocket):
+    raise HTTPException(status_code=418)  # an HTTP answer on a WebSocket: not supported, an error
+
+
+@app.websocket("/slow-accept")
+async def slow_accept(websocket: WebSocket, seconds: float = 2.0):
+    await asyncio.sleep(seconds)
+    await websocket.accept()
 
 
 @app.websocket("/refuse")

@@ -16,7 +16,6 @@ Runs are reproducible (``derandomize=True``, no example database); a failure pri
 minimal falsifying example and both answers.
 """
 
-import asyncio
 import os
 import re
 import tempfile
@@ -30,14 +29,13 @@ from urllib.parse import quote
 
 import fastapi
 import fastapi.responses
-import httpx
 import pytest
 from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 
 import turboapi
 import turboapi.fileresponse
-from fastapi_reference import FastAPITestClient
+from fastapi_reference import ASGIReference, FastAPITestClient
 from turboapi.testclient import TestClient
 
 #: `make fuzz` sets TURBOAPI_FUZZ_EXAMPLES for a longer run (examples per test, and more time).
@@ -239,34 +237,6 @@ def build_app(fw: types.ModuleType) -> Any:
     return app
 
 
-class AsgiReference:
-    """FastAPI's app through httpx's ASGITransport, a sync facade over its own event loop.
-
-    Used where header bytes matter: Starlette's TestClient decodes each header value and
-    re-encodes it as UTF-8 (``value.encode()`` in ``_TestClientTransport``), so a latin-1 byte such
-    as 0xA0 reaches the app as ``"Â\xa0"``. uvicorn, like ASGITransport, hands the bytes on as they
-    came, and FastAPI decodes them as latin-1.
-    """
-
-    def __init__(self, app: Any) -> None:
-        self._loop = asyncio.new_event_loop()
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        self._client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
-
-    def request(self, method: str, url: str, headers: Any = None) -> httpx.Response:
-        return self._loop.run_until_complete(self._client.request(method, url, headers=headers))
-
-    def get(self, url: str, headers: Any = None) -> httpx.Response:
-        return self.request("GET", url, headers)
-
-    def close(self) -> None:
-        try:
-            self._loop.run_until_complete(self._client.aclose())
-            self._loop.run_until_complete(self._loop.shutdown_default_executor())
-        finally:
-            self._loop.close()
-
-
 @pytest.fixture(scope="module")
 def clients() -> Iterator[tuple[Any, Any]]:
     """FastAPI's TestClient and turboapi's, for path and query parameters."""
@@ -281,8 +251,8 @@ def clients() -> Iterator[tuple[Any, Any]]:
 
 @pytest.fixture(scope="module")
 def header_clients() -> Iterator[tuple[Any, Any]]:
-    """FastAPI over ASGI with raw header bytes (``AsgiReference``) and turboapi's TestClient."""
-    reference = AsgiReference(build_app(fastapi))
+    """FastAPI over ASGI with raw header bytes (``ASGIReference``) and turboapi's TestClient."""
+    reference = ASGIReference(build_app(fastapi))
     ours = TestClient(build_app(turboapi), raise_server_exceptions=False)
     try:
         yield reference, ours
@@ -641,7 +611,7 @@ def file_clients() -> Iterator[tuple[Any, Any]]:
 
             return app
 
-        reference = AsgiReference(build(fastapi, fastapi.responses.FileResponse))
+        reference = ASGIReference(build(fastapi, fastapi.responses.FileResponse))
         ours = TestClient(build(turboapi, turboapi.fileresponse.FileResponse), raise_server_exceptions=False)
         try:
             yield reference, ours

@@ -31,7 +31,6 @@ Runs are reproducible (``derandomize=True``, no example database); a failure pri
 minimal falsifying example and both answers. ``TURBOAPI_FUZZ_EXAMPLES`` (``make fuzz``) runs longer.
 """
 
-import asyncio
 import codecs
 import hashlib
 import os
@@ -43,13 +42,12 @@ from unittest import mock
 from urllib.parse import quote, quote_plus
 
 import fastapi
-import httpx
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, note, settings
 from hypothesis import strategies as st
 
 import turboapi
-from fastapi_reference import FastAPITestClient
+from fastapi_reference import ASGIReference, FastAPITestClient
 from turboapi import formparsing
 from turboapi.exceptions import HTTPException as TurboHTTPException
 from turboapi.testclient import TestClient
@@ -168,29 +166,6 @@ def build_app(fw: Any) -> Any:
     return app
 
 
-class AsgiReference:
-    """FastAPI's app through httpx's ASGITransport, a sync facade over its own event loop.
-
-    Used where header bytes matter: Starlette's TestClient re-encodes each header value as UTF-8, so
-    a latin-1 byte of a Content-Type would not reach the app as sent.
-    """
-
-    def __init__(self, app: Any) -> None:
-        self._loop = asyncio.new_event_loop()
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        self._client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
-
-    def post(self, url: str, content: bytes, headers: Any) -> httpx.Response:
-        return self._loop.run_until_complete(self._client.post(url, content=content, headers=headers))
-
-    def close(self) -> None:
-        try:
-            self._loop.run_until_complete(self._client.aclose())
-            self._loop.run_until_complete(self._loop.shutdown_default_executor())
-        finally:
-            self._loop.close()
-
-
 @pytest.fixture(scope="module")
 def clients() -> Iterator[tuple[Any, Any]]:
     """FastAPI's TestClient and turboapi's (the Content-Types of (1)-(3) are ASCII). FastAPI's runs
@@ -205,8 +180,8 @@ def clients() -> Iterator[tuple[Any, Any]]:
 
 @pytest.fixture(scope="module")
 def raw_clients() -> Iterator[tuple[Any, Any]]:
-    """FastAPI over ASGI with raw header bytes (``AsgiReference``) and turboapi's TestClient."""
-    reference = AsgiReference(build_app(fastapi))
+    """FastAPI over ASGI with raw header bytes (``ASGIReference``) and turboapi's TestClient."""
+    reference = ASGIReference(build_app(fastapi))
     ours = TestClient(build_app(turboapi), raise_server_exceptions=False)
     try:
         yield reference, ours

@@ -5,28 +5,18 @@ serving. (The header read timeout, slowloris, is in tests/test_server.py.)"""
 import socket
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
-from serverutil import HOST, ResponseReader, ServerProcess, raw_request, request_bytes
+from serverutil import HOST, ResponseReader, ServerProcess, raw_request, request_bytes, spawner
 
 pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
 def spawn() -> Iterator[Callable[..., ServerProcess]]:
-    started: list[ServerProcess] = []
-
-    def _spawn(**settings: Any) -> ServerProcess:
-        proc = ServerProcess("basic", settings=settings)
-        started.append(proc)
-        proc.wait_started()
-        return proc
-
-    yield _spawn
-    for proc in started:
-        proc.kill()
+    with spawner("basic") as spawn:
+        yield spawn
 
 
 def connect(port: int) -> socket.socket:
