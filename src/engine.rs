@@ -120,6 +120,7 @@ impl Engine {
             max_headers: get(config, "max_headers")?,
             keep_alive_timeout: seconds(config, "keep_alive_timeout")?,
             max_connections: get(config, "max_connections")?,
+            half_close_timeout: seconds(config, "half_close_timeout")?,
         };
         let mut app = App::new(router, ws_router, plans, hooks_struct, app_config, layers);
         if get::<bool>(config, "access_log")? {

@@ -3,6 +3,7 @@
 mod access_log;
 mod app;
 mod bodystream;
+mod connection;
 mod dispatch;
 mod engine;
 mod extract;

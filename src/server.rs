@@ -14,6 +14,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
 use crate::app::{App, Incoming};
+use crate::connection::{Activity, Busy, ClientIo, TrackedBody};
 use crate::response::Reply;
 
 pub struct ServerConfig {
@@ -28,6 +29,9 @@ pub struct ServerConfig {
     pub keep_alive_timeout: Duration,
     /// Connections open at once; past it new ones wait in the listen backlog (None: no limit).
     pub max_connections: Option<usize>,
+    /// A client that shut its sending side still gets its answer while the answer writes to it
+    /// at least this often (zero: such a client is taken as gone at once).
+    pub half_close_timeout: Duration,
 }
 
 /// Bind a listening socket (SO_REUSEADDR; port 0 picks a free one).
@@ -74,6 +78,7 @@ pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: Serve
     let mut shutdown = Box::pin(shutdown_requested());
     let slots = config.max_connections.map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1))));
     let keep_alive = config.keep_alive_timeout;
+    let half_close = config.half_close_timeout;
     loop {
         // At the connection limit, stop accepting: new connections wait in the kernel's backlog
         // (and are refused by it once that is full), never a crash or a file-descriptor storm.
@@ -99,6 +104,7 @@ pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: Serve
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let activity = Arc::new(Activity::new());
+        let stream = ClientIo::new(stream, activity.clone(), !half_close.is_zero());
         let service_activity = activity.clone();
         // The connection's slot: freed when the connection ends, or carried on by a WebSocket
         // it upgrades to (which still counts against max_connections).
@@ -106,12 +112,14 @@ pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: Serve
         let service_slot = slot.clone();
         let service = service_fn(move |req| {
             let app = app.clone();
-            let busy = Busy::enter(&service_activity);
+            let busy = Busy::enter(&service_activity, has_body(req.headers()));
             let slot = service_slot.clone();
             async move {
-                let reply = catch_panics(handle(app, req, Some(client), server_addr, slot)).await;
-                drop(busy);
-                Ok::<_, Infallible>(reply)
+                let reply = catch_panics(handle(app, req, Some(client), server_addr, slot, &busy)).await;
+                // Counted as being answered until hyper has sent the body (or dropped it); a
+                // stream only until it starts (see `connection`).
+                let streamed = matches!(reply.body(), crate::response::ResponseBody::Stream(_));
+                Ok::<_, Infallible>(reply.map(|body| TrackedBody::new(body, (!streamed).then_some(busy))))
             }
         });
         // `with_upgrades`: a WebSocket handshake hands the socket over once its 101 is out.
@@ -124,6 +132,11 @@ pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: Serve
             // for `keep_alive` (a request in flight counts as activity).
             let idle = tokio::time::sleep(keep_alive);
             tokio::pin!(idle);
+            // Armed when the client half-closes during an answer: the answer may go on while it
+            // keeps writing, and is given up after `half_close` without output.
+            let silence = tokio::time::sleep(Duration::from_secs(86_400));
+            tokio::pin!(silence);
+            let mut half_closed_at = None;
             // Errors here are the client's (reset, timeout, malformed): hyper has answered them.
             loop {
                 tokio::select! {
@@ -132,6 +145,27 @@ pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: Serve
                         conn.as_mut().graceful_shutdown();
                         let _ = conn.as_mut().await;
                         break;
+                    }
+                    _ = activity.half_closed.notified(), if half_closed_at.is_none() => {
+                        half_closed_at = Some(std::time::Instant::now());
+                        silence.as_mut().reset(tokio::time::Instant::now() + half_close);
+                    }
+                    _ = &mut silence, if half_closed_at.is_some() => {
+                        match half_closed_at.and_then(|at| activity.silent_for(at)) {
+                            // The request's body was cut short: hyper answers that.
+                            Some(silent) if silent >= half_close && activity.reading_body() => {
+                                activity.release_eof();
+                                silence.as_mut().reset(tokio::time::Instant::now() + half_close);
+                            }
+                            // Nothing written for too long to a client that may be gone: close
+                            // (dropping the connection cancels the handler).
+                            Some(silent) if silent >= half_close => break,
+                            Some(silent) => {
+                                silence.as_mut().reset(tokio::time::Instant::now() + (half_close - silent));
+                            }
+                            // Answered: hyper sees the end of stream and closes the connection.
+                            None => silence.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(86_400)),
+                        }
                     }
                     _ = &mut idle => {
                         let idle_for = activity.idle_for();
@@ -161,51 +195,6 @@ pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: Serve
     if tokio::time::timeout(config.graceful_timeout, drained).await.is_err() {
         eprintln!("turboapi: graceful shutdown timed out; closing remaining connections");
         connections.abort_all();
-    }
-}
-
-/// When a connection last finished a request, and how many it is answering now.
-struct Activity {
-    since: std::time::Instant,
-    last_done_ms: std::sync::atomic::AtomicU64,
-    busy: std::sync::atomic::AtomicUsize,
-}
-
-impl Activity {
-    fn new() -> Self {
-        Activity {
-            since: std::time::Instant::now(),
-            last_done_ms: std::sync::atomic::AtomicU64::new(0),
-            busy: std::sync::atomic::AtomicUsize::new(0),
-        }
-    }
-
-    /// Time since the last request ended; zero while one is being answered.
-    fn idle_for(&self) -> Duration {
-        use std::sync::atomic::Ordering::Acquire;
-        if self.busy.load(Acquire) > 0 {
-            return Duration::ZERO;
-        }
-        let now = self.since.elapsed().as_millis() as u64;
-        Duration::from_millis(now.saturating_sub(self.last_done_ms.load(Acquire)))
-    }
-}
-
-/// A request being answered on a connection (dropped also when hyper drops the request).
-struct Busy(Arc<Activity>);
-
-impl Busy {
-    fn enter(activity: &Arc<Activity>) -> Self {
-        activity.busy.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        Busy(activity.clone())
-    }
-}
-
-impl Drop for Busy {
-    fn drop(&mut self) {
-        use std::sync::atomic::Ordering::Release;
-        self.0.last_done_ms.store(self.0.since.elapsed().as_millis() as u64, Release);
-        self.0.busy.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
     }
 }
 
@@ -260,6 +249,7 @@ async fn handle(
     client: Option<SocketAddr>,
     server: Option<SocketAddr>,
     slot: Slot,
+    busy: &Busy,
 ) -> http::Response<crate::response::ResponseBody> {
     if let Some(problem) = malformed_head(req.uri(), req.version(), req.headers()) {
         return Reply::closing(400, problem).into_http();
@@ -295,7 +285,7 @@ async fn handle(
     } else if let Some(on_upgrade) = on_upgrade {
         upgrade(&app, incoming, on_upgrade, slot).await
     } else {
-        match with_body(&app, incoming, body).await {
+        match with_body(&app, incoming, body, busy).await {
             Ok(incoming) => app.respond(incoming).await,
             Err(reply) => reply,
         }
@@ -314,10 +304,9 @@ async fn handle(
 
 /// The request with its body settled within the limits: in memory, spooled to a file (an
 /// upload), or streamed (a route that reads it as it comes); else the error reply.
-async fn with_body(app: &App, mut req: Incoming, body: HyperBody) -> Result<Incoming, Reply> {
-    let declared =
-        req.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    let has_body = declared.is_some_and(|len| len > 0) || req.headers.contains_key(http::header::TRANSFER_ENCODING);
+async fn with_body(app: &App, mut req: Incoming, body: HyperBody, busy: &Busy) -> Result<Incoming, Reply> {
+    let declared = declared_length(&req.headers);
+    let has_body = has_body(&req.headers);
     // A route that reads the body as it comes (a mounted ASGI app) gets it without collecting.
     let streamed = has_body && app.streams_body(&req.method, req.uri.path());
     // Uploads may be larger than other bodies: they are spooled to disk, not held in memory.
@@ -331,6 +320,7 @@ async fn with_body(app: &App, mut req: Incoming, body: HyperBody) -> Result<Inco
         return Ok(req);
     }
     let read = tokio::time::timeout(app.config.body_read_timeout, crate::spool::read(body, limit, multipart)).await;
+    busy.body_read();
     // A client sending its body too slowly (a slow POST) does not hold the request open.
     let read = read.map_err(|_| Reply::closing(408, "Request Timeout"))?;
     match read {
@@ -344,6 +334,15 @@ async fn with_body(app: &App, mut req: Incoming, body: HyperBody) -> Result<Inco
         }
     }
     Ok(req)
+}
+
+fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
+}
+
+/// Does the request come with a body (that hyper reads after the head)?
+fn has_body(headers: &http::HeaderMap) -> bool {
+    declared_length(headers).is_some_and(|len| len > 0) || headers.contains_key(http::header::TRANSFER_ENCODING)
 }
 
 /// What is wrong with a request head that hyper lets through but HTTP/1.1 forbids, and that would

@@ -405,10 +405,12 @@ def test_gate_off_runs_everything_at_once(spawn: Callable[..., ServerProcess]) -
 
 
 # -- 6. client disconnect ----------------------------------------------------------------------
+# With half_close_timeout=0 a closed socket is the client gone at once; with the default, once the
+# answer has been silent that long (tests/test_half_close.py).
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("event_loop", ["uvloop", "asyncio"])
 def test_disconnect_cancels_a_waiting_handler(spawn: Callable[..., ServerProcess], event_loop: str) -> None:
-    proc = spawn(shards=1, event_loop=event_loop)
+    proc = spawn(shards=1, event_loop=event_loop, half_close_timeout=0)
     sock = proc.connect()
     sock.sendall(request_bytes("GET", "/hang?tag=gone&seconds=20"))
     proc.wait_for_line(r"MARKER hang-start gone$", 5)
@@ -427,7 +429,7 @@ def test_disconnect_cancels_a_waiting_handler(spawn: Callable[..., ServerProcess
 
 @pytest.mark.timeout(30)
 def test_disconnect_while_waiting_in_the_gate(spawn: Callable[..., ServerProcess]) -> None:
-    proc = spawn(shards=1, max_concurrent=1, gate_queue=1, gate_timeout=10)
+    proc = spawn(shards=1, max_concurrent=1, gate_queue=1, gate_timeout=10, half_close_timeout=0)
     holder = proc.connect(timeout=10)
     holder.sendall(request_bytes("GET", "/slow?seconds=1.2&tag=holder"))
     proc.wait_for_line(r"MARKER slow-start holder$", 5)
@@ -456,7 +458,7 @@ def test_disconnect_while_waiting_in_the_gate(spawn: Callable[..., ServerProcess
 def test_gate_bound_holds_after_a_disconnect(spawn: Callable[..., ServerProcess]) -> None:
     """A cancelled handler is in flight until its coroutine ends (here it cleans up for 0.3 s):
     with max_concurrent=1 the next request must not start before that."""
-    proc = spawn(shards=1, max_concurrent=1, gate_queue=10, gate_timeout=10)
+    proc = spawn(shards=1, max_concurrent=1, gate_queue=10, gate_timeout=10, half_close_timeout=0)
     reset_stats(proc.port)
     sock = proc.connect()
     sock.sendall(request_bytes("GET", "/hang?tag=first&seconds=20&cleanup=0.3"))

@@ -37,6 +37,12 @@ SETTING_FLAGS: list[tuple[str, str, Any, str]] = [
         "the path prefix the proxy in front strips (e.g. /api): scope['root_path'], the OpenAPI servers and the docs",
     ),
     ("--keep-alive-timeout", "keep_alive_timeout", float, "seconds an idle keep-alive connection stays open (5)"),
+    (
+        "--half-close-timeout",
+        "half_close_timeout",
+        float,
+        "seconds of silence a client that shut its sending side still waits for its answer (5; 0: off)",
+    ),
     ("--request-timeout", "request_timeout", str, "seconds a handler has to answer before a 504 (default: none)"),
     ("--max-connections", "max_connections", str, "connections open at once (default, or none: the open-file limit)"),
     (

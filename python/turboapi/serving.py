@@ -46,6 +46,10 @@ class Settings:
     header_read_timeout: float = 10.0
     #: A keep-alive connection with no request for this long is closed (uvicorn's default).
     keep_alive_timeout: float = 5.0
+    #: A client that shuts its sending side after its request (``shutdown(SHUT_WR)``) still gets
+    #: the answer, as long as the answer writes to it at least this often; 0: such a client is
+    #: taken as gone at once (its handler cancelled), as uvicorn does.
+    half_close_timeout: float = 5.0
     #: The whole request body must arrive within this time, else 408 (a slow POST).
     body_read_timeout: float = 60.0
     #: A handler that has not answered within this time gets 504 (and an async one is cancelled);
@@ -141,6 +145,11 @@ class Settings:
             value = getattr(self, name)
             if not _seconds(value):
                 raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+        off = self.half_close_timeout == 0 and not isinstance(self.half_close_timeout, bool)
+        if not (off or _seconds(self.half_close_timeout)):
+            raise ValueError(
+                f"half_close_timeout must be 0 or a positive number of seconds, not {self.half_close_timeout!r}"
+            )
         if self.max_connections is not None and (
             not isinstance(self.max_connections, int)
             or isinstance(self.max_connections, bool)
@@ -286,6 +295,7 @@ class Runtime:
                 "root_path": app_root_path or settings.root_path,
                 "path_prefix": settings.root_path,
                 "keep_alive_timeout": float(settings.keep_alive_timeout),
+                "half_close_timeout": float(settings.half_close_timeout),
                 "body_read_timeout": float(settings.body_read_timeout),
                 "request_timeout": None if settings.request_timeout is None else float(settings.request_timeout),
                 "max_connections": settings.max_connections or connection_limit(),
