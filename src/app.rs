@@ -56,7 +56,8 @@ pub struct Hooks {
     pub start_stream: Py<PyAny>,
     /// `FileResponse` classes (ours and Starlette's): also in `stream_types`, but planned, not pumped.
     pub file_types: Py<PyAny>,
-    /// `plan_file(response, method, range, if_range)`: (status, headers, path, segments).
+    /// `plan_file(response, method, range, if_range, if_none_match, if_modified_since)`:
+    /// (status, headers, path, segments).
     pub plan_file: Py<PyAny>,
     /// `log_error(exc)`: an unhandled error logged as the server logs them.
     pub log_error: Py<PyAny>,

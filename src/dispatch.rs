@@ -177,8 +177,9 @@ fn deliver(
     });
 }
 
-/// A file response's reply: Python plans it (status, headers, segments) from the request's method
-/// and Range headers; a failure (a missing file) is logged and becomes a 500, as in Starlette.
+/// A file response's reply: Python plans it (status, headers, segments) from the request's method,
+/// its Range headers and its conditional headers; a failure (a missing file) is logged and becomes
+/// a 500, as in Starlette.
 fn plan_file(
     py: Python<'_>,
     app: &App,
@@ -192,7 +193,14 @@ fn plan_file(
     app.hooks
         .plan_file
         .bind(py)
-        .call1((response.bind(py), request.method.as_str(), header("range"), header("if-range")))
+        .call1((
+            response.bind(py),
+            request.method.as_str(),
+            header("range"),
+            header("if-range"),
+            header("if-none-match"),
+            header("if-modified-since"),
+        ))
         .and_then(|plan| crate::response::from_file_plan(&plan, background))
         .unwrap_or_else(|err| {
             app.hooks.log_error.bind(py).call1((err.value(py),)).map(drop).unwrap_or_else(|e| e.print(py));

@@ -5,6 +5,11 @@ headers from the file's stat (``content-length``, ``last-modified``, ``etag``), 
 ``If-Range`` (a single range → 206, several → ``multipart/byteranges``, unsatisfiable → 416,
 malformed → 400). The core calls ``plan`` when it sends the reply and gets back the status, the
 headers and the segments of the body: literal bytes and ``(offset, length)`` slices of the file.
+
+Past Starlette, whose FileResponse sends the whole file again to a client that holds it: a GET or
+HEAD whose ``If-None-Match`` matches the ETag (or, without it, whose ``If-Modified-Since`` is not
+older than the file) is answered ``304 Not Modified`` with no body, as RFC 9110 (13.1.2, 13.1.3,
+13.2.2) asks and as ``StaticFiles`` already answers.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import os
 import secrets
 import stat as stat_module
 from collections.abc import Mapping
-from email.utils import formatdate
+from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -26,6 +31,9 @@ Plan = tuple[int, list[tuple[bytes, bytes]], str, list[Segment]]
 
 #: More parts than this and the Range header is ignored (Starlette's limit).
 MAX_RANGES = 100
+
+#: Headers a 304 keeps (RFC 9110 section 15.4.5).
+NOT_MODIFIED_HEADERS = (b"cache-control", b"content-location", b"date", b"etag", b"expires", b"vary")
 
 
 class MalformedRange(Exception):
@@ -77,7 +85,14 @@ class FileResponse(Response):
         self.headers.setdefault("last-modified", formatdate(stat_result.st_mtime, usegmt=True))
         self.headers.setdefault("etag", f'"{tag.hexdigest()}"')
 
-    def plan(self, method: str, range_header: str | None, if_range: str | None) -> Plan:
+    def plan(
+        self,
+        method: str,
+        range_header: str | None = None,
+        if_range: str | None = None,
+        if_none_match: str | None = None,
+        if_modified_since: str | None = None,
+    ) -> Plan:
         """What to send for a request with this method and these headers."""
         if self.stat_result is None:
             try:
@@ -89,15 +104,16 @@ class FileResponse(Response):
             self.stat_result = stat_result
             self._set_stat_headers(stat_result)
         size = self.stat_result.st_size
-        head = method.upper() == "HEAD"
+        method = method.upper()
+        head = method == "HEAD"
         path = os.fspath(self.path)
         whole: list[Segment] = [] if head else [(0, size)]
-        ranged = (
-            self.status_code == 200
-            and range_header is not None
-            and method.upper() in ("GET", "HEAD")
-            and self._if_range_matches(if_range)
-        )
+        cacheable = self.status_code == 200 and method in ("GET", "HEAD")
+        if cacheable and is_not_modified(
+            self.headers.get("etag"), self.headers.get("last-modified"), if_none_match, if_modified_since
+        ):
+            return 304, [(k, v) for k, v in self.raw_headers if k in NOT_MODIFIED_HEADERS], path, []
+        ranged = cacheable and range_header is not None and self._if_range_matches(if_range)
         if not ranged:
             return self.status_code, self.raw_headers, path, whole
         try:
@@ -140,6 +156,27 @@ class FileResponse(Response):
         headers = _replace(self.raw_headers, b"content-length", str(length).encode())
         headers = _replace(headers, b"content-type", f"multipart/byteranges; boundary={boundary}".encode())
         return 206, headers, path, [] if head else segments
+
+
+def is_not_modified(
+    etag: str | None, last_modified: str | None, if_none_match: str | None, if_modified_since: str | None
+) -> bool:
+    """Does the client hold this version already (RFC 9110 13.2.2)? ``If-None-Match`` decides when
+    present (``*``, or a weak match of one of its tags); otherwise ``If-Modified-Since`` not older
+    than ``Last-Modified``. A date that cannot be read is ignored."""
+    if if_none_match and if_none_match.strip():
+        if if_none_match.strip() == "*":
+            return True
+        if etag is None:
+            return False
+        ours = etag.removeprefix("W/")
+        return any(tag.strip().removeprefix("W/") == ours for tag in if_none_match.split(","))
+    if not if_modified_since or last_modified is None:
+        return False
+    try:
+        return parsedate_to_datetime(last_modified) <= parsedate_to_datetime(if_modified_since)
+    except (TypeError, ValueError, IndexError):
+        return False
 
 
 def parse_range(header: str, size: int) -> list[tuple[int, int]] | None:
@@ -197,11 +234,18 @@ def _plain(status: int, message: str, head: bool) -> Plan:
     return status, headers, "", [] if head else [body]
 
 
-def plan(response: Any, method: str, range_header: str | None, if_range: str | None) -> Plan:
+def plan(
+    response: Any,
+    method: str,
+    range_header: str | None,
+    if_range: str | None,
+    if_none_match: str | None,
+    if_modified_since: str | None,
+) -> Plan:
     """The core's hook: ours plan themselves; Starlette's FileResponse gets the same treatment."""
     if not isinstance(response, FileResponse):
         response = _adopt(response)
-    return response.plan(method, range_header, if_range)
+    return response.plan(method, range_header, if_range, if_none_match, if_modified_since)
 
 
 def _adopt(theirs: Any) -> FileResponse:

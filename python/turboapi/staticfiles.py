@@ -2,7 +2,8 @@
 
 Behaviour is Starlette 1.10's: GET and HEAD only (405 otherwise), no way out of the directory
 (``..`` and absolute paths after normalising, symlinks pointing outside unless
-``follow_symlink=True``: 404), ``If-None-Match``/``If-Modified-Since`` → 304, and with ``html=True``
+``follow_symlink=True``: 404), ``If-None-Match``/``If-Modified-Since`` → 304 (the rule is
+``fileresponse.is_not_modified``, shared with ``FileResponse``), and with ``html=True``
 ``index.html`` for directories and ``404.html`` for what is missing. The file itself is a
 ``FileResponse``: the core reads and sends it, with ranges.
 """
@@ -13,24 +14,21 @@ import errno
 import importlib.util
 import os
 import stat
-from email.utils import parsedate
 from typing import Any
 
 from .datastructures import Headers
 from .exceptions import STARLETTE_HTTP_EXCEPTION
-from .fileresponse import FileResponse
+from .fileresponse import NOT_MODIFIED_HEADERS, FileResponse, is_not_modified
 from .responses import RedirectResponse, Response
 
 # Raised as Starlette raises it (its class when installed), so the app's handlers see the same.
 _Refused: Any = STARLETTE_HTTP_EXCEPTION
 
-#: Headers a 304 keeps (RFC 9110 section 15.4.5).
-NOT_MODIFIED_HEADERS = ("cache-control", "content-location", "date", "etag", "expires", "vary")
-
 
 class NotModifiedResponse(Response):
     def __init__(self, headers: Headers) -> None:
-        super().__init__(status_code=304, headers={k: v for k, v in headers.items() if k in NOT_MODIFIED_HEADERS})
+        kept = {k: v for k, v in headers.items() if k.encode("latin-1") in NOT_MODIFIED_HEADERS}
+        super().__init__(status_code=304, headers=kept)
 
 
 class StaticFiles:
@@ -137,15 +135,9 @@ class StaticFiles:
         return response
 
     def is_not_modified(self, response_headers: Any, request_headers: Any) -> bool:
-        if_none_match = request_headers.get("if-none-match")
-        if if_none_match:
-            etag = response_headers["etag"]
-            if if_none_match.strip() == "*":
-                return True
-            return etag in [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
-        try:
-            if_modified_since = parsedate(request_headers["if-modified-since"])
-            last_modified = parsedate(response_headers["last-modified"])
-        except KeyError:
-            return False
-        return if_modified_since is not None and last_modified is not None and if_modified_since >= last_modified
+        return is_not_modified(
+            response_headers.get("etag"),
+            response_headers.get("last-modified"),
+            request_headers.get("if-none-match"),
+            request_headers.get("if-modified-since"),
+        )

@@ -504,12 +504,31 @@ FILE_CASES = [
     C("response-class-response-header", "GET", "/file/response-class-header", 200, app="files"),
     C("missing-file-500", "GET", "/file/missing", 500, app="files", raise_server_exceptions=False),
     C("directory-500", "GET", "/file/dir", 500, app="files", raise_server_exceptions=False),
-    # FileResponse itself does no conditional handling: only StaticFiles answers 304.
-    C("route-ignores-if-none-match", "GET", "/file/hello", 200, app="files",
+    # Conditions that do not hold: the whole file, as FastAPI (which ignores them on FileResponse).
+    C("route-if-none-match-other", "GET", "/file/hello", 200, app="files", headers={"if-none-match": '"other"'}),
+    C("route-if-modified-since-older", "GET", "/file/hello", 200, app="files",
+      headers={"if-modified-since": "{lm_prev:static/hello.txt}"}),
+    C("route-if-modified-since-garbage", "GET", "/file/hello", 200, app="files",
+      headers={"if-modified-since": "yesterday"}),
+    C("route-if-none-match-decides-over-date", "GET", "/file/hello", 200, app="files",
+      headers={"if-none-match": '"other"', "if-modified-since": "{lm_next:static/hello.txt}"}),
+    C("route-post-ignores-conditions", "POST", "/file/post", 200, app="files",
       headers={"if-none-match": "{etag:static/hello.txt}"}),
-    C("route-ignores-if-none-match-star", "GET", "/file/hello", 200, app="files", headers={"if-none-match": "*"}),
-    C("route-ignores-if-modified-since", "GET", "/file/hello", 200, app="files",
-      headers={"if-modified-since": "{lm_next:static/hello.txt}"}),
+    C("route-status-201-ignores-conditions", "GET", "/file/status-201", 201, app="files",
+      headers={"if-none-match": "*"}),
+]  # fmt: skip
+
+# Conditions that hold on a FileResponse route: 304 where FastAPI sends the file again (a deliberate
+# difference, README). The 304 must be the one FastAPI's StaticFiles gives for the same file.
+NOT_MODIFIED_CASES = [
+    ("GET", {"if-none-match": "{etag:static/hello.txt}"}),
+    ("GET", {"if-none-match": "*"}),
+    ("GET", {"if-none-match": 'W/{etag:static/hello.txt}'}),
+    ("GET", {"if-none-match": '"a", {etag:static/hello.txt} ,"b"'}),
+    ("GET", {"if-modified-since": "{lm:static/hello.txt}"}),
+    ("GET", {"if-modified-since": "{lm_next:static/hello.txt}"}),
+    ("HEAD", {"if-none-match": "{etag:static/hello.txt}"}),
+    ("GET", {"if-none-match": "{etag:static/hello.txt}", "range": "bytes=0-4"}),
 ]  # fmt: skip
 
 # --------------------------------------------------------------------------- Range cases (42-byte hello.txt)
@@ -743,6 +762,19 @@ def test_case(twins: Twins, case: Case) -> None:
 
 
 # --------------------------------------------------------------------------- other tests
+
+
+@pytest.mark.skipif(ONLY_FASTAPI, reason="a deliberate difference from FastAPI")
+@pytest.mark.parametrize(("method", "headers"), NOT_MODIFIED_CASES)
+def test_file_route_answers_304_as_static_files_does(twins: Twins, method: str, headers: dict[str, str]) -> None:
+    headers = {k: resolve(v, twins.root) for k, v in headers.items()}
+    ref_route, sut_route = twins.clients("files")
+    ref_static, _ = twins.clients("static")
+    # /file/head: hello.txt, on GET and HEAD.
+    assert ref_route.request(method, "/file/head", headers=headers).status_code in (200, 206), "FastAPI ignores them"
+    static_304 = snapshot(ref_static.request(method, "/static/hello.txt", headers=headers))
+    assert static_304["status"] == 304 and static_304["body"] == b"", static_304
+    assert snapshot(sut_route.request(method, "/file/head", headers=headers)) == static_304
 
 
 def test_public_names_and_signatures() -> None:
