@@ -1,12 +1,13 @@
-"""Put Swagger UI's and ReDoc's files into the package, so /docs and /redoc work with no internet.
+"""Refresh the vendored Swagger UI and ReDoc files that /docs and /redoc serve with no internet.
 
-They come from one pinned wheel of the registry, drf-spectacular-sidecar, which carries the
-swagger-ui-dist (5.x) and redoc (2.x) builds and their licences. Only its static files are used:
-the wheel is downloaded without its dependencies, its hash checked, and the files extracted into
-python/turboapi/openapi/static/ (ignored by git; `make build-release` runs this script when they are
-missing). The wheel is cached under target/, so a rebuild does not download it again.
+The files are committed in python/turboapi/openapi/static/ (with their licences), so every build of
+the package (make, `pip install .`, a wheel or an sdist built by maturin) ships them. They come
+from one pinned wheel of the registry, drf-spectacular-sidecar, which carries the swagger-ui-dist
+(5.x) and redoc (2.x) builds and their licences. Only its static files are used: the wheel is
+downloaded without its dependencies, its hash checked, and the files extracted. To move to another
+version, change VERSION and SHA256 below, run this script, and commit the result.
 
-Usage: python scripts/fetch_docs_assets.py [--force]
+Usage: python scripts/fetch_docs_assets.py [--force]     (--check: exit 1 if the files differ)
 """
 
 from __future__ import annotations
@@ -68,7 +69,21 @@ def download() -> Path:
     return wheel
 
 
+def check() -> int:
+    """Do the committed files equal the pinned wheel's? (A hand edit or a partial update would show.)"""
+    with zipfile.ZipFile(download()) as archive:
+        stale = [name for member, name in FILES.items() if (DEST / name).read_bytes() != archive.read(PREFIX + member)]
+    stamp_ok = (DEST / "VERSION").read_text().strip() == f"{PACKAGE}=={VERSION}"
+    if stale or not stamp_ok:
+        print(f"docs assets differ from {PACKAGE}=={VERSION}: {', '.join(stale) or 'VERSION'}")
+        return 1
+    print(f"docs assets: {PACKAGE}=={VERSION}, all {len(FILES)} files as pinned")
+    return 0
+
+
 def main() -> None:
+    if "--check" in sys.argv:
+        raise SystemExit(check())
     stamp = DEST / "VERSION"
     if "--force" not in sys.argv and stamp.exists() and stamp.read_text().strip() == f"{PACKAGE}=={VERSION}":
         stamp.touch()  # up to date: tell make so

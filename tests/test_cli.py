@@ -51,14 +51,15 @@ def slow():
 
 
 class Cli:
-    """A ``python -m turboapi ...`` process whose stderr is collected line by line."""
+    """A ``python -m turboapi ...`` process whose stderr is collected line by line (``python``: the
+    interpreter, by default the one running the tests)."""
 
-    def __init__(self, cwd: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, cwd: Path, *args: str, env: dict[str, str] | None = None, python: str = sys.executable) -> None:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("TURBOAPI_")}
         full_env.update(env or {})
         full_env["PYTHONUNBUFFERED"] = "1"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "turboapi", *args],
+            [python, "-m", "turboapi", *args],
             cwd=cwd,
             env=full_env,
             stdin=subprocess.DEVNULL,

@@ -1,7 +1,8 @@
 """Swagger UI's and ReDoc's files shipped inside turboapi, and the route that serves them.
 
-``scripts/fetch_docs_assets.py`` puts them into ``static/`` from a pinned registry package when the
-package is built. Their URL holds that package's version, so a browser may keep them for good.
+They are committed in ``static/`` (with their licences; ``scripts/fetch_docs_assets.py`` refreshes
+them from a pinned registry package), so every build of the package ships them. Their URL holds
+that package's version, so a browser may keep them for good.
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ def read(name: str) -> bytes:
         return (STATIC / name).read_bytes()
     except OSError as exc:
         raise DocsAssetsMissing(
-            f"turboapi's docs file {name!r} is missing from {STATIC}: this build skipped "
-            "scripts/fetch_docs_assets.py (make build-release runs it)"
+            f"turboapi's docs file {name!r} is missing from {STATIC}: the package was installed "
+            "without its data files (they are in the repository under python/turboapi/openapi/static)"
         ) from exc
 
 
