@@ -2,28 +2,40 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
+# PYTHON picks the interpreter (3.11, 3.12 or 3.13), e.g. `make test PYTHON=python3.13`; each one
+# gets its own venv (.venv for the default python3, .venv-3.13 for the others).
 PYTHON ?= python3
-VENV := .venv
+PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+VENV ?= $(if $(filter python3,$(PYTHON)),.venv,.venv-$(PYVER))
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.deps-stamp
 EXT_STAMP := $(VENV)/.ext-stamp
-PYLIBDIR := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))')
+PYLIBDIR := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))' 2>/dev/null)
 RUST_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
-DOCS_ASSETS := python/turboapi/openapi/static/VERSION
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Programs some tests start, as COMMAND=DEBIAN-PACKAGE (installed by scripts/system_packages.sh when
+# missing): Chromium and its driver (the /docs browser test), nginx (the proxy test).
+TEST_PROGRAMS := chromium=chromium chromedriver=chromium-driver nginx=nginx
+# pytest's arguments (default: every test); e.g. PYTEST_ARGS="tests/compat -x".
+PYTEST_ARGS ?=
 
-.PHONY: help venv build-release run test test-rust test-python bench bench-download bench-websocket stress soak fuzz corpus lint fmt clean
+.PHONY: help venv build-release run test test-rust test-python test-programs bench bench-download \
+	bench-websocket stress soak fuzz corpus lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
+	@[ -n "$(PYVER)" ] || { echo "make: PYTHON=$(PYTHON) is not a Python interpreter this shell can run"; exit 1; }
+	@command -v cargo >/dev/null || { echo "make: building needs the Rust toolchain (cargo), from https://rustup.rs"; exit 1; }
+	@PYTHON=$(PYTHON) scripts/system_packages.sh cc=gcc python:ensurepip=python$(PYVER)-venv
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "maturin>=1.5,<2" "pydantic>=2.7,<3" "orjson>=3.9" "uvloop>=0.19" \
-		"pytest>=8" "pytest-timeout>=2" "httpx>=0.27" "fastapi==0.141.1" "uvicorn[standard]>=0.30" "ruff>=0.6" \
-		"selenium>=4.20" "jinja2>=3.1" "hypothesis>=6.100"
+	@# The runtime and dev dependencies as pyproject.toml lists them (one list, no copy here).
+	$(PY) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+		print("\n".join(p["dependencies"] + p["optional-dependencies"]["dev"]))' > $(VENV)/requirements.txt
+	$(PY) -m pip install -q "maturin>=1.5,<2" -r $(VENV)/requirements.txt
 	touch $@
 
 venv: $(STAMP) ## create .venv with the runtime and dev dependencies
@@ -32,11 +44,7 @@ $(EXT_STAMP): $(STAMP) $(RUST_SOURCES)
 	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH maturin develop --release -q
 	touch $@
 
-# Swagger UI and ReDoc files for /docs and /redoc, from a pinned registry package (no CDN at run time).
-$(DOCS_ASSETS): scripts/fetch_docs_assets.py $(STAMP)
-	$(PY) scripts/fetch_docs_assets.py
-
-build-release: $(EXT_STAMP) $(DOCS_ASSETS) ## build the Rust extension in release mode into .venv
+build-release: $(EXT_STAMP) ## build the Rust extension in release mode into the venv
 
 run: build-release ## start examples/demo.py on $(HOST):$(PORT)
 	$(PY) examples/demo.py --host $(HOST) --port $(PORT)
@@ -44,8 +52,11 @@ run: build-release ## start examples/demo.py on $(HOST):$(PORT)
 test-rust: ## cargo test (unit tests of the Rust core)
 	LD_LIBRARY_PATH=$(PYLIBDIR) PYO3_PYTHON=$(PYTHON) cargo test --quiet
 
-test-python: build-release ## pytest against the real server and the TestClient
-	$(PY) -m pytest -q
+test-programs: ## install the programs some tests start (Chromium, chromedriver, nginx) when missing
+	@scripts/system_packages.sh $(TEST_PROGRAMS)
+
+test-python: build-release test-programs ## pytest against the real server and the TestClient
+	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 test: build-release test-rust test-python ## build, then cargo test and pytest
 
@@ -72,10 +83,15 @@ FUZZ_EXAMPLES ?= 1000
 fuzz: build-release ## the core's parsers with 20,000 random inputs each (proptest), forms and coercion vs FastAPI (hypothesis)
 	$(PY) bench/fuzz.py --cases $(FUZZ_CASES) --examples $(FUZZ_EXAMPLES)
 
-lint: $(STAMP) ## rustfmt --check, clippy -D warnings, ruff
+lint: build-release ## rustfmt --check, clippy -D warnings, ruff, and the _core.pyi stub against the extension
 	cargo fmt --check
 	PYO3_PYTHON=$(PYTHON) cargo clippy --quiet --all-targets -- -D warnings
 	$(VENV)/bin/ruff check python tests bench examples
+	$(VENV)/bin/ruff format --check --quiet python tests bench examples
+	@# Every name, signature, default and property of turboapi._core as the stub declares it
+	@# (no allowlist: where PyO3 cannot render a Rust default, its signature and the stub say `...`).
+	$(PY) -m mypy.stubtest turboapi._core
+	$(PY) -m mypy --strict python/turboapi/_core.pyi
 
 fmt: $(STAMP) ## format Rust and Python sources
 	cargo fmt
