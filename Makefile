@@ -20,7 +20,7 @@ TEST_PROGRAMS := chromium=chromium chromedriver=chromium-driver nginx=nginx
 # pytest's arguments (default: every test); e.g. PYTEST_ARGS="tests/compat -x".
 PYTEST_ARGS ?=
 
-.PHONY: help venv build-release run test test-rust test-python test-programs bench bench-download \
+.PHONY: help venv build-release run test test-rust test-python test-core test-programs bench bench-download \
 	bench-websocket stress soak fuzz corpus lint fmt clean
 
 help: ## list the targets
@@ -59,6 +59,12 @@ test-python: build-release test-programs ## pytest against the real server and t
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 test: build-release test-rust test-python ## build, then cargo test and pytest
+
+# Every suite but the reliability suites (hypothesis, the malformed corpus, timeouts) and the
+# packaging and browser tests, which exercise what does not depend on the Python version.
+CORE_SUITES := tests --ignore=tests/reliability --ignore=tests/test_packaging.py --ignore=tests/test_docs_browser.py
+test-core: build-release test-programs ## the core, compatibility and server suites (CI runs them on 3.12 and 3.13)
+	$(PY) -m pytest -q $(CORE_SUITES)
 
 bench: build-release ## load benchmark against FastAPI on uvicorn (needs wrk; writes bench/RESULTS.md)
 	$(PY) bench/run.py

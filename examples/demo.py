@@ -53,6 +53,12 @@ class Item(BaseModel):
     tags: list[str] = []
 
 
+@app.get("/", include_in_schema=False)
+def index():
+    """The first page a newcomer opens: where to go from here."""
+    return {"app": app.title, "docs": "/docs", "redoc": "/redoc", "openapi": "/openapi.json"}
+
+
 @app.get("/json")
 def hello():
     return {"message": "Hello, World!"}

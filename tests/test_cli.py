@@ -365,3 +365,33 @@ def test_dev_reloads_on_change(project: Path, cli: list[Cli]) -> None:
     c.wait_for("change detected", timeout=10)
     c.wait_for(RUNNING.pattern, count=2)
     assert httpx.get(f"http://127.0.0.1:{port}/pid").json()["version"] == 2
+
+
+def test_the_demo_says_where_its_docs_are(tmp_path: Path) -> None:
+    """`make run`'s first lines name the docs page, and `/` points a newcomer to it."""
+    demo = Path(__file__).resolve().parent.parent / "examples" / "demo.py"
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("TURBOAPI_", "BENCH_"))}
+    proc = subprocess.Popen(
+        [sys.executable, str(demo), "--port", "0"],
+        cwd=tmp_path,
+        env={**full_env, "PYTHONUNBUFFERED": "1"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        lines = [proc.stderr.readline() for _ in range(2)]
+        port = RUNNING.search(lines[0])
+        assert port, lines
+        assert lines[1].strip() == f"INFO:     Documentation at http://127.0.0.1:{port.group(1)}/docs", lines
+        base = f"http://127.0.0.1:{port.group(1)}"
+        index = httpx.get(base + "/", timeout=10)
+        assert index.status_code == 200 and index.json()["docs"] == "/docs"
+        assert httpx.get(base + index.json()["docs"], timeout=10).status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        if proc.stderr is not None:
+            proc.stderr.close()

@@ -448,6 +448,10 @@ class Runtime:
                 file=sys.stderr,
                 flush=True,
             )
+            docs_url = getattr(self.app, "docs_url", None)
+            if docs_url and getattr(self.app, "openapi_url", None):
+                # As the `fastapi` command says it: the first page a newcomer wants.
+                print(f"INFO:     Documentation at http://{shown}:{bound_port}{docs_url}", file=sys.stderr, flush=True)
             with contextlib.suppress(KeyboardInterrupt):
                 self.engine.serve()
             print("INFO:     Shutting down", file=sys.stderr, flush=True)
