@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 
 use crate::app::{App, Incoming};
 use crate::connection::{Activity, Busy, ClientIo, TrackedBody};
-use crate::response::Reply;
+use crate::response::{Later, Reply};
 
 pub struct ServerConfig {
     /// A client must send its complete request head within this time.
@@ -286,7 +286,18 @@ async fn handle(
         upgrade(&app, incoming, on_upgrade, slot).await
     } else {
         match with_body(&app, incoming, body, busy).await {
-            Ok(incoming) => app.respond(incoming).await,
+            Ok(incoming) => {
+                let spooled = incoming.body_file.clone();
+                let reply = app.respond(incoming).await;
+                if let Some(path) = spooled.filter(|_| !matches!(reply.later, Later::Stream(_) | Later::Source(_))) {
+                    // The upload's temporary file goes before the answer does (else it would go
+                    // whenever Python lets go of the request, maybe after the client has its
+                    // answer). A streamed answer may still read the body: then it goes with the
+                    // request.
+                    let _ = std::fs::remove_file(&*path);
+                }
+                reply
+            }
             Err(reply) => reply,
         }
     };
