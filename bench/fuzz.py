@@ -5,7 +5,10 @@
    the upgrade check) with --cases random inputs each (proptest; `make test` runs 256).
 2. The hypothesis suites that compare with FastAPI 0.141.1: parameter coercion and Range
    (tests/reliability/test_coercion_hypothesis.py) and form bodies
-   (tests/reliability/test_form_hypothesis.py), with --examples examples per test.
+   (tests/reliability/test_form_hypothesis.py), with --examples examples per test, under the
+   hypothesis profile ``fuzz`` of tests/conftest.py: random (the normal test run is derandomised),
+   and a counterexample found is written into tests/hypothesis-examples/, which the normal run
+   replays: commit the new files there with the fix (and add the case as an ``@example``).
 
 Bounded: each part has a time limit. Prints markdown and writes it to the `fuzz` block of
 bench/RESULTS.md. Exit status 1 if anything failed.
@@ -25,6 +28,11 @@ import results_blocks
 from stress import REPO
 
 SUITES = ["tests/reliability/test_coercion_hypothesis.py", "tests/reliability/test_form_hypothesis.py"]
+EXAMPLES = REPO / "tests" / "hypothesis-examples"
+
+
+def stored_examples() -> set[str]:
+    return {str(p.relative_to(REPO)) for p in EXAMPLES.rglob("*") if p.is_file()} if EXAMPLES.is_dir() else set()
 
 
 def run(argv: list[str], env: dict[str, str], limit: float) -> tuple[bool, str, float]:
@@ -53,8 +61,9 @@ def main() -> int:
     match = re.search(r"test result: \w+\. (\d+) passed; (\d+) failed", rust_out)
     properties = f"{match.group(1)} passed, {match.group(2)} failed" if match else "did not run"
     suites = [s for s in SUITES if (REPO / s).exists()]
+    stored = stored_examples()
     py_ok, py_out, py_s = run(
-        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *suites],
+        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--hypothesis-profile=fuzz", *suites],
         {"TURBOAPI_FUZZ_EXAMPLES": str(args.examples)},
         1500,
     )
@@ -68,6 +77,12 @@ def main() -> int:
         f"- against FastAPI (hypothesis, {args.examples:,} examples per test; {', '.join(suites)}): "
         f"{summary[-1] if summary else 'did not run'}, {py_s:.0f} s",
     ]
+    new_examples = sorted(stored_examples() - stored)
+    if new_examples:
+        lines.append(
+            f"- {len(new_examples)} new files in {EXAMPLES.relative_to(REPO)}/ (counterexamples, replayed by "
+            "the normal test run): commit them with the fix"
+        )
     failures = [name for name, ok in (("the parsers' properties", rust_ok), ("the hypothesis suites", py_ok)) if not ok]
     return results_blocks.report("fuzz", lines, failures)
 

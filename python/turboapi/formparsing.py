@@ -8,7 +8,9 @@ A body that breaks a limit or the format is a 400 with the reason, as in Starlet
 from __future__ import annotations
 
 import codecs
+from collections.abc import Iterator
 from tempfile import SpooledTemporaryFile
+from typing import BinaryIO
 from urllib.parse import unquote_plus
 
 from python_multipart.exceptions import FormParserError
@@ -180,6 +182,27 @@ class _MultipartCollector:
             self.upload.file.close()
 
 
+def _spooled_writes(f: BinaryIO) -> Iterator[bytes]:
+    """The spooled body as writes that python-multipart parses as it parses the body in one write,
+    which is what Starlette's parser gets under FastAPI's TestClient.
+
+    python-multipart skips a body's leading CR/LF and everything after them up to the first "-" (a
+    preamble), but only within one write: a write that ends before that "-" is dropped, and the next
+    one starts over with nothing to skip, so its first byte must open the delimiter (b"\\r\\x00" a byte
+    at a time was a 400, in one write an empty form). So until the body's first "-", each write
+    starts with a CR, which the parser skips. (Versions that skip only the CR/LF bytes, one at a
+    time, skip that CR as well.)
+    """
+    leading_newline: bool | None = None
+    while chunk := f.read(CHUNK):
+        if leading_newline is None:
+            leading_newline = chunk[:1] in (b"\r", b"\n")
+        elif leading_newline:
+            chunk = b"\r" + chunk
+        leading_newline = leading_newline and b"-" not in chunk
+        yield chunk
+
+
 def _parse_multipart(body: bytes, options: dict[bytes, bytes], path: str | None) -> FormData:
     charset = options.get(b"charset", b"utf-8").decode("latin-1")
     try:
@@ -208,7 +231,7 @@ def _parse_multipart(body: bytes, options: dict[bytes, bytes], path: str | None)
             parser.write(body)
         else:
             with open(path, "rb") as f:
-                while chunk := f.read(CHUNK):
+                for chunk in _spooled_writes(f):
                     parser.write(chunk)
         parser.finalize()
     except BaseException as exc:
