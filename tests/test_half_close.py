@@ -8,6 +8,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 
+import httpx
 import pytest
 
 from serverutil import ResponseReader, ServerProcess, request_bytes, spawner
@@ -101,13 +102,20 @@ def test_a_client_that_left_has_its_handler_cancelled_after_the_silence(engine: 
 
 def test_a_stream_ends_at_the_half_close_as_a_disconnect() -> None:
     """A streamed answer is open-ended: a client that shuts its side is taken as gone once the
-    stream has started, and its generator is stopped (as uvicorn and Starlette do)."""
+    stream has started, and its generator is stopped, or never started (as uvicorn and Starlette
+    do)."""
     with spawner("streaming") as spawn:
         proc = spawn(half_close_timeout=5)
-        mark = proc.mark()
-        reader = half_closed(proc, request_bytes("GET", "/sse/infinite/async?id=hc&interval=0.05&idle_after=2"))
-        proc.wait_for_line(r"MARKER finally id=hc kind=async exit=(\w+)", 3, start=mark)
-        assert reader.at_eof(3)
+        # 50 events 0.1 s apart: 5 s, as long as the half-close timeout.
+        reader = half_closed(proc, request_bytes("GET", "/sse/events?client=hc&n=50&interval=0.1"))
+        assert reader.at_eof(3), "the stream must end at the half-close"
+        assert reader.buffer.count(b"event: tick") < 50
+        deadline = time.monotonic() + 3
+        while (stats := httpx.get(f"{proc.base_url}/streams/stats", timeout=5).json())["active"] and (
+            time.monotonic() < deadline
+        ):
+            time.sleep(0.05)
+        assert stats["active"] == 0, f"the generator still runs for a client that half-closed: {stats}"
 
 
 def test_half_close_off_takes_the_client_as_gone_at_once(spawn: Callable[..., ServerProcess]) -> None:
