@@ -23,6 +23,7 @@ import pytest
 from fastapi_reference import FastAPITestClient
 from serverutil import start_server
 from turboapi import formparsing
+from turboapi.datastructures import close_form
 from turboapi.exceptions import HTTPException
 
 CONTENT_TYPE = "multipart/form-data; boundary=boundary"
@@ -100,7 +101,7 @@ def turboapi_answer(body: bytes, chunk: int | None) -> tuple[int, Any]:
     try:
         return 200, {"items": describe(form)}
     finally:
-        form.close_sync()
+        close_form(form)
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 3, formparsing.CHUNK], ids=["1", "2", "3", "default"])

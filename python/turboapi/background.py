@@ -15,17 +15,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import starlette.background
+
 logger = logging.getLogger("turboapi.error")
 
 
-class BackgroundTask:
-    def __init__(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        self.func = func
-        self.args = args
-        self.kwargs = kwargs
-        self.is_async = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
-            getattr(func, "__call__", None)  # noqa: B004
-        )
+class BackgroundTask(starlette.background.BackgroundTask):
+    """Starlette's task, run the core's way: a sync function on a worker thread marked as a
+    background (the TestClient must not wait for itself), or inline on a pool thread."""
 
     async def __call__(self) -> None:
         if self.is_async:
@@ -40,11 +37,8 @@ class BackgroundTask:
             self.func(*self.args, **self.kwargs)
 
 
-class BackgroundTasks(BackgroundTask):
+class BackgroundTasks(starlette.background.BackgroundTasks):
     """Tasks added with ``add_task``, run in order after the response."""
-
-    def __init__(self, tasks: list[BackgroundTask] | None = None) -> None:
-        self.tasks = list(tasks or [])
 
     def add_task(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         self.tasks.append(BackgroundTask(func, *args, **kwargs))
@@ -55,7 +49,7 @@ class BackgroundTasks(BackgroundTask):
 
     def run_sync(self) -> None:
         for task in self.tasks:
-            task.run_sync()
+            _run_one_sync(task)
 
 
 class _Pending:
@@ -194,10 +188,5 @@ def start(background: Any, after: Any, loop: Any) -> Callable[[], None] | None:
     return None
 
 
-try:
-    # ``tasks: starlette.background.BackgroundTasks`` (FastAPI's is Starlette's) gets ours.
-    from starlette.background import BackgroundTasks as _StarletteBackgroundTasks
-
-    BACKGROUND_TYPES: tuple[type, ...] = (BackgroundTasks, _StarletteBackgroundTasks)
-except ImportError:  # pragma: no cover - Starlette is optional
-    BACKGROUND_TYPES = (BackgroundTasks,)
+#: What a ``BackgroundTasks`` parameter may be annotated with.
+BACKGROUND_TYPES: tuple[type, ...] = (starlette.background.BackgroundTasks,)

@@ -2,44 +2,25 @@
 
 from __future__ import annotations
 
-import http
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import starlette.exceptions
 from pydantic import BaseModel
 
-try:
-    # With Starlette installed (most FastAPI apps have it), handlers registered for Starlette's
-    # HTTPException catch ours too, as they catch FastAPI's.
-    from starlette.exceptions import HTTPException as _HTTPExceptionBase
-except ImportError:  # pragma: no cover - Starlette is optional
-    _HTTPExceptionBase = Exception  # type: ignore[assignment,misc]
 
-
-class HTTPException(_HTTPExceptionBase):
-    """Answer with ``status_code`` and ``{"detail": detail}`` (and ``headers``)."""
+class HTTPException(starlette.exceptions.HTTPException):
+    """Answer with ``status_code`` and ``{"detail": detail}`` (and ``headers``): Starlette's, so
+    that handlers registered for Starlette's HTTPException catch it, as they catch FastAPI's."""
 
     def __init__(self, status_code: int, detail: Any = None, headers: Mapping[str, str] | None = None) -> None:
-        if detail is None:
-            detail = http.HTTPStatus(status_code).phrase
-        self.status_code = status_code
-        self.detail = detail
-        self.headers = headers
-        Exception.__init__(self, status_code, detail)
-
-    def __str__(self) -> str:
-        return f"{self.status_code}: {self.detail}"
-
-    def __repr__(self) -> str:
-        return f"{self.__class__.__name__}(status_code={self.status_code!r}, detail={self.detail!r})"
+        super().__init__(status_code=status_code, detail=detail, headers=headers)
 
 
-#: Ours, and Starlette's when installed (its handler then catches both, as in FastAPI). The last
-#: one is what Starlette's own parts raise (the router for unknown paths, StaticFiles).
-HTTP_EXCEPTIONS: tuple[type[Exception], ...] = (
-    (HTTPException,) if _HTTPExceptionBase is Exception else (HTTPException, _HTTPExceptionBase)
-)
-STARLETTE_HTTP_EXCEPTION: Any = HTTP_EXCEPTIONS[-1]
+#: Ours, and Starlette's (its handler catches both, as in FastAPI). The last one is what
+#: Starlette's own parts raise (the router for unknown paths, StaticFiles).
+HTTP_EXCEPTIONS: tuple[type[Exception], ...] = (HTTPException, starlette.exceptions.HTTPException)
+STARLETTE_HTTP_EXCEPTION: Any = starlette.exceptions.HTTPException
 
 
 class ValidationException(Exception):
@@ -90,10 +71,8 @@ class PydanticV1NotSupportedError(FastAPIError):
     """A pydantic v1 model was used (FastAPI 0.141 and turboapi need pydantic v2)."""
 
 
-class WebSocketException(Exception):
-    def __init__(self, code: int, reason: str | None = None) -> None:
-        self.code = code
-        self.reason = reason or ""
+class WebSocketException(starlette.exceptions.WebSocketException):
+    """Close the WebSocket with ``code`` and ``reason`` (Starlette's, as FastAPI's)."""
 
 
 class WebSocketRequestValidationError(ValidationException):

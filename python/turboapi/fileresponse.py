@@ -14,17 +14,13 @@ older than the file) is answered ``304 Not Modified`` with no body, as RFC 9110 
 
 from __future__ import annotations
 
-import hashlib
-import mimetypes
 import os
 import secrets
 import stat as stat_module
-from collections.abc import Mapping
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote
 
-from .responses import Response
+import starlette.responses
 
 Segment = bytes | tuple[int, int]
 Plan = tuple[int, list[tuple[bytes, bytes]], str, list[Segment]]
@@ -44,46 +40,9 @@ class RangeNotSatisfiable(Exception):
     """A range outside the file: 416."""
 
 
-class FileResponse(Response):
-    chunk_size = 64 * 1024
-
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        status_code: int = 200,
-        headers: Mapping[str, str] | None = None,
-        media_type: str | None = None,
-        background: Any = None,
-        filename: str | None = None,
-        stat_result: os.stat_result | None = None,
-        method: str | None = None,  # accepted and ignored, as Starlette 0.x's deprecated argument
-        content_disposition_type: str = "attachment",
-    ) -> None:
-        self.path = path
-        self.status_code = status_code
-        self.filename = filename
-        if media_type is None:
-            media_type = mimetypes.guess_type(filename or path)[0] or "application/octet-stream"
-        self.media_type = media_type
-        self.background = background
-        self.init_headers(headers)
-        self.headers.setdefault("accept-ranges", "bytes")
-        if filename is not None:
-            quoted = quote(filename)
-            if quoted != filename:
-                disposition = f"{content_disposition_type}; filename*=utf-8''{quoted}"
-            else:
-                disposition = f'{content_disposition_type}; filename="{filename}"'
-            self.headers.setdefault("content-disposition", disposition)
-        self.stat_result = stat_result
-        if stat_result is not None:
-            self._set_stat_headers(stat_result)
-
-    def _set_stat_headers(self, stat_result: os.stat_result) -> None:
-        tag = hashlib.md5(f"{stat_result.st_mtime}-{stat_result.st_size}".encode(), usedforsecurity=False)
-        self.headers.setdefault("content-length", str(stat_result.st_size))
-        self.headers.setdefault("last-modified", formatdate(stat_result.st_mtime, usegmt=True))
-        self.headers.setdefault("etag", f'"{tag.hexdigest()}"')
+class FileResponse(starlette.responses.FileResponse):
+    """Starlette's FileResponse (its constructor and headers), sent by the core: ``plan`` decides
+    the answer for a request, the core reads the file."""
 
     def plan(
         self,
@@ -102,7 +61,7 @@ class FileResponse(Response):
             if not stat_module.S_ISREG(stat_result.st_mode):
                 raise RuntimeError(f"File at path {self.path} is not a file.")
             self.stat_result = stat_result
-            self._set_stat_headers(stat_result)
+            self.set_stat_headers(stat_result)
         size = self.stat_result.st_size
         method = method.upper()
         head = method == "HEAD"

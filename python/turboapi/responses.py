@@ -1,125 +1,27 @@
-"""Response classes, shaped like Starlette's: a status, a raw header list and body bytes.
+"""Response classes: Starlette's (as FastAPI's are), with the core's ways in.
 
-The core sends ``body`` as it is (no copy for large bodies) with ``raw_headers``; Content-Length is
-set by the server from the body.
+The core sends ``body`` as it is (no copy for large bodies) with ``raw_headers``. ``JSONResponse``
+renders through the app's encoder (orjson by default), and ``StreamingResponse`` iterates a sync
+iterator on a worker thread of its own; both are subclasses of Starlette's classes, so
+``isinstance`` checks and Starlette's ASGI ``__call__`` work as with FastAPI.
 """
 
 from __future__ import annotations
 
-import http.cookies
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
-from datetime import datetime
-from email.utils import format_datetime
-from typing import Any, Literal
-from urllib.parse import quote
+from typing import Any
+
+import starlette.responses
+from starlette.responses import HTMLResponse as HTMLResponse
+from starlette.responses import PlainTextResponse as PlainTextResponse
+from starlette.responses import RedirectResponse as RedirectResponse
+from starlette.responses import Response as Response
 
 from .concurrency import iterate_in_threadpool
-from .datastructures import MutableHeaders
 
 
-class Response:
-    media_type: str | None = None
-    charset = "utf-8"
-
-    def __init__(
-        self,
-        content: Any = None,
-        status_code: int = 200,
-        headers: Mapping[str, str] | None = None,
-        media_type: str | None = None,
-        background: Any = None,
-    ) -> None:
-        self.status_code = status_code
-        if media_type is not None:
-            self.media_type = media_type
-        self.background = background
-        self.body = self.render(content)
-        self.init_headers(headers)
-
-    def render(self, content: Any) -> bytes:
-        if content is None:
-            return b""
-        if isinstance(content, (bytes, memoryview)):
-            return bytes(content)
-        return content.encode(self.charset)
-
-    def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
-        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
-        keys = {k for k, _ in raw}
-        if self.media_type is not None and b"content-type" not in keys:
-            content_type = self.media_type
-            if content_type.startswith("text/") and "charset=" not in content_type.lower():
-                content_type += "; charset=" + self.charset
-            raw.append((b"content-type", content_type.encode("latin-1")))
-        self.raw_headers = raw
-
-    @property
-    def body_iterator(self) -> AsyncIterator[bytes]:
-        """The body as an async iterator (what Starlette's ``call_next`` responses offer)."""
-
-        async def once() -> AsyncIterator[bytes]:
-            yield self.body
-
-        return once()
-
-    @property
-    def headers(self) -> MutableHeaders:
-        return MutableHeaders(raw=self.raw_headers)
-
-    def set_cookie(
-        self,
-        key: str,
-        value: str = "",
-        max_age: int | None = None,
-        expires: datetime | str | int | None = None,
-        path: str | None = "/",
-        domain: str | None = None,
-        secure: bool = False,
-        httponly: bool = False,
-        samesite: Literal["lax", "strict", "none"] | None = "lax",
-        partitioned: bool = False,
-    ) -> None:
-        cookie: http.cookies.BaseCookie[str] = http.cookies.SimpleCookie()
-        cookie[key] = value
-        morsel = cookie[key]
-        if max_age is not None:
-            morsel["max-age"] = max_age
-        if expires is not None:
-            morsel["expires"] = format_datetime(expires, usegmt=True) if isinstance(expires, datetime) else expires
-        if path is not None:
-            morsel["path"] = path
-        if domain is not None:
-            morsel["domain"] = domain
-        if secure:
-            morsel["secure"] = True
-        if httponly:
-            morsel["httponly"] = True
-        if samesite is not None:
-            if samesite.lower() not in ("strict", "lax", "none"):
-                raise ValueError("samesite must be either 'strict', 'lax' or 'none'")
-            morsel["samesite"] = samesite
-        if partitioned:
-            morsel["partitioned"] = True
-        self.raw_headers.append((b"set-cookie", cookie.output(header="").strip().encode("latin-1")))
-
-    def delete_cookie(
-        self,
-        key: str,
-        path: str = "/",
-        domain: str | None = None,
-        secure: bool = False,
-        httponly: bool = False,
-        samesite: Literal["lax", "strict", "none"] | None = "lax",
-    ) -> None:
-        self.set_cookie(
-            key, max_age=0, expires=0, path=path, domain=domain, secure=secure, httponly=httponly, samesite=samesite
-        )
-
-
-class JSONResponse(Response):
+class JSONResponse(starlette.responses.JSONResponse):
     """JSON through the app's encoder (orjson by default); FastAPI's jsonable types accepted."""
-
-    media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
         from ._json import dumps
@@ -131,24 +33,25 @@ ORJSONResponse = JSONResponse
 UJSONResponse = JSONResponse
 
 
-class HTMLResponse(Response):
-    media_type = "text/html"
+def sub_response() -> Response:
+    """The ``response: Response`` a handler or dependency takes to set headers, cookies and a
+    status: no status until one is set, and no Content-Length (the real response has its own)."""
+    response = Response()
+    del response.headers["content-length"]
+    response.status_code = None  # type: ignore[assignment]
+    return response
 
 
-class PlainTextResponse(Response):
-    media_type = "text/plain"
+class ReplyResponse(Response):
+    """A reply of the core handed to the app's middleware (``call_next``'s answer): its body is
+    also ``body_iterator``, as Starlette's ``call_next`` answers are streams."""
 
+    @property
+    def body_iterator(self) -> AsyncIterator[bytes]:
+        async def once() -> AsyncIterator[bytes]:
+            yield bytes(self.body)
 
-class RedirectResponse(Response):
-    def __init__(
-        self,
-        url: str,
-        status_code: int = 307,
-        headers: Mapping[str, str] | None = None,
-        background: Any = None,
-    ) -> None:
-        super().__init__(content=b"", status_code=status_code, headers=headers, background=background)
-        self.raw_headers.append((b"location", quote(str(url), safe=":/%#?=@[]!$&'()*+,;").encode("latin-1")))
+        return once()
 
 
 def encode_chunk(chunk: Any, charset: str) -> bytes:
@@ -163,12 +66,9 @@ def encode_chunk(chunk: Any, charset: str) -> bytes:
     raise TypeError(f"a streaming response's iterator yielded {type(chunk).__name__}, not str or bytes")
 
 
-class StreamingResponse(Response):
+class StreamingResponse(starlette.responses.StreamingResponse):
     """A body from an iterator of ``bytes``/``str`` chunks (sync or async), sent as it comes, with
     backpressure from the socket (``turboapi.streaming``)."""
-
-    #: Set per instance (this plain attribute hides Response's property of the same name).
-    body_iterator: AsyncIterator[Any] = None  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -178,27 +78,16 @@ class StreamingResponse(Response):
         media_type: str | None = None,
         background: Any = None,
     ) -> None:
-        self.status_code = status_code
-        if media_type is not None:
-            self.media_type = media_type
-        self.background = background
-        self.body_iterator = content if isinstance(content, AsyncIterable) else iterate_in_threadpool(content)
-        self.init_headers(headers)
+        super().__init__(content, status_code, headers, media_type, background)
+        if not isinstance(content, AsyncIterable):
+            # A sync iterator steps on turboapi's worker threads, stopping when the client leaves.
+            self.body_iterator = iterate_in_threadpool(content)
 
 
-try:
-    # A FastAPI app may return Starlette's responses (FastAPI's are Starlette's): sent as they are.
-    from starlette.responses import FileResponse as _StarletteFileResponse
-    from starlette.responses import Response as _StarletteResponse
-    from starlette.responses import StreamingResponse as _StarletteStreamingResponse
-
-    RESPONSE_TYPES: tuple[type, ...] = (Response, _StarletteResponse)
-    STREAM_TYPES: tuple[type, ...] = (StreamingResponse, _StarletteStreamingResponse)
-    STARLETTE_FILE_TYPES: tuple[type, ...] = (_StarletteFileResponse,)
-except ImportError:  # pragma: no cover - Starlette is optional
-    RESPONSE_TYPES = (Response,)
-    STREAM_TYPES = (StreamingResponse,)
-    STARLETTE_FILE_TYPES = ()
+#: What the core takes as a Response, a stream, and Starlette's file response.
+RESPONSE_TYPES: tuple[type, ...] = (Response,)
+STREAM_TYPES: tuple[type, ...] = (starlette.responses.StreamingResponse,)
+STARLETTE_FILE_TYPES: tuple[type, ...] = (starlette.responses.FileResponse,)
 
 
 def __getattr__(name: str) -> Any:

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from . import _eager, _json, background, streaming
 from ._core import Engine
 from .dependencies import fresh_default
-from .responses import RESPONSE_TYPES, STARLETTE_FILE_TYPES, STREAM_TYPES, Response
+from .responses import RESPONSE_TYPES, STARLETTE_FILE_TYPES, STREAM_TYPES, ReplyResponse, Response
 from .routing import reachable
 
 MiB = 1024 * 1024
@@ -242,7 +242,7 @@ class _Hooks:
 
 
 def _core_response(status: int, headers: list[tuple[bytes, bytes]], body: bytes, background: Any) -> Response:
-    response = Response(body, status_code=status, background=background)
+    response = ReplyResponse(body, status_code=status, background=background)
     response.raw_headers = headers
     return response
 

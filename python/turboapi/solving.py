@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from . import params
 from .background import BackgroundTasks
 from .concurrency import ThreadedContext, run_to_end_in_thread
-from .datastructures import FormData, UploadFile
+from .datastructures import FormData, UploadFile, close_form
 from .dependencies import (
     SYNC_KINDS,
     BodyField,
@@ -38,7 +38,7 @@ from .dependencies import (
 )
 from .exceptions import FastAPIError, HTTPException, RequestValidationError
 from .requests import Request
-from .responses import RESPONSE_TYPES, Response
+from .responses import RESPONSE_TYPES, Response, sub_response
 
 NOT_AWAITED = (
     "Response not awaited. There's a high chance that the application code is raising an exception and a "
@@ -130,7 +130,7 @@ class Body:
 
     def close(self) -> None:
         if self.form is not None:
-            self.form.close_sync()
+            close_form(self.form)
 
     def values(self, fields: list[BodyField], embed: bool, values: dict[str, Any]) -> list[dict[str, Any]]:
         """Validate ``fields`` into ``values``; returns the errors (FastAPI's request_body_to_args)."""
@@ -362,9 +362,7 @@ def _special_params(route: Any, sig: EndpointSignature, kwargs: dict[str, Any], 
         kwargs[sig.request_param] = request or Request(data, app=route.app)
     if sig.response_param:
         # The handler may set headers, cookies and a status on it; `serialize` merges them.
-        sub_response = Response()
-        sub_response.status_code = None  # type: ignore[assignment]
-        kwargs[sig.response_param] = sub_response
+        kwargs[sig.response_param] = sub_response()
 
 
 # -- routes with dependencies ---------------------------------------------------------------------
@@ -539,8 +537,7 @@ class DependencyRunner:
     @staticmethod
     def sub_response(scope: RequestScope) -> Any:
         if scope.response is None:
-            scope.response = Response()
-            scope.response.status_code = None
+            scope.response = sub_response()
         return scope.response
 
     # -- the walk, sync ----------------------------------------------------------------------

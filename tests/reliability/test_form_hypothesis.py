@@ -54,6 +54,7 @@ from hypothesis import strategies as st
 import turboapi
 from fastapi_reference import ASGIReference, FastAPITestClient
 from turboapi import formparsing
+from turboapi.datastructures import close_form
 from turboapi.exceptions import HTTPException as TurboHTTPException
 from turboapi.testclient import TestClient
 
@@ -281,7 +282,7 @@ def parse_directly(body: bytes, content_type: bytes, spooled: bool, chunk: int) 
     try:
         return 200, {"items": describe_form(form)}
     finally:
-        form.close_sync()
+        close_form(form)
 
 
 def is_spooled_kind(content_type: bytes) -> bool:
