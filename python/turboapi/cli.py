@@ -96,6 +96,13 @@ def parser() -> argparse.ArgumentParser:
             help="take the client address and scheme from X-Forwarded-* sent by a trusted proxy",
         )
         cmd.add_argument(
+            "--fastapi-alias",
+            dest="fastapi_alias",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="`import fastapi` in the app and its libraries gives turboapi (default: on; TURBOAPI_FASTAPI_ALIAS)",
+        )
+        cmd.add_argument(
             "--access-log",
             dest="access_log",
             action=argparse.BooleanOptionalAction,
@@ -122,11 +129,30 @@ def pyproject_settings(directory: str) -> dict[str, Any]:
     return {key.replace("-", "_"): value for key, value in table.items()}
 
 
+def fastapi_alias_wanted() -> bool:
+    """``import fastapi`` resolves to turboapi unless TURBOAPI_FASTAPI_ALIAS says no (the
+    --no-fastapi-alias flag sets it, for the worker processes too)."""
+    value = os.environ.get("TURBOAPI_FASTAPI_ALIAS", "1").strip().lower()
+    if value in ("0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on", ""):
+        return True
+    raise UsageError(f"TURBOAPI_FASTAPI_ALIAS must be 1/0, true/false, yes/no or on/off, not {value!r}")
+
+
 def load_app(reference: str) -> Any:
-    """The object named by ``module.path:attribute``, importing from the current directory."""
+    """The object named by ``module.path:attribute``, importing from the current directory (with
+    ``fastapi`` resolving to turboapi, unless turned off)."""
     module_name, sep, attribute = reference.partition(":")
     if not sep or not module_name or not attribute:
         raise UsageError(f"app must look like module.path:attribute, not {reference!r}")
+    if fastapi_alias_wanted():
+        from .alias import FastAPIAliasError, install
+
+        try:
+            install()
+        except FastAPIAliasError as exc:
+            raise UsageError(str(exc)) from None
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
@@ -167,6 +193,9 @@ def resolve(args: argparse.Namespace, cwd: str) -> tuple[str, int, int, dict[str
         except (TypeError, ValueError):
             raise UsageError(f"{name} must be a whole number, not {value!r}") from None
 
+    alias = config.pop("fastapi_alias", None)
+    if alias is not None and args.fastapi_alias is None and "TURBOAPI_FASTAPI_ALIAS" not in env:
+        os.environ["TURBOAPI_FASTAPI_ALIAS"] = "1" if alias in (True, 1, "1", "true", "yes", "on") else "0"
     host = first(args.host, "host", "127.0.0.1")
     port = whole_number("port", first(args.port, "port", 8000))
     workers = whole_number("workers", first(args.workers, "workers", 1))
@@ -221,6 +250,9 @@ def set_log_level(level: str | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.fastapi_alias is not None:
+        # Through the environment, so that worker processes (and a dev reload) do the same.
+        os.environ["TURBOAPI_FASTAPI_ALIAS"] = "1" if args.fastapi_alias else "0"
     try:
         host, port, workers, settings, log_level, resolved = resolve(args, os.getcwd())
         set_log_level(log_level)
