@@ -1,182 +1,295 @@
-"""``Request``: the incoming request as a handler sees it, read lazily from the core's RequestData.
-``HTTPConnection`` holds what a request and a WebSocket share."""
+"""``Request``: Starlette's Request (as FastAPI's is), built from the core's RequestData on the
+fast path, or from an ASGI scope as Starlette builds it.
+
+On the fast path the core has already parsed the request: a ``Request`` made from its
+``RequestData`` reads headers, query, path parameters, cookies and the body from it when asked,
+and builds the ASGI ``scope`` only if someone reads it (once per request: the middleware's
+Request and the handler's share it, as they share one scope under Starlette). Made from a scope
+(``Request(scope, receive)``: the ASGI path, a custom route class, a library), it is Starlette's
+Request unchanged.
+"""
 
 from __future__ import annotations
 
-import json
-from functools import cached_property
+from http.cookies import _unquote  # type: ignore[attr-defined]
 from typing import Any
 
+import starlette.requests
+from starlette._utils import AwaitableOrContextManagerWrapper
+from starlette.requests import HTTPConnection as HTTPConnection
+from starlette.requests import empty_receive, empty_send
+
+from ._core import RequestData
 from .datastructures import URL, Address, Headers, QueryParams, State
 
+__all__ = ["HTTPConnection", "Request", "REQUEST_TYPES"]
 
-class HTTPConnection:
-    #: ``scope["type"]``
-    scope_type = "http"
+#: Parameters annotated with any of these get the request (or the WebSocket on a WebSocket route).
+REQUEST_TYPES: tuple[type, ...] = (starlette.requests.HTTPConnection,)
 
-    def __init__(self, data: Any, *, app: Any = None) -> None:
+ASGI_VERSION = {"version": "3.0", "spec_version": "2.4"}
+
+
+class _Shared:
+    """What every Request and WebSocket object of one request shares (kept on the RequestData):
+    its state, and its scope once built."""
+
+    __slots__ = ("scope", "state")
+
+    def __init__(self) -> None:
+        self.state: State | None = None
+        self.scope: dict[str, Any] | None = None
+
+
+class CoreConnection:
+    """The fast-path side of Request and WebSocket: Starlette's properties answered from the core's
+    RequestData (``_data``); with no RequestData (made from a scope) Starlette's own apply."""
+
+    _data: Any = None
+    _app: Any = None
+
+    def _init_core(self, data: Any, app: Any) -> None:
         self._data = data
-        self.app = app
-        self._state: State | None = None
+        self._app = app
 
-    @cached_property
+    @property
+    def _shared(self) -> _Shared:
+        return self._data.shared_state(_Shared)  # type: ignore[no-any-return]
+
+    # -- the scope, built when read --------------------------------------------------------------
+    @property
+    def scope(self) -> dict[str, Any]:  # type: ignore[override]
+        if self._data is None:
+            return self.__dict__["_scope"]  # type: ignore[no-any-return]
+        shared = self._shared
+        if shared.scope is None:
+            shared.scope = self._build_scope()
+        return shared.scope
+
+    @scope.setter
+    def scope(self, scope: dict[str, Any]) -> None:
+        if self._data is None:
+            self.__dict__["_scope"] = scope
+        else:
+            self._shared.scope = scope
+
+    def _build_scope(self) -> dict[str, Any]:
+        data = self._data
+        scheme = data.scheme
+        scope: dict[str, Any] = {
+            "type": "websocket" if data.websocket is not None else "http",
+            "asgi": ASGI_VERSION,
+            "http_version": "1.1",
+            "scheme": scheme if data.websocket is None else ("wss" if scheme == "https" else "ws"),
+            "path": data.path,
+            "raw_path": data.raw_path,
+            "root_path": data.root_path,
+            "query_string": data.query_string,
+            "headers": data.headers,
+            "client": data.client,
+            "server": data.server,
+            "path_params": self.path_params,
+            "app": self._app,
+            "state": self.state._state,
+        }
+        if data.websocket is None:
+            scope["method"] = data.method
+        else:
+            scope["subprotocols"] = [
+                p.strip() for header in self.headers.getlist("sec-websocket-protocol") for p in header.split(",")
+            ]
+            scope["subprotocols"] = [p for p in scope["subprotocols"] if p]
+        router = getattr(self._app, "router", None)
+        if router is not None:
+            scope["router"] = router
+        return scope
+
+    # -- what the core already parsed ------------------------------------------------------------
+    @property
+    def app(self) -> Any:
+        if self._data is None:
+            return super().app  # type: ignore[misc]
+        return self._app
+
+    @property
     def headers(self) -> Headers:
-        return Headers(raw=self._data.headers)
+        if self._data is None:
+            return super().headers  # type: ignore[misc,no-any-return]
+        headers = self.__dict__.get("_headers")
+        if headers is None:
+            headers = self.__dict__["_headers"] = Headers(raw=self._data.headers)
+        return headers  # type: ignore[no-any-return]
 
-    @cached_property
+    @property
     def query_params(self) -> QueryParams:
-        return QueryParams(self._data.query_string)
+        if self._data is None:
+            return super().query_params  # type: ignore[misc,no-any-return]
+        params = self.__dict__.get("_query_params")
+        if params is None:
+            params = self.__dict__["_query_params"] = QueryParams(self._data.query_string)
+        return params  # type: ignore[no-any-return]
 
-    @cached_property
+    @property
     def path_params(self) -> dict[str, Any]:
-        return self._data.path_params
+        if self._data is None:
+            return super().path_params  # type: ignore[misc,no-any-return]
+        params = self.__dict__.get("_path_params")
+        if params is None:
+            params = self.__dict__["_path_params"] = self._data.path_params
+        return params  # type: ignore[no-any-return]
 
-    @cached_property
+    @property
     def cookies(self) -> dict[str, str]:
-        from http.cookies import _unquote  # type: ignore[attr-defined]
+        if self._data is None:
+            return super().cookies  # type: ignore[misc,no-any-return]
+        cookies = self.__dict__.get("_cookies")
+        if cookies is None:
+            # Starlette's parsing (starlette.requests.cookie_parser), over the header values.
+            cookies = {}
+            for header in self.headers.getlist("cookie"):
+                for chunk in header.split(";"):
+                    key, sep, value = chunk.partition("=")
+                    if not sep:
+                        key, value = "", key
+                    key, value = key.strip(), value.strip()
+                    if key or value:
+                        cookies[key] = _unquote(value)
+            self.__dict__["_cookies"] = cookies
+        return cookies  # type: ignore[no-any-return]
 
-        cookies: dict[str, str] = {}
-        for header in self.headers.getlist("cookie"):
-            for chunk in header.split(";"):
-                key, sep, value = chunk.partition("=")
-                if not sep:
-                    key, value = "", key
-                key, value = key.strip(), value.strip()
-                if key or value:
-                    cookies[key] = _unquote(value)
-        return cookies
-
-    @cached_property
+    @property
     def url(self) -> URL:
-        host = self.headers.get("host")
-        if host is None:
-            server = self._data.server
-            host = f"{server[0]}:{server[1]}" if server else "testserver"
-        query = self._data.query_string.decode("latin-1")
-        path = self._data.path
-        return URL(f"{self._data.scheme}://{host}{path}" + (f"?{query}" if query else ""))
+        if self._data is None:
+            return super().url  # type: ignore[misc,no-any-return]
+        url = self.__dict__.get("_url")
+        if url is None:
+            data = self._data
+            host = self.headers.get("host")
+            if host is None:
+                server = data.server
+                host = f"{server[0]}:{server[1]}" if server else "testserver"
+            query = data.query_string.decode("latin-1")
+            scheme = data.scheme
+            if data.websocket is not None:
+                scheme = "wss" if scheme == "https" else "ws"
+            url = self.__dict__["_url"] = URL(f"{scheme}://{host}{data.path}" + (f"?{query}" if query else ""))
+        return url  # type: ignore[no-any-return]
 
     @property
     def base_url(self) -> URL:
+        if self._data is None:
+            return super().base_url  # type: ignore[misc,no-any-return]
         # Starlette's: the app's root, which includes the root_path, ending in one slash.
         root = self._data.root_path
         return URL(str(self.url.replace(path=root if root.endswith("/") else root + "/", query="", fragment="")))
 
     @property
     def client(self) -> Address | None:
+        if self._data is None:
+            return super().client  # type: ignore[misc,no-any-return]
         client = self._data.client
         return Address(*client) if client else None
 
     @property
     def state(self) -> State:
-        if self._state is None:
+        if self._data is None:
+            return super().state  # type: ignore[misc,no-any-return]
+        shared = self._shared
+        if shared.state is None:
             # Each request starts from a shallow copy of what its shard's lifespan yielded; the
             # core keeps it per request, so middleware and handler share it.
-            states = getattr(self.app, "_lifespan_states", None) or [{}]
-            initial = states[self._data.shard]
-            self._state = self._data.shared_state(lambda: State(dict(initial)))
-        return self._state
-
-    @property
-    def scope(self) -> dict[str, Any]:
-        return {
-            "type": self.scope_type,
-            "path": self._data.path,
-            "raw_path": self._data.raw_path,
-            "query_string": self._data.query_string,
-            "headers": self._data.headers,
-            "client": self._data.client,
-            "server": self._data.server,
-            "path_params": self.path_params,
-            "app": self.app,
-            "root_path": self._data.root_path,
-            "scheme": self._data.scheme,
-        }
-
-    def __getitem__(self, key: str) -> Any:
-        return self.scope[key]
+            states = getattr(self._app, "_lifespan_states", None) or [{}]
+            shared.state = State(dict(states[self._data.shard]))
+        return shared.state
 
     def url_for(self, name: str, /, **path_params: Any) -> URL:
-        return URL(str(self.base_url).rstrip("/") + self.app.url_path_for(name, **path_params))
+        if self._data is None:
+            return super().url_for(name, **path_params)  # type: ignore[misc,no-any-return]
+        return URL(str(self.base_url).rstrip("/") + self._app.url_path_for(name, **path_params))
 
 
-class Request(HTTPConnection):
-    #: The parsed form: from request.form(), or the one the route's Form parameters came from.
-    _form: Any = None
+class Request(CoreConnection, starlette.requests.Request):
+    """Starlette's Request. ``Request(scope, receive, send)`` as in Starlette; the core makes one
+    from its RequestData with ``Request(data, app=app)``."""
+
+    def __init__(self, scope: Any, receive: Any = empty_receive, send: Any = empty_send, *, app: Any = None) -> None:
+        if type(scope) is not RequestData:
+            super().__init__(scope, receive, send)  # type: ignore[arg-type]
+            return
+        self._init_core(scope, app)
+        self._receive = self._core_receive
+        self._send = send
+        self._stream_consumed = False
+        self._is_disconnected = False
+        self._form = None
 
     @property
     def method(self) -> str:
-        return self._data.method
+        if self._data is None:
+            return super().method
+        return self._data.method  # type: ignore[no-any-return]
 
-    @property
-    def scope(self) -> dict[str, Any]:
-        return {**super().scope, "method": self.method}
+    async def _core_receive(self) -> dict[str, Any]:
+        """The body as one ``http.request`` message (read whole by the core), then nothing more
+        until the client leaves (the core cancels the handler then)."""
+        if not self._stream_consumed:
+            self._stream_consumed = True
+            return {"type": "http.request", "body": await self.body(), "more_body": False}
+        import asyncio
+
+        await asyncio.get_running_loop().create_future()
+        raise AssertionError("unreachable")
 
     async def body(self) -> bytes:
-        path = self._data.body_path
-        if path is not None:  # a spooled upload, read whole only because the caller asks for it
-            with open(path, "rb") as f:
-                return f.read()
-        return self._data.body
+        if self._data is None:
+            return await super().body()
+        body = self.__dict__.get("_body")
+        if body is None:
+            path = self._data.body_path
+            if path is not None:  # a spooled upload, read whole only because the caller asks for it
+                from .concurrency import run_in_threadpool
 
-    async def json(self) -> Any:
-        return json.loads(await self.body())
+                body = await run_in_threadpool(_read_file, path)
+            else:
+                body = self._data.body
+            self._body = body
+        return body  # type: ignore[no-any-return]
+
+    async def is_disconnected(self) -> bool:
+        if self._data is None:
+            return await super().is_disconnected()
+        # On the fast path the core cancels the handler when its client goes away.
+        return False
 
     def form(
         self, *, max_files: int | float = 1000, max_fields: int | float = 1000, max_part_size: int = 1024 * 1024
-    ) -> _FormReader:
+    ) -> Any:
         """The body parsed as a form (urlencoded or multipart), as Starlette's: ``await`` it, or
-        ``async with`` it to close its files at the end. Starlette's default limits apply; a
-        broken body is an HTTPException 400."""
+        ``async with`` it to close its files at the end. A broken body is an HTTPException 400."""
+        if self._data is None:
+            return super().form(max_files=max_files, max_fields=max_fields, max_part_size=max_part_size)
         if (max_files, max_fields, max_part_size) != (1000, 1000, 1024 * 1024):
             raise NotImplementedError(
                 "turboapi's request.form() applies Starlette's default limits (1000 files, 1000 fields, "
-                "1 MiB per part); other limits are not supported yet"
+                "1 MiB per part) on its fast path; other limits are not supported yet"
             )
-        return _FormReader(self)
+        return AwaitableOrContextManagerWrapper(self._core_form())
 
-    async def close(self) -> None:
-        if self._form is not None:
-            await self._form.close()
-
-
-class _FormReader:
-    """What ``request.form()`` returns: awaitable, and an async context manager (Starlette's
-    AwaitableOrContextManager)."""
-
-    def __init__(self, request: Request) -> None:
-        self._request = request
-
-    async def _parse(self) -> Any:
-        request = self._request
-        if request._form is None:
+    async def _core_form(self) -> Any:
+        if self._form is None:
             from .formparsing import read_form
 
-            data = request._data
+            data = self._data
             if data.body_path is not None:
                 # A spooled upload is read from disk: not on the event loop.
                 from .concurrency import run_in_threadpool
 
-                request._form = await run_in_threadpool(read_form, b"", data.content_type, data.body_path)
+                self._form = await run_in_threadpool(read_form, b"", data.content_type, data.body_path)
             else:
-                request._form = read_form(data.body, data.content_type)
-        return request._form
-
-    def __await__(self) -> Any:
-        return self._parse().__await__()
-
-    async def __aenter__(self) -> Any:
-        return await self._parse()
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        await self._request.close()
+                self._form = read_form(data.body, data.content_type)
+        return self._form
 
 
-try:
-    # Parameters annotated with Starlette's classes (FastAPI's Request and WebSocket are Starlette's)
-    # get ours: the Request on an HTTP route, the WebSocket on a WebSocket route.
-    from starlette.requests import HTTPConnection as _StarletteConnection
-
-    REQUEST_TYPES: tuple[type, ...] = (HTTPConnection, _StarletteConnection)
-except ImportError:  # pragma: no cover - Starlette is optional
-    REQUEST_TYPES = (HTTPConnection,)
+def _read_file(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()

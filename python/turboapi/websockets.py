@@ -1,38 +1,28 @@
-"""``WebSocket``: Starlette's API over the core's connection (``_core.WebSocketChannel``).
+"""``WebSocket``: Starlette's WebSocket (as FastAPI's is), over the core's connection
+(``_core.WebSocketChannel``) when the core made it.
 
 The core owns the socket: it answers the handshake, reads and writes frames, answers pings and
-enforces the size limit. This class keeps Starlette's state machine and message dicts, so code
-written against ``starlette.websockets.WebSocket`` behaves the same.
+enforces the size limit. ``receive`` and ``send`` speak ASGI's messages over the core's channel,
+so Starlette's own methods (accept, receive_json, iter_text...) work on top of them, and code
+written against ``starlette.websockets.WebSocket`` behaves the same. Made from a scope
+(``WebSocket(scope, receive, send)``), it is Starlette's WebSocket unchanged.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
-import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
-from .requests import HTTPConnection
+import starlette.websockets
+from starlette.websockets import WebSocketClose as WebSocketClose
+from starlette.websockets import WebSocketDisconnect as WebSocketDisconnect
+from starlette.websockets import WebSocketDisconnected as WebSocketDisconnected
+from starlette.websockets import WebSocketState as WebSocketState
 
-__all__ = ["WebSocket", "WebSocketDisconnect", "WebSocketDisconnected", "WebSocketState"]
+from ._core import RequestData
+from .requests import CoreConnection
 
-
-class WebSocketState(enum.Enum):
-    CONNECTING = 0
-    CONNECTED = 1
-    DISCONNECTED = 2
-    RESPONSE = 3
-
-
-class WebSocketDisconnect(Exception):
-    def __init__(self, code: int = 1000, reason: str | None = None) -> None:
-        self.code = code
-        self.reason = reason or ""
-
-
-class WebSocketDisconnected(RuntimeError):
-    """Raised when attempting to use a disconnected WebSocket (Starlette's)."""
+__all__ = ["WebSocket", "WebSocketClose", "WebSocketDisconnect", "WebSocketDisconnected", "WebSocketState"]
 
 
 #: Close codes an endpoint may send (RFC 6455 §7.4): 1005, 1006 and 1015 are reserved for
@@ -46,12 +36,16 @@ _FULL = 1
 _GONE = 2
 
 
-class WebSocket(HTTPConnection):
-    scope_type = "websocket"
+class WebSocket(CoreConnection, starlette.websockets.WebSocket):
+    """Starlette's WebSocket. ``WebSocket(scope, receive, send)`` as in Starlette; the core makes
+    one from the handshake's RequestData with ``WebSocket(data, app=app)``."""
 
-    def __init__(self, data: Any, *, app: Any = None) -> None:
-        super().__init__(data, app=app)
-        self._channel = data.websocket
+    def __init__(self, scope: Any, receive: Any = None, send: Any = None, *, app: Any = None) -> None:
+        if type(scope) is not RequestData:
+            super().__init__(scope, receive, send)  # type: ignore[arg-type]
+            return
+        self._init_core(scope, app)
+        self._channel = scope.websocket
         if self._channel is None:
             raise RuntimeError("a WebSocket is made only for a WebSocket handshake")
         self.client_state = WebSocketState.CONNECTING
@@ -59,16 +53,12 @@ class WebSocket(HTTPConnection):
         #: The loop shard the connection's handler runs on: the core resolves its futures there.
         self._loop = asyncio.get_running_loop()
 
-    @property
-    def scope(self) -> dict[str, Any]:
-        headers = self.headers.getlist("sec-websocket-protocol")
-        protocols = [p.strip() for header in headers for p in header.split(",") if p.strip()]
-        return {**super().scope, "subprotocols": protocols}
-
     # -- the ASGI-shaped layer -------------------------------------------------------------------
-    async def receive(self) -> dict[str, Any]:
+    async def receive(self) -> dict[str, Any]:  # type: ignore[override]
         """The next message: ``websocket.connect`` first, then ``websocket.receive`` messages,
         then one ``websocket.disconnect``."""
+        if self._data is None:
+            return await super().receive()  # type: ignore[return-value]
         if self.client_state == WebSocketState.CONNECTING:
             self.client_state = WebSocketState.CONNECTED
             return {"type": "websocket.connect"}
@@ -83,7 +73,9 @@ class WebSocket(HTTPConnection):
         code, reason = value
         return {"type": "websocket.disconnect", "code": code, "reason": reason}
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: dict[str, Any]) -> None:  # type: ignore[override]
+        if self._data is None:
+            return await super().send(message)  # type: ignore[arg-type]
         kind = message["type"]
         if self.application_state == WebSocketState.CONNECTING:
             if kind == "websocket.accept":
@@ -165,24 +157,12 @@ class WebSocket(HTTPConnection):
         # connection's loop, so the wait happens there.
         await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._wait(register), self._loop))
 
-    # -- Starlette's conveniences ----------------------------------------------------------------
-    async def accept(
-        self, subprotocol: str | None = None, headers: Iterable[tuple[bytes, bytes]] | None = None
-    ) -> None:
-        if self.client_state == WebSocketState.CONNECTING:
-            await self.receive()  # the connect message
-        await self.send({"type": "websocket.accept", "subprotocol": subprotocol, "headers": list(headers or [])})
-
-    def _raise_on_disconnect(self, message: dict[str, Any]) -> None:
-        if message["type"] == "websocket.disconnect":
-            raise WebSocketDisconnect(message["code"], message.get("reason"))
-
-    def _require_connected(self) -> None:
+    # -- Starlette's conveniences, without the message dicts in the common cases ---------------
+    async def receive_text(self) -> str:
+        if self._data is None:
+            return await super().receive_text()
         if self.application_state != WebSocketState.CONNECTED:
             raise WebSocketDisconnected('WebSocket is not connected. Need to call "accept" first.')
-
-    async def receive_text(self) -> str:
-        self._require_connected()
         if self.client_state == WebSocketState.CONNECTED:
             # The common case without the message dict: a text message is waiting, or comes.
             kind, value = await self._next()
@@ -195,58 +175,13 @@ class WebSocket(HTTPConnection):
         self._raise_on_disconnect(message)
         return message["text"]
 
-    async def receive_bytes(self) -> bytes:
-        self._require_connected()
-        message = await self.receive()
-        self._raise_on_disconnect(message)
-        return message["bytes"]
-
-    async def receive_json(self, mode: str = "text") -> Any:
-        if mode not in {"text", "binary"}:
-            raise RuntimeError('The "mode" argument should be "text" or "binary".')
-        self._require_connected()
-        message = await self.receive()
-        self._raise_on_disconnect(message)
-        text = message["text"] if mode == "text" else message["bytes"].decode("utf-8")
-        return json.loads(text)
-
-    @staticmethod
-    async def _until_disconnect(receive: Callable[[], Awaitable[Any]]) -> AsyncIterator[Any]:
-        try:
-            while True:
-                yield await receive()
-        except WebSocketDisconnect:
-            pass
-
-    def iter_text(self) -> AsyncIterator[str]:
-        return self._until_disconnect(self.receive_text)
-
-    def iter_bytes(self) -> AsyncIterator[bytes]:
-        return self._until_disconnect(self.receive_bytes)
-
-    def iter_json(self) -> AsyncIterator[Any]:
-        return self._until_disconnect(self.receive_json)
-
     async def send_text(self, data: str) -> None:
-        if self.application_state == WebSocketState.CONNECTED and type(data) is str:
+        if self._data is not None and self.application_state == WebSocketState.CONNECTED and type(data) is str:
             await self._sent(self._channel.send_text(data))  # the common case, without the message dict
             return
         await self.send({"type": "websocket.send", "text": data})
 
-    async def send_bytes(self, data: bytes) -> None:
-        await self.send({"type": "websocket.send", "bytes": data})
-
-    async def send_json(self, data: Any, mode: str = "text") -> None:
-        if mode not in {"text", "binary"}:
-            raise RuntimeError('The "mode" argument should be "text" or "binary".')
-        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-        if mode == "text":
-            await self.send({"type": "websocket.send", "text": text})
-        else:
-            await self.send({"type": "websocket.send", "bytes": text.encode("utf-8")})
-
-    async def close(self, code: int = 1000, reason: str | None = None) -> None:
-        await self.send({"type": "websocket.close", "code": code, "reason": reason or ""})
-
     async def send_denial_response(self, response: Any) -> None:
+        if self._data is None:
+            return await super().send_denial_response(response)
         raise RuntimeError("turboapi does not support WebSocket denial responses yet")
