@@ -616,6 +616,19 @@ impl Next {
 }
 
 impl Next {
+    /// The route end for a request that reached `job`'s route another way than the core's router
+    /// (the route's ASGI handler: `Engine.prepare`).
+    pub fn for_job(app: Arc<App>, job: Job) -> Self {
+        Next {
+            app,
+            route: job.route,
+            extracted: Mutex::new(Some(job.extracted)),
+            request: job.request,
+            fixed: Mutex::new(None),
+            kwargs: Mutex::new(None),
+        }
+    }
+
     fn plan(&self) -> PyResult<&RoutePlan> {
         self.app.plans.get(self.route).ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("no route matched"))
     }

@@ -284,6 +284,48 @@ impl Engine {
     /// and the app as an ASGI application). Returns (status, [(name, value)], body, unhandled
     /// exception or None); the body is bytes, or with `stream` a streamed or file body is a
     /// `ReplyBody` to read chunk by chunk.
+    /// A request for route `route` (its index among the routes given to the engine) that came the
+    /// ASGI way (a custom route class, middleware that needs ASGI, a mounted app): its parameters
+    /// extracted by the route's plan, as (RequestData, Next), for `APIRoute.get_route_handler()`
+    /// to run the route as the core would. `path_values`: the route's path parameters, in order.
+    #[pyo3(signature = (route, shard, method, target, headers, body, path_values, client=None, scheme="http"))]
+    #[allow(clippy::too_many_arguments)]
+    fn prepare(
+        &self,
+        route: usize,
+        shard: usize,
+        method: &str,
+        target: &str,
+        headers: Vec<(Vec<u8>, Vec<u8>)>,
+        body: &Bound<'_, PyBytes>,
+        path_values: Vec<String>,
+        client: Option<(String, u16)>,
+        scheme: &str,
+    ) -> PyResult<(crate::request::RequestData, crate::dispatch::Next)> {
+        if route >= self.app.plans.len() || shard >= self.app.shards.len() {
+            return Err(PyValueError::new_err(format!("no route {route} or shard {shard} in this engine")));
+        }
+        let method =
+            http::Method::from_bytes(method.as_bytes()).map_err(|_| PyValueError::new_err("invalid method"))?;
+        let uri: http::Uri =
+            target.parse().map_err(|e| PyValueError::new_err(format!("invalid request target: {e}")))?;
+        let path = uri.path().to_string();
+        let incoming = Incoming {
+            method,
+            scheme: if scheme == "https" || scheme == "wss" { "https" } else { "http" },
+            uri,
+            headers: header_map(headers)?,
+            body: crate::response::body_from_pybytes(body),
+            body_file: None,
+            body_stream: None,
+            client: client.map(|(host, port)| crate::request::Peer::Named(host, port)),
+            server: None,
+        };
+        let (job, _reply) = self.app.job(incoming, Some(route), (path, path_values), (shard, 0), None);
+        let data = crate::request::RequestData { info: job.request.clone() };
+        Ok((data, crate::dispatch::Next::for_job(self.app.clone(), job)))
+    }
+
     #[pyo3(signature = (method, target, headers, body, client=None, scheme="http", stream=false))]
     #[allow(clippy::type_complexity, clippy::too_many_arguments)]
     fn handle<'py>(

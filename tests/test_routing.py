@@ -275,26 +275,25 @@ def make_app(path):
     return bad
 
 
-@pytest.mark.parametrize(
-    ("path", "message"),
-    [
-        pytest.param("/a/{x", "unclosed '{'", id="unclosed-brace"),
-        pytest.param("/a/{x:weird}", 'unknown path convertor "weird"', id="unknown-convertor"),
-    ],
-)
-def test_bad_path_fails_on_first_request(path, message):
+def test_bad_path_fails_on_first_request():
     # The Engine (and its route table) is built lazily: registration succeeds, serving fails.
-    bad = make_app(path)
+    bad = make_app("/a/{x")
     c = TestClient(bad)
     try:
-        with pytest.raises(ValueError, match=message):
+        with pytest.raises(ValueError, match="unclosed '{'"):
             c.get("/a/1")
     finally:
         c.close()
 
 
+def test_an_unknown_convertor_fails_at_registration_as_in_fastapi():
+    # Starlette's compile_path (which FastAPI's routes call when they are made) refuses it.
+    with pytest.raises(AssertionError, match="Unknown path convertor 'weird'"):
+        make_app("/a/{x:weird}")
+
+
 def test_bad_path_fails_on_entering_the_client():
-    bad = make_app("/a/{x:weird}")
-    with pytest.raises(ValueError, match="unknown path convertor"):
+    bad = make_app("/a/{x")
+    with pytest.raises(ValueError, match="unclosed"):
         with TestClient(bad):
             pass

@@ -94,6 +94,21 @@ class Engine:
         """The loop's reader callback for shard `index`: start the next batch of requests."""
 
     # in-process calls: the TestClient and the app as an ASGI application
+    def prepare(
+        self,
+        route: int,
+        shard: int,
+        method: str,
+        target: str,
+        headers: _RawHeaders,
+        body: bytes,
+        path_values: list[str],
+        client: _HostPort | None = None,
+        scheme: str = "http",
+    ) -> tuple[RequestData, Next]:
+        """A request for route `route` that came the ASGI way: its parameters extracted by the
+        route's plan, for `APIRoute.get_route_handler()` to run the route as the core would."""
+
     @overload
     def handle(
         self,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
+import starlette.applications
+
+from .asgi import SERVED_BY_CORE
 from .background import Sequence
 from .concurrency import run_to_end_in_thread
 from .datastructures import State
@@ -36,7 +40,11 @@ logger = logging.getLogger("turboapi.error")
 ROUTER_HTTP_EXCEPTION: Any = STARLETTE_HTTP_EXCEPTION
 
 
-class TurboAPI:
+class TurboAPI(starlette.applications.Starlette):
+    """FastAPI's application: Starlette's (``routes``, ``add_route``, ``mount``, ``add_middleware``,
+    ``build_middleware_stack()``, the ASGI ``__call__``), with FastAPI's registration methods,
+    OpenAPI and docs; served by turboapi's core."""
+
     def __init__(
         self,
         *,
@@ -71,13 +79,19 @@ class TurboAPI:
         root_path_in_servers: bool = True,
         **unsupported: Any,
     ) -> None:
+        # Starlette's attributes, set here (Starlette's __init__ would build a router of its own).
         self.debug = debug
+        self.middleware_stack: Any = None
+        #: Starlette's own request body limit, off as in FastAPI (the core applies max_body_size).
+        self.max_body_size: int | None = None
         self.title = title
         self.summary = summary
         self.description = description
         self.version = version
         self.state = State()
         self.router = APIRouter(routes=routes, default_response_class=default_response_class, dependencies=dependencies)
+        # A mounted turboapi app's lifespan, run the ASGI way, is this app's (see `lifespan_context`).
+        self.router.lifespan_context = self.lifespan_context
         #: ``{dependency: replacement}``, read on every request (tests set it after building a client).
         self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
         self.on_startup = list(on_startup or [])
@@ -117,12 +131,32 @@ class TurboAPI:
         self._errors_in_python = False
         self._started = False
         self._native_layers: list[tuple[str, dict[str, Any]]] = []
+        self.setup()
+
+    # -- lifespan: startup handlers, the lifespan context, shutdown handlers ---------------------
+    @contextlib.asynccontextmanager
+    async def lifespan_context(self, app: Any) -> AsyncIterator[Mapping[str, Any] | None]:
+        """The app's start and end, as one context (run once per loop shard by the server, or by
+        Starlette's router when the app runs under another): ``on_startup`` handlers, then
+        ``lifespan`` (what it yields is the state), then ``on_shutdown`` handlers."""
+        for handler in self.on_startup:
+            result = handler()
+            if inspect.isawaitable(result):
+                await result
+        state: Any = None
+        if self.lifespan is None:
+            yield None
+        else:
+            async with self.lifespan(app) as state:
+                if state is not None and not isinstance(state, Mapping):
+                    raise TypeError(f"lifespan must yield a mapping or None, not {type(state).__name__}")
+                yield state
+        for handler in self.on_shutdown:
+            result = handler()
+            if inspect.isawaitable(result):
+                await result
 
     # -- registration, delegated to the root router -----------------------------------------
-    @property
-    def routes(self) -> list[Any]:
-        return self.router.routes
-
     def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         self.router.add_api_route(path, endpoint, **kwargs)
 
@@ -151,7 +185,16 @@ class TurboAPI:
         return self.router.options(path, **kwargs)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        """The app as an ASGI 3 application (uvicorn, Starlette's TestClient): see asgi_app.py."""
+        """The app as an ASGI 3 application. Called by the core (a mounted app, or middleware that
+        needs ASGI): Starlette's middleware stack, router and routes. Called by another server
+        (uvicorn, Starlette's TestClient): the request goes through turboapi's core in-process,
+        see asgi_app.py."""
+        if scope.get(SERVED_BY_CORE):
+            scope["app"] = self
+            if self.middleware_stack is None:
+                self.middleware_stack = self.build_middleware_stack()
+            await self.middleware_stack(scope, receive, send)
+            return
         adapter = self.__dict__.get("_asgi_adapter")
         if adapter is None:
             from .asgi_app import ASGIAdapter
@@ -171,12 +214,6 @@ class TurboAPI:
 
     def include_router(self, router: APIRouter, **kwargs: Any) -> None:
         self.router.include_router(router, **kwargs)
-
-    def url_path_for(self, name: str, /, **path_params: Any) -> str:
-        return self.router.url_path_for(name, **path_params)
-
-    def mount(self, path: str, app: Any, name: str | None = None) -> None:
-        self.router.mount(path, app, name=name)
 
     def on_event(self, event_type: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         if event_type not in ("startup", "shutdown"):
@@ -220,6 +257,10 @@ class TurboAPI:
             )
         return self.openapi_schema
 
+    def setup(self) -> None:
+        """Add the OpenAPI document's and the docs pages' routes, as FastAPI does when an app is made."""
+        self.router.routes.extend(self._internal_routes())
+
     def _internal_routes(self) -> list[Any]:
         """Routes the app serves besides the user's: the OpenAPI document and the docs pages."""
         from .openapi import assets, docs
@@ -235,7 +276,9 @@ class TurboAPI:
             schema = self.openapi()
             root = root_path(request)
             if root and self.root_path_in_servers and root not in {s.get("url") for s in schema.get("servers", [])}:
-                schema = {**schema, "servers": [{"url": root}, *schema.get("servers", [])]}
+                # A copy: the cached document stays as it was. A new "servers" key goes last, as in FastAPI's.
+                schema = dict(schema)
+                schema["servers"] = [{"url": root}, *schema.get("servers", [])]
             return JSONResponse(schema)
 
         def swagger_ui_html(request: Request) -> Any:
@@ -284,7 +327,7 @@ class TurboAPI:
 
     # -- middleware ---------------------------------------------------------------------------
     def add_middleware(self, middleware_class: Any, *args: Any, **kwargs: Any) -> None:
-        if self._started:
+        if self._started or self.middleware_stack is not None:
             raise RuntimeError("Cannot add middleware after an application has started")
         self.user_middleware.insert(0, Middleware(middleware_class, *args, **kwargs))
 
@@ -298,7 +341,7 @@ class TurboAPI:
 
         return decorator
 
-    def build_middleware_stack(self, native: bool = True) -> Callable[[Request], Any] | None:
+    def _core_middleware(self, native: bool = True) -> Callable[[Request], Any] | None:
         """The stack as one callable ``await stack(request) -> Response``; None when the core can
         answer alone (no middleware, and 404/405 handled by the default handler)."""
         self._started = True

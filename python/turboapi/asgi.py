@@ -28,12 +28,71 @@ _END: Any = object()
 SHUTDOWN_WAIT = 10.0
 
 
-class ASGIMount:
+#: Marks the scopes the core's bridges make: a turboapi app called with one runs Starlette's
+#: machinery (it is being served), not a server of its own.
+SERVED_BY_CORE = "turboapi.core"
+
+
+class ASGIBridge:
+    """A core-backed request handed to an ASGI application (``target(scope, receive, send)``): the
+    body as ``http.request`` messages, what the app sends as a streaming response."""
+
+    def scope(self, request: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def call(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        raise NotImplementedError
+
+    async def websocket(self, request: Any) -> None:
+        """A WebSocket handshake: the app gets a ``websocket`` scope, and its receive/send are the
+        connection's (the core answers the handshake as the app decides)."""
+        websocket = WebSocket(request._data, app=request.app)
+        scope = self.scope(request)
+        del scope["method"]
+        scope.update(type="websocket", subprotocols=websocket.scope["subprotocols"])
+        await self.call(scope, websocket.receive, websocket.send)
+
+    async def __call__(self, request: Any) -> Any:
+        if request._data.websocket is not None:
+            return await self.websocket(request)
+        return await _answer(request, self.scope(request), self.call)
+
+
+class ASGIRouteBridge(ASGIBridge):
+    """A Starlette route served by the core through its own ``handle`` (Starlette's ``Route`` and
+    ``WebSocketRoute``, an ``APIRoute`` whose class handles requests its own way)."""
+
+    def __init__(self, route: Any) -> None:
+        self.route = route
+
+    def scope(self, request: Any) -> dict[str, Any]:
+        scope = dict(request.scope)
+        scope["headers"] = list(scope["headers"])
+        scope[SERVED_BY_CORE] = True
+        scope["route"] = self.route
+        return scope
+
+    async def call(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        from starlette.routing import Match
+
+        match, child = self.route.matches(scope)
+        if match is Match.NONE:  # the core matched it: only a convertor Starlette's way refuses
+            from .exceptions import STARLETTE_HTTP_EXCEPTION
+
+            raise STARLETTE_HTTP_EXCEPTION(status_code=404)
+        scope.update(child)
+        await self.route.handle(scope, receive, send)
+
+
+class ASGIMount(ASGIBridge):
     def __init__(self, app: Any, prefix: str) -> None:
         self.app = app
         self.prefix = prefix
         #: Per loop shard: the app's lifespan (see `startup`), and the state it filled.
         self._lifespans: dict[int, _Lifespan] = {}
+
+    async def call(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
 
     # -- lifespan -------------------------------------------------------------------------------
     async def startup(self, shard: int) -> None:
@@ -71,96 +130,90 @@ class ASGIMount:
             "client": outer["client"],
             "server": outer["server"],
             "state": self.state(request._data.shard),
+            SERVED_BY_CORE: True,
         }
 
-    async def websocket(self, request: Any) -> None:
-        """A WebSocket handshake under the prefix: the app gets a ``websocket`` scope, and its
-        receive/send are the connection's (the core answers the handshake as the app decides)."""
-        websocket = WebSocket(request._data, app=request.app)
-        scope = self.scope(request)
-        del scope["method"]
-        scope.update(type="websocket", subprotocols=websocket.scope["subprotocols"])
-        await self.app(scope, websocket.receive, websocket.send)
 
-    async def __call__(self, request: Any) -> Any:
-        if request._data.websocket is not None:
-            return await self.websocket(request)
-        loop = asyncio.get_running_loop()
-        body_stream = request._data.body_stream
-        body = b"" if body_stream is not None else await request.body()
-        chunks: asyncio.Queue[Any] = asyncio.Queue()
-        started: asyncio.Future[tuple[int, list[tuple[bytes, bytes]]]] = loop.create_future()
-        finished = asyncio.Event()
-        request_sent = False
-        failure: list[BaseException] = []
+async def _answer(request: Any, scope: dict[str, Any], call: Any) -> Any:
+    """Run ``call(scope, receive, send)`` for a core-backed request: the body (read whole, or as it
+    arrives when the core streams it) as ``http.request`` messages; the response as a
+    StreamingResponse, returned once ``http.response.start`` has come."""
+    loop = asyncio.get_running_loop()
+    body_stream = request._data.body_stream
+    body = b"" if body_stream is not None else await request.body()
+    chunks: asyncio.Queue[Any] = asyncio.Queue()
+    started: asyncio.Future[tuple[int, list[tuple[bytes, bytes]]]] = loop.create_future()
+    finished = asyncio.Event()
+    request_sent = False
+    failure: list[BaseException] = []
 
-        async def receive() -> dict[str, Any]:
-            nonlocal request_sent
-            if not request_sent:
-                if body_stream is None:
-                    request_sent = True
-                    return {"type": "http.request", "body": body, "more_body": False}
-                # The body as it arrives: one message per chunk.
-                while (got := body_stream.read()) is None:
-                    waiter = loop.create_future()
-                    if body_stream.wait_readable(waiter):
-                        await waiter
-                kind, data = got
-                if kind == 0:
-                    return {"type": "http.request", "body": data, "more_body": True}
+    async def receive() -> dict[str, Any]:
+        nonlocal request_sent
+        if not request_sent:
+            if body_stream is None:
                 request_sent = True
-                if kind == 1:
-                    return {"type": "http.request", "body": b"", "more_body": False}
-                return {"type": "http.disconnect"}  # the client broke off, or the body is too large
-            await finished.wait()  # a streaming app listens for the disconnect meanwhile
-            return {"type": "http.disconnect"}
+                return {"type": "http.request", "body": body, "more_body": False}
+            # The body as it arrives: one message per chunk.
+            while (got := body_stream.read()) is None:
+                waiter = loop.create_future()
+                if body_stream.wait_readable(waiter):
+                    await waiter
+            kind, data = got
+            if kind == 0:
+                return {"type": "http.request", "body": data, "more_body": True}
+            request_sent = True
+            if kind == 1:
+                return {"type": "http.request", "body": b"", "more_body": False}
+            return {"type": "http.disconnect"}  # the client broke off, or the body is too large
+        await finished.wait()  # a streaming app listens for the disconnect meanwhile
+        return {"type": "http.disconnect"}
 
-        async def send(message: dict[str, Any]) -> None:
-            kind = message["type"]
-            if kind == "http.response.start" and not started.done():
-                headers = [(bytes(k).lower(), bytes(v)) for k, v in message.get("headers", [])]
-                started.set_result((message["status"], headers))
-            elif kind == "http.response.body":
-                if message.get("body"):
-                    await chunks.put(bytes(message["body"]))
-                if not message.get("more_body", False):
-                    finished.set()  # the response is complete: receive() may say disconnect
-                    await chunks.put(_END)
-
-        async def run() -> None:
-            try:
-                await self.app(self.scope(request), receive, send)
-            except Exception as exc:
-                if not started.done():
-                    raise  # before the response: the route's error (a 500 through the handlers)
-                failure.append(exc)  # after it started: raised at the stream's end, as to a server
-            finally:
+    async def send(message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "http.response.start" and not started.done():
+            headers = [(bytes(k).lower(), bytes(v)) for k, v in message.get("headers", [])]
+            started.set_result((message["status"], headers))
+        elif kind == "http.response.body":
+            if message.get("body"):
+                await chunks.put(bytes(message["body"]))
+            if not message.get("more_body", False):
+                finished.set()  # the response is complete: receive() may say disconnect
                 await chunks.put(_END)
 
-        task = loop.create_task(run())
-        await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED)
-        if not started.done():
-            task.result()  # the app raised before it answered: its error, as a route's
-            raise RuntimeError("the mounted ASGI application ended without sending a response")
-        status, headers = started.result()
+    async def run() -> None:
+        try:
+            await call(scope, receive, send)
+        except Exception as exc:
+            if not started.done():
+                raise  # before the response: the route's error (a 500 through the handlers)
+            failure.append(exc)  # after it started: raised at the stream's end, as to a server
+        finally:
+            await chunks.put(_END)
 
-        def on_app_loop(coroutine: Any) -> Any:
-            # The pump may run on another shard's loop: the queue and the task live on this one.
-            return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, loop))
+    task = loop.create_task(run())
+    await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED)
+    if not started.done():
+        task.result()  # the app raised before it answered: its error, as a route's
+        raise RuntimeError("the mounted ASGI application ended without sending a response")
+    status, headers = started.result()
 
-        async def body_chunks() -> AsyncIterator[bytes]:
-            try:
-                while (chunk := await on_app_loop(chunks.get())) is not _END:
-                    yield chunk
-                await on_app_loop(asyncio.wait({task}))
-                if failure:
-                    raise failure[0]
-            finally:
-                loop.call_soon_threadsafe(finished.set)
+    def on_app_loop(coroutine: Any) -> Any:
+        # The pump may run on another shard's loop: the queue and the task live on this one.
+        return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, loop))
 
-        response = StreamingResponse(body_chunks(), status_code=status)
-        response.raw_headers = headers
-        return response
+    async def body_chunks() -> AsyncIterator[bytes]:
+        try:
+            while (chunk := await on_app_loop(chunks.get())) is not _END:
+                yield chunk
+            await on_app_loop(asyncio.wait({task}))
+            if failure:
+                raise failure[0]
+        finally:
+            loop.call_soon_threadsafe(finished.set)
+
+    response = StreamingResponse(body_chunks(), status_code=status)
+    response.raw_headers = headers
+    return response
 
 
 class _Lifespan:

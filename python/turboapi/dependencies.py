@@ -8,7 +8,9 @@ core asks for it (a value to validate, a body, a ``Request``).
 
 from __future__ import annotations
 
+import copy
 import inspect
+import sys
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -19,11 +21,12 @@ from functools import cached_property, partial
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, Json, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
+from typing_inspection.typing_objects import is_typealiastype
 
 from . import params
-from .exceptions import FastAPIError
+from .exceptions import FastAPIError, InvalidParameterError, PydanticV1NotSupportedError
 from .params import Undefined
 
 #: Callables a pool thread can run without an event loop: functions and generators.
@@ -45,26 +48,75 @@ def _strip_annotated(tp: Any) -> Any:
     return get_args(tp)[0] if get_origin(tp) is Annotated else tp
 
 
+def is_json(tp: Any) -> bool:
+    """``Json[T]``: one value holding a JSON document, whatever ``T`` is (FastAPI's _is_json_field)."""
+    return get_origin(tp) is Annotated and any(type(m) is Json for m in get_args(tp)[1:])
+
+
 def is_sequence(tp: Any) -> bool:
-    """list/tuple/set... of something (not str/bytes), also inside Optional."""
+    """list/tuple/set... of something (not str/bytes), also inside Optional; not ``Json[list]``."""
+    if is_json(tp):
+        return False
+    return _is_sequence_type(tp)
+
+
+def _is_sequence_type(tp: Any) -> bool:
     tp = _strip_annotated(tp)
     if (args := _union_args(tp)) is not None:
-        return any(is_sequence(a) for a in args)
+        return any(_is_sequence_type(a) for a in args)
     if _issubclass(tp, (str, bytes)):
         return False
     return _issubclass(tp, SEQUENCE_TYPES) or _issubclass(get_origin(tp), SEQUENCE_TYPES)
 
 
+def _complex_type(tp: Any) -> bool:
+    from .datastructures import UploadFile
+
+    if _issubclass(tp, (str, bytes)):
+        return False
+    return _issubclass(tp, (BaseModel, Mapping, UploadFile, *SEQUENCE_TYPES)) or is_dataclass(tp)
+
+
 def is_complex(tp: Any) -> bool:
-    """Models, mappings, sequences, dataclasses: FastAPI reads such a bare parameter from the body."""
+    """Models, mappings, sequences, dataclasses, files: FastAPI reads such a bare parameter from the
+    body, and refuses it as a path parameter (FastAPI's field_annotation_is_complex)."""
     tp = _strip_annotated(tp)
     if (args := _union_args(tp)) is not None:
         return any(is_complex(a) for a in args)
     origin = get_origin(tp)
-    return any(
-        _issubclass(t, (BaseModel, Mapping, *SEQUENCE_TYPES)) and not _issubclass(t, (str, bytes)) or is_dataclass(t)
-        for t in (tp, origin)
+    return (
+        _complex_type(tp)
+        or _complex_type(origin)
+        or hasattr(origin, "__pydantic_core_schema__")
+        or hasattr(origin, "__get_pydantic_core_schema__")
     )
+
+
+def is_scalar_sequence(tp: Any) -> bool:
+    """A sequence of scalars (or Optional of one): what a query parameter may repeat."""
+    tp = _strip_annotated(tp)
+    if (args := _union_args(tp)) is not None:
+        found = False
+        for arg in args:
+            if is_scalar_sequence(arg):
+                found = True
+            elif is_complex(arg):
+                return False
+        return found
+    return _is_sequence_type(tp) and all(a is Ellipsis or not is_complex(a) for a in get_args(tp))
+
+
+def is_pydantic_v1(tp: Any) -> bool:
+    """A pydantic.v1 model, or a union or sequence holding one: refused, as FastAPI refuses it."""
+    v1 = sys.modules.get("pydantic.v1")
+    if v1 is None:  # never imported: no v1 model can exist
+        return False
+    tp = _strip_annotated(tp)
+    if _issubclass(tp, v1.BaseModel):
+        return True
+    if (args := _union_args(tp)) is not None:
+        return any(is_pydantic_v1(a) for a in args)
+    return _is_sequence_type(tp) and any(is_pydantic_v1(a) for a in get_args(tp))
 
 
 def _without_none(tp: Any) -> Any:
@@ -77,6 +129,8 @@ def _without_none(tp: Any) -> Any:
 
 def scalar_kind(tp: Any) -> tuple[str, bool]:
     """(the converter the core may use, whether the value is a list of values)."""
+    if is_json(tp):
+        return "other", False
     tp = _without_none(_strip_annotated(tp))
     if get_origin(tp) is list or tp is list:
         args = get_args(tp)
@@ -160,27 +214,51 @@ class BodyField:
     annotation: Any = None
 
 
-def _marker_of(name: str, annotation: Any, default: Any) -> tuple[Any, FieldInfo | None, Any]:
-    """(type, marker, default) from `x: T = Query()` or `x: Annotated[T, Query()] = d`."""
-    marker = None
+def _analyze_param(
+    name: str, annotation: Any, default: Any, is_path: bool
+) -> tuple[Any, FieldInfo | None, params.Depends | None, Any]:
+    """(type, marker, depends, default) from `x: T = Query()`, `x: Annotated[T, Query()] = d`,
+    `x: T = Depends(f)` or `x: Annotated[T, Depends(f)]`, with FastAPI's rules: the last marker or
+    Depends in `Annotated` is the one; other metadata (`Field(...)`, constraints, other markers'
+    constraints) stays with the type, as pydantic merges it in FastAPI."""
+    marker: FieldInfo | None = None
+    depends: params.Depends | None = None
     type_ = annotation
     if get_origin(annotation) is Annotated:
         type_, *extras = get_args(annotation)
-        markers = [e for e in extras if isinstance(e, (params.Param, params.Body))]
-        # Other metadata (`Field(discriminator=...)`, constraints) stays with the type, as in FastAPI.
-        kept = [e for e in extras if not isinstance(e, (params.Param, params.Body, params.Depends))]
+        found = [e for e in extras if isinstance(e, (params.Param, params.Body, params.Depends))]
+        chosen = found[-1] if found else None
+        kept = [e for e in extras if e is not chosen and not isinstance(e, params.Depends)]
         if kept:
             type_ = Annotated[(type_, *kept)]  # type: ignore[valid-type]
-        if markers:
-            marker = markers[-1]
+        if isinstance(chosen, params.Depends):
+            depends = chosen
+        elif chosen is not None:
+            # Copied: the same Annotated alias may serve many parameters and routes.
+            marker = copy.copy(chosen)
             if marker.default is not Undefined:
-                raise FastAPIError(
+                raise InvalidParameterError(
                     f"`{type(marker).__name__}` default value cannot be set in `Annotated` for {name!r}. "
                     "Set the default value with `=` instead."
                 )
-    if isinstance(default, FieldInfo):
+            if default is not Undefined and is_path:
+                raise InvalidParameterError("Path parameters cannot have default values")
+            if default is Undefined and marker.default_factory is not None:
+                default = _DefaultFactory(marker.default_factory)
+    if isinstance(default, params.Depends):
+        if depends is not None:
+            raise InvalidParameterError(
+                f"Cannot specify `Depends` in `Annotated` and default value together for {name!r}"
+            )
         if marker is not None:
-            raise FastAPIError(
+            raise InvalidParameterError(
+                "Cannot specify a FastAPI annotation in `Annotated` and `Depends` as a default value together "
+                f"for {name!r}"
+            )
+        depends, default = default, Undefined
+    elif isinstance(default, FieldInfo):
+        if marker is not None or depends is not None:
+            raise InvalidParameterError(
                 f"Cannot specify FastAPI annotations in `Annotated` and default value together for {name!r}"
             )
         marker, default = default, Undefined
@@ -188,14 +266,7 @@ def _marker_of(name: str, annotation: Any, default: Any) -> tuple[Any, FieldInfo
             default = _DefaultFactory(marker.default_factory)
         elif marker.default is not Undefined:
             default = marker.default
-    elif marker is not None:
-        # Annotated[T, Query(...)] = default: copy the marker, the same object may serve many routes.
-        import copy
-
-        marker = copy.copy(marker)
-        if default is Undefined and marker.default_factory is not None:
-            default = _DefaultFactory(marker.default_factory)
-    return type_, marker, default
+    return type_, marker, depends, default
 
 
 @dataclass
@@ -276,22 +347,32 @@ def _unwrap(call: Any) -> Any:
     return inspect.unwrap(call) if callable(call) else call
 
 
+def _impartial(call: Any) -> Any:
+    while isinstance(call, partial):
+        call = call.func
+    return call
+
+
 def _call_kind(call: Any) -> str:
-    """sync / async / gen / asyncgen, for a function, a class or a callable instance."""
-    target = _unwrap(call)
-    if inspect.isclass(target):
-        return "sync"
-    candidates = [target]
-    dunder = getattr(target, "__call__", None)  # noqa: B004 - a callable object's __call__
-    if dunder is not None and not inspect.isfunction(target) and not inspect.ismethod(target):
-        candidates.append(_unwrap(dunder))
-    for fn in candidates:
-        if inspect.isasyncgenfunction(fn):
-            return "asyncgen"
-        if inspect.isgeneratorfunction(fn):
-            return "gen"
-        if inspect.iscoroutinefunction(fn):
-            return "async"
+    """sync / async / gen / asyncgen, for a function, a class or a callable instance, decorated or
+    not: as FastAPI, both the callable as given (an ``async def`` wrapper around a sync function
+    is async) and what it wraps (a sync wrapper around a generator is a generator) count, and so
+    do their ``__call__``; an async generator wins over a generator, which wins over a coroutine."""
+    given, inner = _impartial(call), _unwrap(call)
+    candidates = [given, inner]
+    if not inspect.isclass(inner):
+        for target in (given, inner):
+            dunder = getattr(target, "__call__", None)  # noqa: B004 - a callable object's __call__
+            if dunder is not None:
+                candidates += [_impartial(dunder), _unwrap(dunder)]
+    if any(inspect.isasyncgenfunction(fn) for fn in candidates):
+        return "asyncgen"
+    if any(inspect.isgeneratorfunction(fn) for fn in candidates):
+        return "gen"
+    if any(inspect.isroutine(fn) and inspect.iscoroutinefunction(fn) for fn in candidates[:2]):
+        return "async"
+    if not inspect.isclass(inner) and any(inspect.iscoroutinefunction(fn) for fn in candidates[2:]):
+        return "async"
     return "sync"
 
 
@@ -309,9 +390,37 @@ def _signature(call: Any) -> tuple[inspect.Signature, dict[str, Any]]:
         hint_source = getattr(type(target), "__call__", target)  # noqa: B004
     try:
         hints = get_type_hints(hint_source, include_extras=True)
-    except Exception as exc:
-        raise FastAPIError(f"cannot resolve the type hints of {call!r}: {exc}") from exc
+    except Exception:
+        # Some annotation does not resolve: often the return annotation, or a name imported under
+        # `if TYPE_CHECKING:` with `from __future__ import annotations`. As FastAPI, only the
+        # parameters' annotations are needed, each resolved on its own.
+        hints = _parameter_hints(call, hint_source, signature)
     return signature, hints
+
+
+def _parameter_hints(call: Any, hint_source: Any, signature: inspect.Signature) -> dict[str, Any]:
+    raw = dict(getattr(inspect.unwrap(hint_source), "__annotations__", None) or {})
+    for name, parameter in signature.parameters.items():
+        if name not in raw and parameter.annotation is not inspect.Parameter.empty:
+            raw[name] = parameter.annotation
+    namespace = getattr(inspect.unwrap(hint_source), "__globals__", None) or {}
+    hints: dict[str, Any] = {}
+    for name in signature.parameters:
+        if name not in raw:
+            continue
+        holder = _AnnotationHolder({name: raw[name]})
+        try:
+            hints[name] = get_type_hints(holder, globalns=namespace, include_extras=True)[name]
+        except Exception as exc:
+            raise FastAPIError(f"cannot resolve the type hint of parameter {name!r} of {call!r}: {exc}") from exc
+    return hints
+
+
+class _AnnotationHolder:
+    """What ``get_type_hints`` resolves one annotation on."""
+
+    def __init__(self, annotations: dict[str, Any]) -> None:
+        self.__annotations__ = annotations
 
 
 def analyze(
@@ -337,11 +446,20 @@ def analyze(
     is_async = any(d.kind not in SYNC_KINDS for d in root.walk())
     # A form body holds files to close after the response: that runs on the dependency path.
     simple = root.is_simple and not (body and isinstance(body[0].info, params.Form))
+    if simple and (root.kind == "async") != _plainly_async(endpoint):
+        # A decorated handler whose own function is not what it is (a sync `functools.wraps`
+        # wrapper around an `async def`): the dependency path calls it as its kind says.
+        simple = False
     if simple:
         # The core's direct path: kwargs named after the handler's own parameters.
         for spec in flat:
             spec.name = spec.arg
     return EndpointSignature(flat, body, embed, root.request_param, root.response_param, root, is_async, simple)
+
+
+def _plainly_async(call: Any) -> bool:
+    """What a look at the handler alone says (the core's direct path goes by it)."""
+    return inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(getattr(call, "__call__", None))  # noqa: B004
 
 
 def _is_model_or_union_of(tp: Any) -> bool:
@@ -412,14 +530,17 @@ def get_dependant(
             continue
         annotation = hints.get(pname, Any)
         raw_default = Undefined if parameter.default is inspect.Parameter.empty else parameter.default
-        depends = _depends_of(annotation, raw_default)
+        if is_typealiastype(annotation):
+            annotation = annotation.__value__  # PEP 695 `type X = Annotated[...]`
+        is_path = pname in path_param_names
+        type_, marker, depends, default = _analyze_param(pname, annotation, raw_default, is_path)
         if depends is not None:
-            type_ = _strip_annotated(annotation)
             dependant.dependencies.append(
-                _sub_dependant(depends, pname, type_, path_param_names, flat=flat, parent_scopes=dependant.scopes)
+                _sub_dependant(
+                    depends, pname, _strip_annotated(type_), path_param_names, flat=flat, parent_scopes=dependant.scopes
+                )
             )
             continue
-        type_, marker, default = _marker_of(pname, annotation, raw_default)
         if _issubclass(type_, REQUEST_TYPES):
             dependant.request_param = pname
             continue
@@ -432,24 +553,30 @@ def get_dependant(
         if _issubclass(type_, SecurityScopes):
             dependant.scopes_param = pname
             continue
-        is_path = pname in path_param_names
         if marker is None:
             if is_path:
-                marker = params.Path()
-            elif is_complex(type_) or _is_upload(type_):
-                marker = params.Body() if not _is_upload(type_) else params.File()
+                # A default in the signature does not make a path parameter optional (FastAPI
+                # ignores it: the same handler may serve a path with and one without it).
+                marker, default = params.Path(), Undefined
+            elif _is_upload(type_):
+                marker = params.File()
+            elif is_complex(type_):
+                marker = params.Body()
             else:
                 marker = params.Query()
-        if is_path and not isinstance(marker, params.Path):
-            raise FastAPIError(f"Cannot use `{type(marker).__name__}` for path param {pname!r}")
-        if isinstance(marker, params.Path) and not is_path:
-            raise FastAPIError(f"path parameter {pname!r} of {where} is not in the path")
+        _check_param(pname, type_, marker, is_path)
         required = default is Undefined
         if isinstance(marker, params.Body):
-            alias = marker.alias or pname
+            alias = _validation_alias(marker) or marker.alias or pname
             dependant.body.append(BodyField(pname, alias, required, default, _adapter(type_, marker), marker, type_))
             continue
-        by_source[marker.in_.value].append(_param_spec(pname, type_, marker, default, required))
+        spec = _param_spec(pname, type_, marker, default, required)
+        if spec.source == "path" and spec.key not in path_param_names:
+            # FastAPI accepts it and answers 422 on every request; the core needs the path to hold it.
+            raise InvalidParameterError(
+                f"path parameter {pname!r} of {where} is read from {{{spec.key}}}, which is not in the path"
+            )
+        by_source[spec.source].append(spec)
     for source in ("path", "query", "header", "cookie"):
         specs = by_source[source]
         if len(specs) == 1 and _issubclass(_without_none(_strip_annotated(specs[0].annotation)), BaseModel):
@@ -466,16 +593,6 @@ def get_dependant(
     return dependant
 
 
-def _depends_of(annotation: Any, default: Any) -> params.Depends | None:
-    if isinstance(default, params.Depends):
-        return default
-    if get_origin(annotation) is Annotated:
-        found = [e for e in get_args(annotation)[1:] if isinstance(e, params.Depends)]
-        if found:
-            return found[-1]
-    return None
-
-
 def _is_upload(tp: Any) -> bool:
     from .datastructures import UploadFile
 
@@ -485,9 +602,45 @@ def _is_upload(tp: Any) -> bool:
     return get_origin(tp) in (list, set, tuple) and any(_is_upload(a) for a in get_args(tp))
 
 
+def _check_param(name: str, type_: Any, marker: FieldInfo, is_path: bool) -> None:
+    """FastAPI's start-up checks of a parameter's marker and type (AssertionErrors there)."""
+    if is_pydantic_v1(type_):
+        raise PydanticV1NotSupportedError(
+            f"pydantic.v1 models are no longer supported by FastAPI. Please update the model {type_!r}."
+        )
+    if is_path:
+        if not isinstance(marker, params.Path):
+            raise InvalidParameterError(f"Cannot use `{type(marker).__name__}` for path param {name!r}")
+        if is_complex(type_):
+            raise InvalidParameterError("Path params must be of one of the supported types")
+    elif (
+        isinstance(marker, params.Query)
+        and is_complex(type_)
+        and not is_scalar_sequence(type_)
+        and not _issubclass(_without_none(_strip_annotated(type_)), BaseModel)
+    ):
+        raise InvalidParameterError(f"Query parameter {name!r} must be one of the supported types")
+
+
+def _source_of(marker: Any) -> str:
+    """The marker's source; a bare ``Param()`` reads the query, as in FastAPI."""
+    in_ = getattr(marker, "in_", None)
+    return in_.value if in_ is not None else "query"
+
+
+def _validation_alias(info: FieldInfo) -> str | None:
+    """A string ``validation_alias`` (FastAPI ignores ``AliasPath``/``AliasChoices`` for lookups)."""
+    alias = info.validation_alias
+    return alias if isinstance(alias, str) and alias else None
+
+
 def _param_spec(name: str, type_: Any, marker: Any, default: Any, required: bool) -> ParamSpec:
-    source = marker.in_.value
-    if marker.alias:
+    source = _source_of(marker)
+    # FastAPI reads a value, and reports it in errors, by its validation alias (a string), else by
+    # its alias, else by its name (for a header: dashed unless `convert_underscores=False`).
+    if (validation_alias := _validation_alias(marker)) is not None:
+        alias = validation_alias
+    elif marker.alias:
         alias = marker.alias
     elif source == "header" and marker.convert_underscores:
         alias = name.replace("_", "-")
@@ -495,7 +648,7 @@ def _param_spec(name: str, type_: Any, marker: Any, default: Any, required: bool
         alias = name
     scalar, is_list = scalar_kind(type_)
     if source == "path" and is_list:
-        raise FastAPIError(f"path parameter {name!r} must be a single value")
+        raise InvalidParameterError(f"path parameter {name!r} must be a single value")
     return ParamSpec(
         name=name,
         key=alias.lower() if source == "header" else alias,

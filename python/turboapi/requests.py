@@ -11,6 +11,7 @@ Request unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http.cookies import _unquote  # type: ignore[attr-defined]
 from typing import Any
 
@@ -19,7 +20,6 @@ from starlette._utils import AwaitableOrContextManagerWrapper
 from starlette.requests import HTTPConnection as HTTPConnection
 from starlette.requests import empty_receive, empty_send
 
-from ._core import RequestData
 from .datastructures import URL, Address, Headers, QueryParams, State
 
 __all__ = ["HTTPConnection", "Request", "REQUEST_TYPES"]
@@ -32,13 +32,24 @@ ASGI_VERSION = {"version": "3.0", "spec_version": "2.4"}
 
 class _Shared:
     """What every Request and WebSocket object of one request shares (kept on the RequestData):
-    its state, and its scope once built."""
+    its state, its scope once built, and the Request the ASGI way made (then the handler gets it)."""
 
-    __slots__ = ("scope", "state")
+    __slots__ = ("request", "scope", "state")
 
     def __init__(self) -> None:
         self.state: State | None = None
         self.scope: dict[str, Any] | None = None
+        self.request: Any = None
+
+
+def request_for(data: Any, app: Any) -> Any:
+    """The request object a handler or dependency gets: the one Starlette's machinery made when
+    the request came the ASGI way (a custom Request class stays itself), else one over the core's
+    data."""
+    shared = data.shared_state(_Shared)
+    if shared.request is not None:
+        return shared.request
+    return Request(data, app=app)
 
 
 class CoreConnection:
@@ -198,8 +209,9 @@ class CoreConnection:
         if shared.state is None:
             # Each request starts from a shallow copy of what its shard's lifespan yielded; the
             # core keeps it per request, so middleware and handler share it.
-            states = getattr(self._app, "_lifespan_states", None) or [{}]
-            shared.state = State(dict(states[self._data.shard]))
+            states = getattr(self._app, "_lifespan_states", None) or []
+            shard = self._data.shard
+            shared.state = State(dict(states[shard]) if shard < len(states) else {})
         return shared.state
 
     def url_for(self, name: str, /, **path_params: Any) -> URL:
@@ -213,11 +225,13 @@ class Request(CoreConnection, starlette.requests.Request):
     from its RequestData with ``Request(data, app=app)``."""
 
     def __init__(self, scope: Any, receive: Any = empty_receive, send: Any = empty_send, *, app: Any = None) -> None:
-        if type(scope) is not RequestData:
+        if isinstance(scope, Mapping):
             super().__init__(scope, receive, send)  # type: ignore[arg-type]
             return
         self._init_core(scope, app)
-        self._receive = self._core_receive
+        # Not a bound method of this Request: that would be a reference cycle, and the request
+        # (its RequestData, its body) would live until the next garbage collection.
+        self._receive = _CoreReceive(scope)
         self._send = send
         self._stream_consumed = False
         self._is_disconnected = False
@@ -228,17 +242,6 @@ class Request(CoreConnection, starlette.requests.Request):
         if self._data is None:
             return super().method
         return self._data.method  # type: ignore[no-any-return]
-
-    async def _core_receive(self) -> dict[str, Any]:
-        """The body as one ``http.request`` message (read whole by the core), then nothing more
-        until the client leaves (the core cancels the handler then)."""
-        if not self._stream_consumed:
-            self._stream_consumed = True
-            return {"type": "http.request", "body": await self.body(), "more_body": False}
-        import asyncio
-
-        await asyncio.get_running_loop().create_future()
-        raise AssertionError("unreachable")
 
     async def body(self) -> bytes:
         if self._data is None:
@@ -288,6 +291,33 @@ class Request(CoreConnection, starlette.requests.Request):
             else:
                 self._form = read_form(data.body, data.content_type)
         return self._form
+
+
+class _CoreReceive:
+    """``receive`` of a core-backed Request: the body as one ``http.request`` message (read whole
+    by the core), then nothing more until the client leaves (the core cancels the handler then)."""
+
+    __slots__ = ("_data", "_sent")
+
+    def __init__(self, data: Any) -> None:
+        self._data = data
+        self._sent = False
+
+    async def __call__(self) -> dict[str, Any]:
+        if not self._sent:
+            self._sent = True
+            path = self._data.body_path
+            if path is not None:
+                from .concurrency import run_in_threadpool
+
+                body = await run_in_threadpool(_read_file, path)
+            else:
+                body = self._data.body
+            return {"type": "http.request", "body": body, "more_body": False}
+        import asyncio
+
+        await asyncio.get_running_loop().create_future()
+        raise AssertionError("unreachable")
 
 
 def _read_file(path: str) -> bytes:

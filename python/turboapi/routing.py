@@ -9,7 +9,11 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, get_type_hints
 
+import starlette.routing
 from pydantic import TypeAdapter
+from starlette.routing import Mount as Mount
+from starlette.routing import NoMatchFound as NoMatchFound
+from starlette.routing import compile_path, request_response, websocket_session
 
 from . import dependencies as deps
 from . import params
@@ -24,22 +28,11 @@ from .exceptions import (
     WebSocketException,
     WebSocketRequestValidationError,
 )
-from .requests import Request
+from .requests import Request, request_for
 from .responses import RESPONSE_TYPES, JSONResponse, Response
 from .solving import DependencyRunner, RequestScope, solve_simple
 from .streaming import GeneratorStream, is_generator_function, stream_item_type
 from .websockets import WebSocket
-
-try:
-    from starlette.routing import NoMatchFound
-except ImportError:  # pragma: no cover - Starlette is optional
-
-    class NoMatchFound(LookupError):  # type: ignore[no-redef]
-        """No route has this name and these path parameters."""
-
-        def __init__(self, name: str, path_params: dict[str, Any]) -> None:
-            super().__init__(f'No route exists for name "{name}" and params "{", ".join(path_params)}".')
-
 
 PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
 #: A mount answers every method (StaticFiles itself says 405 for all but GET and HEAD).
@@ -53,7 +46,11 @@ def _is_coroutine_function(fn: Any) -> bool:
     return inspect.iscoroutinefunction(call)
 
 
-class APIRoute:
+class PlannedRoute:
+    """What turboapi's routes share: the handler's signature analysed once into the plan the core
+    runs (``param_specs``, ``core_endpoint``...), and the Python half of a request (``solve``,
+    ``serialize``). ``APIRoute`` and ``APIWebSocketRoute`` add Starlette's route on top."""
+
     #: A ``MountRoute`` (below) answers every path under its prefix.
     is_mount = False
     #: An ``APIWebSocketRoute`` (below) is reached only by WebSocket handshakes.
@@ -127,6 +124,8 @@ class APIRoute:
         self.signature = deps.analyze(endpoint, self.path_param_names, self.dependencies)
         self.param_specs = self.signature.params
         sig = self.signature
+        #: The ASGI way reads the body before it asks the core for the parameters only if some are in it.
+        self.reads_body = bool(sig.body)
         self.has_model_params = any(spec.model for spec in sig.params)
         #: The one body parameter, when it is a JSON body validated whole (the fast path).
         self.single_json_body = (
@@ -150,7 +149,12 @@ class APIRoute:
                 response_model = None  # the annotation types the items, not a response
         self.response_model = self._response_model(response_model)
         self.response_adapter = TypeAdapter(self.response_model) if self.response_model is not None else None
-        self.app: Any = None
+        # Starlette's matching and reversing (route.matches(), url_path_for(), path_regex).
+        self.path_regex, self.path_format, self.param_convertors = compile_path(path)
+        #: The app this route is served in (set when it starts; its dependency overrides and
+        #: exception handlers apply), and (engine, index) where the core keeps its plan.
+        self._application: Any = None
+        self._core: tuple[Any, int] | None = None
         if sig.simple:
             # The core calls the handler itself with the kwargs it built.
             self.core_endpoint = endpoint
@@ -191,7 +195,7 @@ class APIRoute:
         if self.signature.simple:
             solve_simple(self, kwargs, pending, data)
             return None
-        return RequestScope(kwargs, pending, data, self.app)
+        return RequestScope(kwargs, pending, data, self._application)
 
     def serialize(self, result: Any, kwargs: dict[str, Any] | None = None) -> Any:
         sub = kwargs.get(self.signature.response_param) if kwargs and self.signature.response_param else None
@@ -234,6 +238,37 @@ class APIRoute:
         return response
 
 
+class APIRoute(PlannedRoute, starlette.routing.Route):
+    """A path operation: Starlette's Route (``matches``, ``url_path_for``, ``app``), whose handler
+    the core runs on its fast path. Its ASGI ``app`` (``request_response(get_route_handler())``, as
+    in FastAPI) runs it the ASGI way, through the same plan: for a custom route class, middleware
+    that needs a real scope, or a mounted app."""
+
+    @property
+    def app(self) -> Any:  # type: ignore[override]
+        app = self.__dict__.get("_asgi_app")
+        if app is None:
+            app = request_response(self.get_route_handler())
+            app._turboapi_default = True  # not a replacement (see routetable.handled_its_own_way)
+            self.__dict__["_asgi_app"] = app
+        return app
+
+    @app.setter
+    def app(self, value: Any) -> None:
+        self.__dict__["_asgi_app"] = value
+
+    @property
+    def dependency_overrides_provider(self) -> Any:
+        return self._application
+
+    def get_route_handler(self) -> Callable[[Request], Any]:
+        """``await handler(request) -> Response``: FastAPI's request handler for this route, with the
+        core extracting the parameters and serialising the result as on its fast path."""
+        from .routehandler import request_handler
+
+        return request_handler(self)
+
+
 def reachable(routes: list[APIRoute]) -> list[APIRoute]:
     """The routes a request can reach. Starlette tries routes in order and a mount takes every path
     below its prefix, so a route registered after a mount, under its prefix, is never reached;
@@ -249,38 +284,56 @@ def reachable(routes: list[APIRoute]) -> list[APIRoute]:
     return out
 
 
-class APIRouter:
+class APIRouter(starlette.routing.Router):
+    """Routes and what they share (prefix, tags, dependencies, responses...): Starlette's Router,
+    with FastAPI's registration methods. ``routes`` holds ``APIRoute``s and anything Starlette's
+    router takes (``Route``, ``WebSocketRoute``, ``Mount``)."""
+
     def __init__(
         self,
         *,
         prefix: str = "",
         tags: list[Any] | None = None,
+        dependencies: Sequence[Any] | None = None,
+        default_response_class: Any = Default(JSONResponse),
         responses: dict[Any, Any] | None = None,
+        callbacks: list[Any] | None = None,
+        routes: list[Any] | None = None,
+        redirect_slashes: bool = True,
+        default: Any = None,
+        dependency_overrides_provider: Any = None,
+        route_class: type[APIRoute] | None = None,
+        on_startup: Sequence[Callable[[], Any]] | None = None,
+        on_shutdown: Sequence[Callable[[], Any]] | None = None,
+        lifespan: Any = None,
         deprecated: bool | None = None,
         include_in_schema: bool = True,
-        default_response_class: Any = Default(JSONResponse),
-        routes: list[APIRoute] | None = None,
-        dependencies: Sequence[Any] | None = None,
-        callbacks: list[Any] | None = None,
-        **unsupported: Any,
+        generate_unique_id_function: Any = None,
+        strict_content_type: Any = True,
     ) -> None:
-        for key, value in unsupported.items():
-            if value not in (None, [], {}):
-                raise FastAPIError(f"APIRouter option {key}= is not supported by turboapi yet")
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise FastAPIError("A path prefix must start with '/' and must not end with '/'")
+        super().__init__(routes=routes, redirect_slashes=redirect_slashes, default=default)
         self.prefix = prefix
         self.tags = tags or []
         self.responses = responses or {}
         self.deprecated = deprecated
         self.include_in_schema = include_in_schema
         self.default_response_class = default_response_class
-        self.routes: list[APIRoute] = list(routes or [])
         self.dependencies = list(dependencies or [])
         #: OpenAPI callbacks documented on every route of this router, before the route's own.
         self.callbacks: list[Any] = list(callbacks or [])
+        self.dependency_overrides_provider = dependency_overrides_provider
+        self.route_class = route_class or APIRoute
+        self.on_startup = list(on_startup or [])
+        self.on_shutdown = list(on_shutdown or [])
+        self.lifespan = lifespan
+        self.generate_unique_id_function = generate_unique_id_function
+        self.strict_content_type = strict_content_type
 
-    def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+    def add_api_route(
+        self, path: str, endpoint: Callable[..., Any], *, route_class_override: Any = None, **kwargs: Any
+    ) -> None:
         kwargs.setdefault("response_class", self.default_response_class)
         kwargs["tags"] = self.tags + list(kwargs.get("tags") or [])
         kwargs["dependencies"] = self.dependencies + list(kwargs.get("dependencies") or [])
@@ -288,7 +341,8 @@ class APIRouter:
         kwargs["callbacks"] = self.callbacks + list(kwargs.get("callbacks") or [])
         if kwargs.get("deprecated") is None and self.deprecated is not None:
             kwargs["deprecated"] = self.deprecated
-        self.routes.append(APIRoute(self.prefix + path, endpoint, **kwargs))
+        route_class = route_class_override or self.route_class
+        self.routes.append(route_class(self.prefix + path, endpoint, **kwargs))
 
     def api_route(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -341,6 +395,61 @@ class APIRouter:
 
         return decorator
 
+    # -- Starlette's plain routes (a request in, a Response out), as FastAPI keeps them --------------
+    def add_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        methods: Sequence[str] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+    ) -> None:
+        self.routes.append(
+            starlette.routing.Route(
+                self.prefix + path, endpoint, methods=methods, name=name, include_in_schema=include_in_schema
+            )
+        )
+
+    def route(
+        self,
+        path: str,
+        methods: Sequence[str] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+            self.add_route(path, func, methods=methods, name=name, include_in_schema=include_in_schema)
+            return func
+
+        return decorator
+
+    def add_websocket_route(self, path: str, endpoint: Callable[..., Any], name: str | None = None) -> None:
+        self.routes.append(starlette.routing.WebSocketRoute(self.prefix + path, endpoint, name=name))
+
+    def websocket_route(self, path: str, name: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+            self.add_websocket_route(path, func, name=name)
+            return func
+
+        return decorator
+
+    def mount(self, path: str, app: Any = None, name: str | None = None) -> None:
+        """Serve ``app`` (a ``StaticFiles``, a turboapi or FastAPI app, any ASGI 3 application) under
+        ``path``: every method, every path below it, as Starlette's ``Mount``."""
+        if not callable(app):
+            raise TypeError(f"app.mount() takes a StaticFiles or an ASGI application, not {type(app).__name__}")
+        super().mount(path, app, name=name)
+
+    def on_event(self, event_type: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        if event_type not in ("startup", "shutdown"):
+            raise ValueError(f"event_type must be 'startup' or 'shutdown', not {event_type!r}")
+
+        def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+            (self.on_startup if event_type == "startup" else self.on_shutdown).append(func)
+            return func
+
+        return decorator
+
     def include_router(
         self,
         router: APIRouter,
@@ -357,8 +466,15 @@ class APIRouter:
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise FastAPIError("A path prefix must start with '/' and must not end with '/'")
         for route in router.routes:
-            if route.is_mount:
-                self.mount(prefix + route.prefix, route.mounted_app, name=route.name)
+            if isinstance(route, starlette.routing.Mount):
+                self.routes.append(Mount(self.prefix + prefix + route.path, app=route.app, name=route.name))
+                continue
+            if isinstance(route, starlette.routing.Route) and not isinstance(route, APIRoute):
+                methods = sorted(route.methods - {"HEAD"}) if route.methods is not None else None
+                self.add_route(prefix + route.path, route.endpoint, methods, route.name, route.include_in_schema)
+                continue
+            if isinstance(route, starlette.routing.WebSocketRoute) and not isinstance(route, APIWebSocketRoute):
+                self.add_websocket_route(prefix + route.path, route.endpoint, name=route.name)
                 continue
             if route.is_websocket:
                 self.add_api_websocket_route(
@@ -371,6 +487,8 @@ class APIRouter:
             self.add_api_route(
                 prefix + route.path,
                 route.endpoint,
+                # The route keeps its class (a custom route class handles its requests its way).
+                route_class_override=type(route),
                 methods=route.methods_list,
                 status_code=route.status_code,
                 response_model=route.response_model if route.response_model is not None else Default(None),
@@ -395,26 +513,10 @@ class APIRouter:
                 callbacks=list(callbacks or []) + list(route.callbacks or []),
             )
 
-    def url_path_for(self, name: str, /, **path_params: Any) -> str:
-        for route in self.routes:
-            if route.name == name and set(PATH_PARAM.findall(route.path)) == set(path_params):
-                values = dict(path_params)
-                if route.is_mount:
-                    # Starlette's Mount: the path below the prefix, without a leading slash.
-                    values["path"] = str(values["path"]).lstrip("/")
-                return PATH_PARAM.sub(lambda m: str(values[m.group(1)]), route.path)  # noqa: B023
-        raise NoMatchFound(name, path_params)
 
-    def mount(self, path: str, app: Any, name: str | None = None) -> None:
-        """Serve ``app`` (a ``StaticFiles``, or any ASGI 3 application) under ``path``: every method,
-        every path below it, as Starlette's ``Mount``."""
-        if path and not path.startswith("/"):
-            raise ValueError(f"mount path {path!r} must start with '/'")
-        self.routes.append(MountRoute(path.rstrip("/"), app, name))
-
-
-class MountRoute(APIRoute):
-    """A mount: the route ``{prefix}/{path:path}`` for every method, answered by ``mounted_app``."""
+class MountRoute(PlannedRoute):
+    """The core's entry for a ``Mount``: the route ``{prefix}/{path:path}`` for every method,
+    answered by ``mounted_app`` (StaticFiles read by the core, or any ASGI app through a bridge)."""
 
     is_mount = True
 
@@ -428,7 +530,7 @@ class MountRoute(APIRoute):
         if isinstance(app, StaticFiles):
 
             def serve(request: Request) -> Any:
-                return app.get_response(request.path_params["path"], request)
+                return app.core_response(request.path_params["path"], request)
 
         elif callable(app):
             from .asgi import ASGIMount
@@ -448,12 +550,50 @@ class MountRoute(APIRoute):
         )
 
 
-class APIWebSocketRoute(APIRoute):
-    """``@app.websocket(path)``: the core routes handshakes here and extracts the path, query,
-    header and cookie parameters; the endpoint runs on a loop shard with a ``WebSocket``."""
+class ASGIRoute(PlannedRoute):
+    """The core's entry for a route it does not run itself (a Starlette ``Route`` or
+    ``WebSocketRoute``, or an ``APIRoute`` whose class changes how it is handled): its path and
+    methods, answered by the route's own ``handle`` through an ASGI bridge."""
+
+    def __init__(self, route: Any, methods: Sequence[str] | None, websocket: bool) -> None:
+        from .asgi import ASGIRouteBridge
+
+        bridge = ASGIRouteBridge(route)
+        self.route = route
+        self.accepts_websocket = websocket
+        self.streams_body = not websocket
+
+        async def serve(request: Request) -> Any:
+            return await bridge(request)
+
+        super().__init__(route.path, serve, methods=list(methods or []), name=route.name, include_in_schema=False)
+        if websocket:
+            self.methods = set()
+            self.methods_list = []
+
+
+class APIWebSocketRoute(PlannedRoute, starlette.routing.WebSocketRoute):
+    """``@app.websocket(path)``: Starlette's WebSocketRoute. The core routes handshakes here and
+    extracts the path, query, header and cookie parameters; the endpoint runs on a loop shard with
+    a ``WebSocket``. Its ASGI ``app`` runs it the ASGI way, through the same plan."""
 
     is_websocket = True
     accepts_websocket = True
+
+    @property
+    def app(self) -> Any:  # type: ignore[override]
+        app = self.__dict__.get("_asgi_app")
+        if app is None:
+            from .routehandler import websocket_handler
+
+            app = websocket_session(websocket_handler(self))
+            app._turboapi_default = True
+            self.__dict__["_asgi_app"] = app
+        return app
+
+    @app.setter
+    def app(self, value: Any) -> None:
+        self.__dict__["_asgi_app"] = value
 
     def __init__(
         self, path: str, endpoint: Callable[..., Any], *, name: str | None = None, dependencies: Any = None
@@ -477,7 +617,10 @@ class APIWebSocketRoute(APIRoute):
 
     async def run(self, solved: tuple[dict[str, Any], list[tuple[int, Any]], Any]) -> None:
         kwargs, pending, data = solved
-        websocket = WebSocket(data, app=self.app)
+        # The ASGI way made the WebSocket already (Starlette's, over the connection's scope).
+        websocket = request_for(data, self._application) if data.websocket is None else None
+        if websocket is None:
+            websocket = WebSocket(data, app=self._application)
         try:
             if self.signature.simple:
                 try:
@@ -488,7 +631,7 @@ class APIWebSocketRoute(APIRoute):
             else:
                 await self._run_with_dependencies(kwargs, pending, data, websocket)
         except Exception as exc:
-            handler = self.app._lookup_exception_handler(exc) if self.app is not None else None
+            handler = self._application._lookup_exception_handler(exc) if self._application is not None else None
             if handler is None and isinstance(exc, WebSocketException):
                 # Starlette's built-in answer: close with the exception's code and reason.
                 await websocket.close(code=exc.code, reason=exc.reason)
@@ -512,7 +655,7 @@ class APIWebSocketRoute(APIRoute):
         self, kwargs: dict[str, Any], pending: list[tuple[int, Any]], data: Any, websocket: Any
     ) -> None:
         runner = self.runner
-        scope = RequestScope(kwargs, pending, data, self.app)
+        scope = RequestScope(kwargs, pending, data, self._application)
         scope._request = websocket
         # The exits of `yield` dependencies run when the endpoint has returned, as FastAPI's.
         async with contextlib.AsyncExitStack() as stack:

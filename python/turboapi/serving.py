@@ -17,11 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from . import _eager, _json, background, streaming
+from . import _eager, _json, background, routehandler, routetable, streaming
 from ._core import Engine
 from .dependencies import fresh_default
 from .responses import RESPONSE_TYPES, STARLETTE_FILE_TYPES, STREAM_TYPES, ReplyResponse, Response
-from .routing import reachable
 
 MiB = 1024 * 1024
 
@@ -228,7 +227,7 @@ class _Hooks:
         self.fresh_default = fresh_default
         self.eager_start = _eager.start
         self.start_background = background.start
-        stack = app.build_middleware_stack(native=settings.native_middleware)
+        stack = app._core_middleware(native=settings.native_middleware)
         self.middleware_entry = app._middleware_entry if stack is not None else None
         self.native_layers = app._native_layers
         self.make_response = _core_response
@@ -267,13 +266,10 @@ class Runtime:
         app_root_path = getattr(app, "root_path", "") or client_root_path
         _json.select(settings.json)
         # The docs routes first, as FastAPI adds them when the app is made.
-        routes = reachable(app._internal_routes() + list(app.routes))
-        for route in routes:
-            route.app = app
-        #: Mounted ASGI apps: their lifespans run with the app's.
-        self._asgi_mounts = [route.asgi for route in routes if getattr(route, "asgi", None) is not None]
+        served, plan_only, self._asgi_mounts = routetable.build(app)
+        entries = served + plan_only
         self.engine = Engine(
-            routes,
+            entries,
             _Hooks(app, settings),
             {
                 "max_body_size": settings.max_body_size,
@@ -304,6 +300,7 @@ class Runtime:
                 "ws_ping_timeout": settings.ws_ping_timeout,
             },
         )
+        routetable.assign(self.engine, entries)
         self._workers: list[threading.Thread] = []
         self._shards: list[tuple[threading.Thread, asyncio.AbstractEventLoop]] = []
         self._lifespans: list[Any] = []
@@ -348,6 +345,7 @@ class Runtime:
 
     def _run_shard(self, index: int, loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
         asyncio.set_event_loop(loop)
+        routehandler.shard_of_loop[loop] = index  # for the routes run the ASGI way
         fd = self.engine.shard_fileno(index)
         self.engine.bind_shard_loop(index, loop)
         loop.add_reader(fd, self.engine.drain_shard, index)
@@ -363,6 +361,7 @@ class Runtime:
             if pending:
                 loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.run_until_complete(loop.shutdown_asyncgens())
+            routehandler.shard_of_loop.pop(loop, None)
             loop.close()
 
     def stop(self, timeout: float = 10.0) -> bool:
@@ -407,17 +406,10 @@ class Runtime:
         self._on_every_shard(self._shutdown)
 
     async def _startup(self, index: int) -> None:
-        for handler in self.app.on_startup:
-            result = handler()
-            if hasattr(result, "__await__"):
-                await result
-        if self.app.lifespan is not None:
-            cm = self.app.lifespan(self.app)
-            state = await cm.__aenter__()
-            self._lifespans[index] = cm
-            if state is not None and not isinstance(state, Mapping):
-                raise TypeError(f"lifespan must yield a mapping or None, not {type(state).__name__}")
-            self.app._lifespan_states[index] = dict(state or {})
+        cm = self.app.lifespan_context(self.app)
+        state = await cm.__aenter__()
+        self._lifespans[index] = cm
+        self.app._lifespan_states[index] = dict(state or {})
         for mount in self._asgi_mounts:
             await mount.startup(index)
 
@@ -427,10 +419,6 @@ class Runtime:
         cm, self._lifespans[index] = self._lifespans[index], None
         if cm is not None:
             await cm.__aexit__(None, None, None)
-        for handler in self.app.on_shutdown:
-            result = handler()
-            if hasattr(result, "__await__"):
-                await result
 
     # -- the socket server ----------------------------------------------------------------
     def serve(self, host: str, port: int) -> None:

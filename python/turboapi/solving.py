@@ -36,8 +36,8 @@ from .dependencies import (
     missing_error,
     validate,
 )
-from .exceptions import FastAPIError, HTTPException, RequestValidationError
-from .requests import Request
+from .exceptions import FastAPIError, HTTPException, RequestValidationError, endpoint_context
+from .requests import request_for
 from .responses import RESPONSE_TYPES, Response, sub_response
 
 NOT_AWAITED = (
@@ -326,11 +326,15 @@ def solve_simple(
     body_errors: list[dict[str, Any]] = []
     if sig.body:
         # FastAPI reads the body first: a JSON syntax error is the only error reported.
-        body = Body(sig, data, prevalidate=not tried_fast)
+        try:
+            body = Body(sig, data, prevalidate=not tried_fast)
+        except RequestValidationError as exc:
+            locate(exc, route, data, connection)
+            raise
         body_errors = body.values(sig.body, sig.embed_body, body_values)
     errors: list[dict[str, Any]] = []
     if route.has_model_params:
-        request = connection or Request(data, app=route.app)
+        request = connection or request_for(data, route._application)
         raw_by_index = dict(pending)
         todo = [(i, raw_by_index.get(i)) for i, spec in enumerate(sig.params) if spec.model or i in raw_by_index]
     else:
@@ -350,16 +354,36 @@ def solve_simple(
             kwargs[spec.name] = value
     errors.extend(body_errors)
     if errors:
-        raise RequestValidationError(errors, body=body.for_errors() if body is not None else None)
+        # Not bound to a local: the traceback holds this frame, which would hold the error (a cycle
+        # keeping the request alive until the garbage collector runs).
+        raise locate(
+            RequestValidationError(errors, body=body.for_errors() if body is not None else None),
+            route,
+            data,
+            connection,
+        )
     kwargs.update(body_values)
     _special_params(route, sig, kwargs, data, request)
     if sig.request_param and body is not None and body.form is not None:
         kwargs[sig.request_param]._form = body.form  # request.form() is the form the fields came from
 
 
+def locate(exc: RequestValidationError, route: Any, data: Any, connection: Any = None) -> RequestValidationError:
+    """FastAPI's ``endpoint_ctx`` on a request's validation error: the handler's file, line and
+    name, and "GET /items/{id}" (built only when there is an error)."""
+    if exc.endpoint_ctx is None:
+        from .websockets import WebSocket
+
+        method = "WS" if isinstance(connection, WebSocket) else getattr(data, "method", None)
+        root = (getattr(data, "root_path", None) or "").rstrip("/")
+        path = f"{method} {root}{route.path}" if method and getattr(route, "path", None) else None
+        exc.set_endpoint_ctx(endpoint_context(route.endpoint, path))
+    return exc
+
+
 def _special_params(route: Any, sig: EndpointSignature, kwargs: dict[str, Any], data: Any, request: Any) -> None:
     if sig.request_param:
-        kwargs[sig.request_param] = request or Request(data, app=route.app)
+        kwargs[sig.request_param] = request or request_for(data, route._application)
     if sig.response_param:
         # The handler may set headers, cookies and a status on it; `serialize` merges them.
         kwargs[sig.response_param] = sub_response()
@@ -401,7 +425,7 @@ class RequestScope:
     @property
     def request(self) -> Any:
         if self._request is None:
-            self._request = Request(self.data, app=self.app)
+            self._request = request_for(self.data, self.app)
             if self.body is not None and self.body.form is not None:
                 self._request._form = self.body.form  # request.form() is the form the fields came from
         return self._request
@@ -540,6 +564,15 @@ class DependencyRunner:
             scope.response = sub_response()
         return scope.response
 
+    def read_body(self, scope: RequestScope) -> Body | None:
+        if not self.route.signature.body:
+            return None
+        try:
+            return Body(self.route.signature, scope.data)
+        except RequestValidationError as exc:
+            locate(exc, self.route, scope.data)
+            raise
+
     # -- the walk, sync ----------------------------------------------------------------------
     def solve_sync(self, scope: RequestScope, dep: Dependant) -> tuple[dict[str, Any], list[Any]]:
         values: dict[str, Any] = {}
@@ -583,12 +616,12 @@ class DependencyRunner:
         stack = scope.stack = ExitStack()
         response = None
         try:
-            scope.body = Body(route.signature, scope.data) if route.signature.body else None
+            scope.body = self.read_body(scope)
             with ExitStack() as function_stack:
                 scope.function_stack = function_stack
                 values, errors = self.solve_sync(scope, self.root)
                 if errors:
-                    raise RequestValidationError(errors, body=scope.error_body())
+                    raise locate(RequestValidationError(errors, body=scope.error_body()), route, scope.data)
                 result = route.endpoint(**values)
                 response = self.respond(result, scope)
             if response is None:
@@ -637,12 +670,12 @@ class DependencyRunner:
         stack = scope.stack = AsyncExitStack()
         response = None
         try:
-            scope.body = Body(route.signature, scope.data) if route.signature.body else None
+            scope.body = self.read_body(scope)
             async with AsyncExitStack() as function_stack:
                 scope.function_stack = function_stack
                 values, errors = await self.solve_async(scope, self.root)
                 if errors:
-                    raise RequestValidationError(errors, body=scope.error_body())
+                    raise locate(RequestValidationError(errors, body=scope.error_body()), route, scope.data)
                 if self.root.kind == "async":
                     result = await route.endpoint(**values)
                 else:

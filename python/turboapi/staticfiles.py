@@ -11,10 +11,11 @@ Behaviour is Starlette 1.10's: GET and HEAD only (405 otherwise), no way out of 
 from __future__ import annotations
 
 import errno
-import importlib.util
 import os
 import stat
 from typing import Any
+
+import starlette.staticfiles
 
 from .datastructures import Headers
 from .exceptions import STARLETTE_HTTP_EXCEPTION
@@ -31,40 +32,11 @@ class NotModifiedResponse(Response):
         super().__init__(status_code=304, headers=kept)
 
 
-class StaticFiles:
-    def __init__(
-        self,
-        *,
-        directory: str | os.PathLike[str] | None = None,
-        packages: list[str | tuple[str, str]] | None = None,
-        html: bool = False,
-        check_dir: bool = True,
-        follow_symlink: bool = False,
-    ) -> None:
-        self.directory = directory
-        self.packages = packages
-        self.all_directories = self.get_directories(directory, packages)
-        self.html = html
-        self.config_checked = False
-        self.follow_symlink = follow_symlink
-        if check_dir and directory is not None and not os.path.isdir(directory):
-            raise RuntimeError(f"Directory '{directory}' does not exist")
+class StaticFiles(starlette.staticfiles.StaticFiles):
+    """Starlette's StaticFiles (its constructor, and its ASGI ``__call__`` when served the ASGI way);
+    on the core's path, ``core_response`` answers with the same rules and the core sends the file."""
 
-    def get_directories(
-        self, directory: str | os.PathLike[str] | None = None, packages: list[str | tuple[str, str]] | None = None
-    ) -> list[str | os.PathLike[str]]:
-        directories: list[str | os.PathLike[str]] = [] if directory is None else [directory]
-        for package in packages or []:
-            name, folder = (package, "statics") if isinstance(package, str) else package
-            spec = importlib.util.find_spec(name)
-            assert spec is not None, f"Package {name!r} could not be found."
-            assert spec.origin is not None, f"Package {name!r} could not be found."
-            package_directory = os.path.normpath(os.path.join(spec.origin, "..", folder))
-            assert os.path.isdir(package_directory), f"Directory '{folder!r}' in package {name!r} could not be found."
-            directories.append(package_directory)
-        return directories
-
-    def check_config(self) -> None:
+    def _core_check_config(self) -> None:
         if self.directory is None:
             return
         try:
@@ -74,17 +46,14 @@ class StaticFiles:
         if not (stat.S_ISDIR(stat_result.st_mode) or stat.S_ISLNK(stat_result.st_mode)):
             raise RuntimeError(f"StaticFiles path '{self.directory}' is not a directory.")
 
-    def get_path(self, route_path: str) -> str:
-        return os.path.normpath(os.path.join(*route_path.split("/")))
-
-    def get_response(self, route_path: str, request: Any) -> Response:
+    def core_response(self, route_path: str, request: Any) -> Response:
         """The answer for ``route_path`` (the part after the mount's prefix)."""
         if not self.config_checked:
-            self.check_config()
+            self._core_check_config()
             self.config_checked = True
         if request.method not in ("GET", "HEAD"):
             raise _Refused(status_code=405, headers={"Allow": "GET, HEAD"})
-        path = self.get_path(route_path)
+        path = os.path.normpath(os.path.join(*route_path.split("/")))
         try:
             full_path, stat_result = self.lookup_path(path)
         except PermissionError:
@@ -94,14 +63,14 @@ class StaticFiles:
                 raise _Refused(status_code=404) from None
             raise
         if stat_result is not None and stat.S_ISREG(stat_result.st_mode):
-            return self.file_response(full_path, stat_result, request)
+            return self._core_file_response(full_path, stat_result, request)
         if stat_result is not None and stat.S_ISDIR(stat_result.st_mode) and self.html:
             index_path, index_stat = self.lookup_path(os.path.join(path, "index.html"))
             if index_stat is not None and stat.S_ISREG(index_stat.st_mode):
                 if not request.url.path.endswith("/"):
                     # The directory's URL without its slash: relative links in index.html need it.
                     return RedirectResponse(url=str(request.url.replace(path=request.url.path + "/")))
-                return self.file_response(index_path, index_stat, request)
+                return self._core_file_response(index_path, index_stat, request)
         if self.html:
             page_path, page_stat = self.lookup_path("404.html")
             if page_stat is not None and stat.S_ISREG(page_stat.st_mode):
@@ -128,7 +97,7 @@ class StaticFiles:
             pass
         return "", None
 
-    def file_response(self, full_path: str, stat_result: os.stat_result, request: Any) -> Response:
+    def _core_file_response(self, full_path: str, stat_result: os.stat_result, request: Any) -> Response:
         response = FileResponse(full_path, stat_result=stat_result)
         if self.is_not_modified(response.headers, request.headers):
             return NotModifiedResponse(response.headers)

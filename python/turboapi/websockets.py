@@ -11,6 +11,7 @@ written against ``starlette.websockets.WebSocket`` behaves the same. Made from a
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 import starlette.websockets
@@ -19,7 +20,6 @@ from starlette.websockets import WebSocketDisconnect as WebSocketDisconnect
 from starlette.websockets import WebSocketDisconnected as WebSocketDisconnected
 from starlette.websockets import WebSocketState as WebSocketState
 
-from ._core import RequestData
 from .requests import CoreConnection
 
 __all__ = ["WebSocket", "WebSocketClose", "WebSocketDisconnect", "WebSocketDisconnected", "WebSocketState"]
@@ -41,7 +41,7 @@ class WebSocket(CoreConnection, starlette.websockets.WebSocket):
     one from the handshake's RequestData with ``WebSocket(data, app=app)``."""
 
     def __init__(self, scope: Any, receive: Any = None, send: Any = None, *, app: Any = None) -> None:
-        if type(scope) is not RequestData:
+        if isinstance(scope, Mapping):
             super().__init__(scope, receive, send)  # type: ignore[arg-type]
             return
         self._init_core(scope, app)

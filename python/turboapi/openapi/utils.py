@@ -450,7 +450,8 @@ def get_openapi(
     output: dict[str, Any] = {"openapi": openapi_version, "info": info}
     if servers:
         output["servers"] = servers
-    documented = [_RouteFields(r) for r in routes if getattr(r, "include_in_schema", True)]
+    # Path operations only (as FastAPI): Starlette's plain routes and mounts are not documented.
+    documented = [_RouteFields(r) for r in routes if isinstance(r, APIRoute) and r.include_in_schema]
     # Webhooks are documented like routes (their models in components too) but under `webhooks`.
     documented_webhooks = [_RouteFields(r) for r in webhooks or [] if getattr(r, "include_in_schema", True)]
     all_fields = [f for rf in documented + documented_webhooks for f in rf.fields()]
@@ -463,11 +464,12 @@ def get_openapi(
         components["securitySchemes"] = security_schemes
     if definitions:
         components["schemas"] = {k: definitions[k] for k in sorted(definitions)}
-    if components:
-        output["components"] = components
+    # The order of FastAPI's OpenAPI model's fields, which its document follows.
     output["paths"] = paths
     if webhook_paths:
         output["webhooks"] = webhook_paths
+    if components:
+        output["components"] = components
     if tags:
         output["tags"] = tags
     if external_docs:
