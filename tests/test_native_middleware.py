@@ -12,9 +12,9 @@ import pytest
 
 from turboapi import FastAPI
 from turboapi.middleware.base import BaseHTTPMiddleware
-from turboapi.middleware.cors import CORSMiddleware
-from turboapi.middleware.gzip import GZipMiddleware
-from turboapi.middleware.trustedhost import TrustedHostMiddleware
+from turboapi.middleware.cors import CORSLayer, CORSMiddleware
+from turboapi.middleware.gzip import GZipLayer, GZipMiddleware
+from turboapi.middleware.trustedhost import TrustedHostLayer, TrustedHostMiddleware
 from turboapi.testclient import TestClient
 
 
@@ -39,12 +39,13 @@ def build(*extra: type) -> FastAPI:
 
 @pytest.fixture
 def python_layers_fail(monkeypatch):
-    """Make every standard class fail if Python ever runs it for a request."""
+    """Make every standard class fail if Python ever runs it for a request (Starlette's class, or
+    turboapi's request-to-response layer of it)."""
 
     async def refuse(self, request):
         raise AssertionError(f"{type(self).__name__} ran in Python")
 
-    for cls in (CORSMiddleware, GZipMiddleware, TrustedHostMiddleware):
+    for cls in (CORSMiddleware, GZipMiddleware, TrustedHostMiddleware, CORSLayer, GZipLayer, TrustedHostLayer):
         monkeypatch.setattr(cls, "__call__", refuse)
 
 

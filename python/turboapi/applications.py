@@ -28,7 +28,7 @@ from .exceptions import (
     RequestValidationError,
     WebSocketRequestValidationError,
 )
-from .middleware import Middleware, native_layers
+from .middleware import Middleware, native_layers, python_layer
 from .middleware.base import BaseHTTPMiddleware
 from .requests import Request
 from .responses import JSONResponse
@@ -192,7 +192,8 @@ class TurboAPI(starlette.applications.Starlette):
         if scope.get(SERVED_BY_CORE):
             scope["app"] = self
             if self.middleware_stack is None:
-                self.middleware_stack = self.build_middleware_stack()
+                # Marked as built here: one set by anyone else makes the app go the ASGI way.
+                self.middleware_stack = self._built_stack = self.build_middleware_stack()
             await self.middleware_stack(scope, receive, send)
             return
         adapter = self.__dict__.get("_asgi_adapter")
@@ -341,10 +342,15 @@ class TurboAPI(starlette.applications.Starlette):
 
         return decorator
 
-    def _core_middleware(self, native: bool = True) -> Callable[[Request], Any] | None:
+    def _core_middleware(self, native: bool = True, served_asgi: bool = False) -> Callable[[Request], Any] | None:
         """The stack as one callable ``await stack(request) -> Response``; None when the core can
-        answer alone (no middleware, and 404/405 handled by the default handler)."""
+        answer alone (no middleware, and 404/405 handled by the default handler), or when the
+        whole app is served the ASGI way (``served_asgi``: Starlette's stack runs it)."""
         self._started = True
+        if served_asgi:
+            self._native_layers = []
+            self._middleware_stack = None
+            return None
         # Starlette's router raises its own HTTPException for these; a custom handler must see it.
         self._errors_in_python = any(
             self._lookup_exception_handler(ROUTER_HTTP_EXCEPTION(status)) is not http_exception_handler
@@ -361,7 +367,7 @@ class TurboAPI(starlette.applications.Starlette):
             return None
         stack: Callable[[Request], Any] = self._call_route
         for cls, args, kwargs in reversed(self.user_middleware):
-            stack = _instantiate(cls, stack, args, kwargs)
+            stack = python_layer(cls, stack, args, kwargs)
         self._middleware_stack = stack
         return stack
 
@@ -518,31 +524,6 @@ def _keep_background(request: Request, response: Any) -> Any:
         request._data.set_after(Sequence(works))
         response.background = None
     return response
-
-
-def _instantiate(cls: Any, inner: Callable[[Request], Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """One layer of the stack. Starlette's BaseHTTPMiddleware subclasses (a common import in
-    FastAPI apps) run through their ``dispatch``; pure ASGI middleware is not supported yet."""
-    try:
-        from starlette.middleware.base import BaseHTTPMiddleware as StarletteBase
-    except ImportError:  # pragma: no cover - Starlette is optional
-        StarletteBase = None  # noqa: N806
-    if StarletteBase is not None and isinstance(cls, type) and issubclass(cls, StarletteBase):
-        instance = cls(inner, *args, **kwargs)
-
-        async def layer(request: Request) -> Any:
-            return await instance.dispatch_func(request, inner)
-
-        return layer
-    instance = cls(inner, *args, **kwargs)
-    call = getattr(instance, "__call__", None)  # noqa: B004
-    if call is None or len(inspect.signature(call).parameters) != 1:
-        raise TypeError(
-            f"{getattr(cls, '__name__', cls)!r} is a pure ASGI middleware; turboapi supports "
-            "BaseHTTPMiddleware-style middleware (dispatch(request, call_next)) and its own "
-            "CORS, GZip, TrustedHost and HTTPSRedirect middleware for now"
-        )
-    return instance
 
 
 FastAPI = TurboAPI

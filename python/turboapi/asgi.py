@@ -18,7 +18,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from .responses import StreamingResponse
+from .responses import Response, StreamingResponse
 from .websockets import WebSocket
 
 logger = logging.getLogger("turboapi.error")
@@ -48,7 +48,7 @@ class ASGIBridge:
         connection's (the core answers the handshake as the app decides)."""
         websocket = WebSocket(request._data, app=request.app)
         scope = self.scope(request)
-        del scope["method"]
+        scope.pop("method", None)
         scope.update(type="websocket", subprotocols=websocket.scope["subprotocols"])
         await self.call(scope, websocket.receive, websocket.send)
 
@@ -82,6 +82,25 @@ class ASGIRouteBridge(ASGIBridge):
             raise STARLETTE_HTTP_EXCEPTION(status_code=404)
         scope.update(child)
         await self.route.handle(scope, receive, send)
+
+
+class ASGIAppBridge(ASGIBridge):
+    """A turboapi app served the ASGI way as a whole (see ``routetable.asgi_reasons``): each request
+    goes to its ``__call__``, which runs Starlette's middleware stack and router."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def scope(self, request: Any) -> dict[str, Any]:
+        scope = dict(request.scope)
+        scope["headers"] = list(scope["headers"])
+        scope["path_params"] = {}  # the core's catch-all matched; Starlette's router sets its own
+        scope.pop("router", None)
+        scope[SERVED_BY_CORE] = True
+        return scope
+
+    async def call(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
 
 
 class ASGIMount(ASGIBridge):
@@ -186,7 +205,12 @@ async def _answer(request: Any, scope: dict[str, Any], call: Any) -> Any:
         except Exception as exc:
             if not started.done():
                 raise  # before the response: the route's error (a 500 through the handlers)
-            failure.append(exc)  # after it started: raised at the stream's end, as to a server
+            # After it started: reported now, as a server reports it (the client may have its whole
+            # answer and be gone before the stream's end), and raised at the stream's end for the
+            # TestClient; `streaming` does not report it twice.
+            logger.error("Exception in ASGI application", exc_info=exc)
+            exc._turboapi_reported = True  # type: ignore[attr-defined]
+            failure.append(exc)
         finally:
             await chunks.put(_END)
 
@@ -196,6 +220,14 @@ async def _answer(request: Any, scope: dict[str, Any], call: Any) -> Any:
         task.result()  # the app raised before it answered: its error, as a route's
         raise RuntimeError("the mounted ASGI application ended without sending a response")
     status, headers = started.result()
+    if finished.is_set() and task.done() and not failure:
+        # The whole body came with the head (a plain Response): sent as one, its length known.
+        body_parts = []
+        while (chunk := chunks.get_nowait()) is not _END:
+            body_parts.append(chunk)
+        whole = Response(b"".join(body_parts), status_code=status)
+        whole.raw_headers = headers
+        return whole
 
     def on_app_loop(coroutine: Any) -> Any:
         # The pump may run on another shard's loop: the queue and the task live on this one.

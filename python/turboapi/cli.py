@@ -167,8 +167,14 @@ def load_app(reference: str) -> Any:
             app = getattr(app, part)
         except AttributeError:
             raise UsageError(f"module {module_name!r} has no attribute {attribute!r}") from None
-    if not hasattr(app, "run") or not hasattr(app, "routes"):
-        raise UsageError(f"{reference!r} is {type(app).__name__}, not a turboapi app")
+    from .applications import TurboAPI
+
+    if not isinstance(app, TurboAPI):
+        if not callable(app):
+            raise UsageError(f"{reference!r} is {type(app).__name__}, not a turboapi app or an ASGI application")
+        from .serving import hosted
+
+        app = hosted(app)  # another framework's ASGI app: served whole, the ASGI way
     return app
 
 

@@ -8,6 +8,7 @@ iterator on a worker thread of its own; both are subclasses of Starlette's class
 
 from __future__ import annotations
 
+import abc
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from typing import Any
 
@@ -82,6 +83,36 @@ class StreamingResponse(starlette.responses.StreamingResponse):
         if not isinstance(content, AsyncIterable):
             # A sync iterator steps on turboapi's worker threads, stopping when the client leaves.
             self.body_iterator = iterate_in_threadpool(content)
+
+
+class SendsItself(abc.ABC):  # noqa: B024 - an ABC for its isinstance hook, not for methods
+    """A Response whose class sends it by its own ASGI ``__call__`` (sse-starlette's
+    ``EventSourceResponse``, a library's own streaming class): the core cannot read it as status,
+    headers and ``body``; it sends the status and headers and streams what ``__call__`` sends
+    (``streaming.start``). ``isinstance`` answers by the class, once per class."""
+
+    @classmethod
+    def __subclasshook__(cls, subclass: type) -> bool:
+        if not issubclass(subclass, Response):
+            return NotImplemented
+        return subclass.__call__ not in _sent_by_the_core()
+
+
+def _sent_by_the_core() -> frozenset[Any]:
+    """The ``__call__``s of the Response classes whose ASGI answer the core reproduces from status,
+    headers and body (or the stream, or the file)."""
+    calls = {
+        Response.__call__,
+        starlette.responses.StreamingResponse.__call__,
+        starlette.responses.FileResponse.__call__,
+    }
+    try:
+        from starlette.templating import _TemplateResponse  # it also sends a debug message, for test clients
+
+        calls.add(_TemplateResponse.__call__)
+    except ImportError:  # pragma: no cover - jinja2 missing
+        pass
+    return frozenset(calls)
 
 
 #: What the core takes as a Response, a stream, and Starlette's file response.

@@ -20,17 +20,41 @@ from __future__ import annotations
 
 from typing import Any
 
+import starlette.applications
 import starlette.routing
 
+from .requests import Request
 from .routing import (
     MOUNT_METHODS,
     APIRoute,
+    APIRouter,
     APIWebSocketRoute,
     ASGIRoute,
     MountRoute,
     PlannedRoute,
     reachable,
 )
+
+
+class AppRoute(PlannedRoute):
+    """The core's one entry for an app served the ASGI way: every path, method and WebSocket goes
+    to the app's ASGI ``__call__`` (Starlette's middleware stack and router)."""
+
+    is_mount = True
+    prefix = ""
+    accepts_websocket = True
+    streams_body = True
+
+    def __init__(self, app: Any) -> None:
+        from .asgi import ASGIAppBridge
+
+        bridge = ASGIAppBridge(app)
+
+        async def serve(request: Request) -> Any:
+            return await bridge(request)
+
+        super().__init__("/{path:path}", serve, methods=MOUNT_METHODS, name="app", include_in_schema=False)
+        self._application = app
 
 
 class PlanOnly:
@@ -61,9 +85,44 @@ def _replaced(route: Any) -> bool:
     return not getattr(route.__dict__["_asgi_app"], "_turboapi_default", False)
 
 
-def build(app: Any) -> tuple[list[Any], list[Any], list[Any]]:
+def asgi_reasons(app: Any) -> list[str]:
+    """Why the whole app must be served the ASGI way (Starlette's middleware stack and router,
+    the core still planning each APIRoute's parameters and response), or [] when the core can
+    route it itself: what the core cannot prove it does the same way."""
+    from .applications import TurboAPI
+    from .middleware import needs_asgi
+
+    reasons = [
+        f"{getattr(cls, '__name__', cls)} is ASGI middleware" for cls, _args, _kwargs in app.user_middleware
+        if needs_asgi(cls)
+    ]  # fmt: skip
+    default_build = starlette.applications.Starlette.build_middleware_stack
+    if "build_middleware_stack" in vars(app) or type(app).build_middleware_stack is not default_build:
+        reasons.append("build_middleware_stack is replaced")
+    if type(app).__call__ is not TurboAPI.__call__:
+        reasons.append(f"{type(app).__name__}.__call__ is overridden")
+    if app.middleware_stack is not None and app.middleware_stack is not vars(app).get("_built_stack"):
+        reasons.append("middleware_stack is set")
+    if not isinstance(app.router, APIRouter) or type(app.router).__call__ is not starlette.routing.Router.__call__:
+        reasons.append(f"the router is a {type(app.router).__name__}")
+    reasons += [f"a {type(route).__name__} route at {getattr(route, 'path', '?')!r}" for route in app.routes
+                if not _core_routable(route)]  # fmt: skip
+    return reasons
+
+
+def _core_routable(route: Any) -> bool:
+    """Can the core match this route by its path, as Starlette's router would?"""
+    kinds = (starlette.routing.Route, starlette.routing.WebSocketRoute, starlette.routing.Mount)
+    base = next((kind for kind in kinds if isinstance(route, kind)), None)
+    return base is not None and type(route).matches in (base.matches, APIRoute.matches, APIWebSocketRoute.matches)
+
+
+def build(app: Any, served_asgi: bool = False) -> tuple[list[Any], list[Any], list[Any]]:
     """(the entries the core routes, in order; the planned routes it keeps without routing;
-    the mounted ASGI apps whose lifespans run with the app's)."""
+    the mounted ASGI apps whose lifespans run with the app's). ``served_asgi``: one entry takes
+    every request to the app's ASGI ``__call__`` (see ``asgi_reasons``)."""
+    if served_asgi:
+        return [AppRoute(app)], _planned_routes_of(app), []
     served: list[Any] = []
     plan_only: list[Any] = []
     mounts: list[Any] = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import logging
 import math
 import os
 import sys
@@ -20,9 +21,12 @@ from pydantic import BaseModel
 from . import _eager, _json, background, routehandler, routetable, streaming
 from ._core import Engine
 from .dependencies import fresh_default
-from .responses import RESPONSE_TYPES, STARLETTE_FILE_TYPES, STREAM_TYPES, ReplyResponse, Response
+from .responses import RESPONSE_TYPES, STARLETTE_FILE_TYPES, STREAM_TYPES, ReplyResponse, Response, SendsItself
 
 MiB = 1024 * 1024
+
+
+logger = logging.getLogger("turboapi")
 
 
 @dataclass(frozen=True)
@@ -216,7 +220,7 @@ def connection_limit() -> int:
 class _Hooks:
     """The Python callables the core needs, gathered once."""
 
-    def __init__(self, app: Any, settings: Settings) -> None:
+    def __init__(self, app: Any, settings: Settings, *, served_asgi: bool) -> None:
         self.response_class = RESPONSE_TYPES
         self.dumps, self.dumps_args = _json.engine_hook()
         # orjson refuses ints beyond 64 bits; the standard library takes over for those.
@@ -227,14 +231,14 @@ class _Hooks:
         self.fresh_default = fresh_default
         self.eager_start = _eager.start
         self.start_background = background.start
-        stack = app._core_middleware(native=settings.native_middleware)
+        stack = app._core_middleware(native=settings.native_middleware, served_asgi=served_asgi)
         self.middleware_entry = app._middleware_entry if stack is not None else None
         self.native_layers = app._native_layers
         self.make_response = _core_response
         from .fileresponse import FileResponse, plan
 
         self.file_types = (FileResponse, *STARLETTE_FILE_TYPES)
-        self.stream_types = (*STREAM_TYPES, *self.file_types)
+        self.stream_types = (*STREAM_TYPES, *self.file_types, SendsItself)
         self.start_stream = streaming.start
         self.plan_file = plan
         self.log_error = app._log_error
@@ -254,23 +258,42 @@ def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
     return asyncio.new_event_loop()
 
 
+def hosted(app: Any) -> Any:
+    """The app to serve: a turboapi app as it is; any other ASGI application (a FastAPI or
+    Starlette app, as a library may hand back) mounted whole in an empty turboapi app, so that it
+    runs, lifespan included, with only the core's HTTP in front of it."""
+    from .applications import TurboAPI
+
+    if isinstance(app, TurboAPI):
+        return app
+    if not callable(app):
+        raise TypeError(f"turboapi serves a turboapi app or an ASGI application, not {type(app).__name__}")
+    host = TurboAPI(openapi_url=None)
+    host.mount("", app)
+    return host
+
+
 class Runtime:
     """One app running on one Engine: threads started by ``start()``, ended by ``stop()``."""
 
     def __init__(self, app: Any, settings: Settings, *, client_root_path: str = "") -> None:
         """``client_root_path``: the TestClient's ``root_path``, which acts like the app's."""
-        self.app = app
+        self.app = app = hosted(app)
         self.settings = settings
         # uvicorn's rule: the server's root_path goes in front of every path; the app's, if any, is
         # what scope["root_path"] reports and what routing strips.
         app_root_path = getattr(app, "root_path", "") or client_root_path
         _json.select(settings.json)
         # The docs routes first, as FastAPI adds them when the app is made.
-        served, plan_only, self._asgi_mounts = routetable.build(app)
+        #: Why the app is served the ASGI way as a whole ([] when the core routes it).
+        self.asgi_reasons = routetable.asgi_reasons(app)
+        if self.asgi_reasons:
+            logger.info("serving %s the ASGI way: %s", type(app).__name__, "; ".join(self.asgi_reasons))
+        served, plan_only, self._asgi_mounts = routetable.build(app, served_asgi=bool(self.asgi_reasons))
         entries = served + plan_only
         self.engine = Engine(
             entries,
-            _Hooks(app, settings),
+            _Hooks(app, settings, served_asgi=bool(self.asgi_reasons)),
             {
                 "max_body_size": settings.max_body_size,
                 "max_upload_size": settings.max_upload_size,
@@ -436,6 +459,9 @@ class Runtime:
                 file=sys.stderr,
                 flush=True,
             )
+            if self.asgi_reasons:
+                # Said once, at start: this app pays for Starlette's stack on every request.
+                print(f"INFO:     Served the ASGI way: {'; '.join(self.asgi_reasons)}", file=sys.stderr, flush=True)
             docs_url = getattr(self.app, "docs_url", None)
             if docs_url and getattr(self.app, "openapi_url", None):
                 # As the `fastapi` command says it: the first page a newcomer wants.

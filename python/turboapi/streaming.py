@@ -25,7 +25,7 @@ from .concurrency import iterate_in_threadpool
 from .dependencies import validate
 from .encoders import jsonable_encoder
 from .exceptions import ResponseValidationError
-from .responses import StreamingResponse, encode_chunk
+from .responses import SendsItself, StreamingResponse, encode_chunk
 from .sse import EventSourceResponse, ServerSentEvent, format_sse_event
 
 logger = logging.getLogger("turboapi.error")
@@ -46,7 +46,7 @@ def start(response: Any, writer: Any) -> None:
 
 async def _pump(response: Any, writer: Any) -> None:
     loop = asyncio.get_running_loop()
-    chunks = response.body_iterator
+    chunks = sent_by_itself(response) if isinstance(response, SendsItself) else response.body_iterator
     charset = getattr(response, "charset", "utf-8")
     error: BaseException | None = None
     try:
@@ -69,7 +69,8 @@ async def _pump(response: Any, writer: Any) -> None:
         pass  # the client went away (or the server is stopping): nobody reads any more
     except Exception as exc:
         error = exc
-        logger.error("Exception in a streaming response's iterator", exc_info=exc)
+        if not getattr(exc, "_turboapi_reported", False):
+            logger.error("Exception in a streaming response's iterator", exc_info=exc)
     finally:
         try:
             aclose = getattr(chunks, "aclose", None)
@@ -84,6 +85,60 @@ async def _pump(response: Any, writer: Any) -> None:
             writer.finish()
         else:
             writer.fail(error)
+
+
+_END: Any = object()
+
+
+async def sent_by_itself(response: Any) -> AsyncIterator[bytes]:
+    """The body a ``SendsItself`` response sends by its ASGI ``__call__``, chunk by chunk. The
+    core has sent its ``status_code`` and ``raw_headers``: a ``http.response.start`` saying
+    otherwise is an error naming the class, not a silently different answer. ``receive`` says
+    ``http.disconnect`` once the body is complete; the client leaving cancels the pump, and so
+    the call."""
+    status, headers = response.status_code, [(bytes(k).lower(), bytes(v)) for k, v in response.raw_headers]
+    # The core runs the background after the stream, as a server would after the call.
+    response.background = None
+    chunks: asyncio.Queue[Any] = asyncio.Queue()
+    complete = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        await complete.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            sent = [(bytes(k).lower(), bytes(v)) for k, v in message.get("headers", [])]
+            if message.get("status") != status or sent != headers:
+                raise RuntimeError(
+                    f"{type(response).__name__} started with another status or headers than its status_code and "
+                    "raw_headers, which turboapi had sent; set them on the response before it is returned"
+                )
+        elif kind == "http.response.body":
+            body = message.get("body", b"")
+            if body:
+                await chunks.put(bytes(body))
+            if not message.get("more_body", False):
+                complete.set()
+
+    async def call() -> None:
+        try:
+            scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "headers": []}
+            await response(scope, receive, send)
+        finally:
+            await chunks.put(_END)
+
+    task = asyncio.get_running_loop().create_task(call())
+    try:
+        while (chunk := await chunks.get()) is not _END:
+            yield chunk
+        await task  # its error, if it failed
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 # -- generator routes (FastAPI 0.141): a route whose endpoint yields streams its items ---------------

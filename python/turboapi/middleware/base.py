@@ -1,34 +1,38 @@
-"""``BaseHTTPMiddleware``: a ``dispatch(request, call_next)`` coroutine around the rest of the app."""
+"""``BaseHTTPMiddleware``: Starlette's class (a ``dispatch(request, call_next)`` coroutine around
+the rest of the app). On turboapi's request-to-response stack its ``dispatch`` runs with
+``call_next`` below; served the ASGI way, Starlette's own ``__call__`` runs it."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from starlette.middleware.base import BaseHTTPMiddleware
+
 from ..responses import STREAM_TYPES, encode_chunk
 
 CallNext = Callable[[Any], Awaitable[Any]]
 
 
-class BaseHTTPMiddleware:
-    def __init__(self, app: CallNext, dispatch: Callable[[Any, CallNext], Awaitable[Any]] | None = None) -> None:
-        self.app = app
-        self.dispatch_func = self.dispatch if dispatch is None else dispatch
+def dispatch_layer(instance: BaseHTTPMiddleware, inner: CallNext) -> CallNext:
+    """``await layer(request) -> Response``: the middleware's ``dispatch`` around ``inner``."""
 
-    async def dispatch(self, request: Any, call_next: CallNext) -> Any:
-        raise NotImplementedError()  # pragma: no cover
-
-    async def __call__(self, request: Any) -> Any:
-        return await self.dispatch_func(request, self.call_next)
-
-    async def call_next(self, request: Any) -> Any:
-        response = await self.app(request)
+    async def call_next(request: Any) -> Any:
+        response = await inner(request)
         if isinstance(response, STREAM_TYPES):
             # As Starlette's call_next: the body iterator of what comes back yields bytes.
             response.body_iterator = _encoded(response.body_iterator, getattr(response, "charset", "utf-8"))
         return response
 
+    async def layer(request: Any) -> Any:
+        return await instance.dispatch_func(request, call_next)
+
+    return layer
+
 
 async def _encoded(chunks: AsyncIterator[Any], charset: str) -> AsyncIterator[bytes]:
     async for chunk in chunks:
         yield encode_chunk(chunk, charset)
+
+
+__all__ = ["BaseHTTPMiddleware", "dispatch_layer"]

@@ -1,11 +1,18 @@
 """``CORSMiddleware`` with Starlette's options and answers: preflight requests are answered here
-(200 "OK" or 400 "Disallowed CORS ..."), other responses get the CORS headers."""
+(200 "OK" or 400 "Disallowed CORS ..."), other responses get the CORS headers.
+
+``CORSMiddleware`` is Starlette's class (FastAPI's ``fastapi.middleware.cors`` re-exports it):
+it runs as it is when the app is served the ASGI way. ``CORSLayer`` is the same behaviour on turboapi's
+request-to-response stack, used for Starlette's class by ``middleware.python_layer`` (and the
+core runs the same settings natively when the whole stack is standard)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Collection
 from typing import Any
+
+from starlette.middleware.cors import CORSMiddleware
 
 from ..responses import PlainTextResponse
 
@@ -16,7 +23,7 @@ PREFLIGHT_VARY = (
 )
 
 
-class CORSMiddleware:
+class CORSLayer:
     def __init__(
         self,
         app: Any,
@@ -108,3 +115,6 @@ class CORSMiddleware:
         if failures:
             return PlainTextResponse("Disallowed CORS " + ", ".join(failures), status_code=400, headers=headers)
         return PlainTextResponse("OK", status_code=200, headers=headers)
+
+
+__all__ = ["CORSMiddleware", "CORSLayer"]

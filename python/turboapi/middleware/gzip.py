@@ -1,5 +1,10 @@
 """``GZipMiddleware`` with Starlette's options: bodies of at least ``minimum_size`` bytes are
-gzip-compressed for clients that accept it, except excluded media types and encoded bodies."""
+gzip-compressed for clients that accept it, except excluded media types and encoded bodies.
+
+``GZipMiddleware`` is Starlette's class (FastAPI's ``fastapi.middleware.gzip`` re-exports it):
+it runs as it is when the app is served the ASGI way. ``GZipLayer`` is the same behaviour on turboapi's
+request-to-response stack, used for Starlette's class by ``middleware.python_layer`` (and the
+core runs the same settings natively when the whole stack is standard)."""
 
 from __future__ import annotations
 
@@ -8,28 +13,13 @@ import zlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
+
 from ..concurrency import run_in_threadpool
 from ..responses import STREAM_TYPES, encode_chunk
 
-DEFAULT_EXCLUDED_CONTENT_TYPES = (
-    "application/grpc",
-    "application/gzip",
-    "application/x-gzip",
-    "application/zip",
-    "audio/*",
-    "font/woff",
-    "font/woff2",
-    "image/avif",
-    "image/gif",
-    "image/jpeg",
-    "image/png",
-    "image/webp",
-    "text/event-stream",
-    "video/*",
-)
 
-
-class GZipMiddleware:
+class GZipLayer:
     def __init__(
         self,
         app: Any,
@@ -112,3 +102,6 @@ async def _gzipped(first: Any, rest: AsyncIterator[Any], charset: str, level: in
         yield encode(chunk)
     if compressor is not None:
         yield compressor.flush()
+
+
+__all__ = ["GZipMiddleware", "GZipLayer"]

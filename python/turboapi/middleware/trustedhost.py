@@ -1,5 +1,10 @@
 """``TrustedHostMiddleware``: a Host header outside ``allowed_hosts`` gets 400 "Invalid host header"
-(or a redirect to the ``www.`` host when that one is allowed), as in Starlette."""
+(or a redirect to the ``www.`` host when that one is allowed), as in Starlette.
+
+``TrustedHostMiddleware`` is Starlette's class (FastAPI's ``fastapi.middleware.trustedhost`` re-exports it):
+it runs as it is when the app is served the ASGI way. ``TrustedHostLayer`` is the same behaviour on turboapi's
+request-to-response stack, used for Starlette's class by ``middleware.python_layer`` (and the
+core runs the same settings natively when the whole stack is standard)."""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ import re
 from collections.abc import Sequence
 from ipaddress import AddressValueError, IPv6Address
 from typing import Any
+
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from ..responses import PlainTextResponse, RedirectResponse
 
@@ -35,7 +42,7 @@ def _host_of(header: str | None) -> str | None:
     return match["host"]
 
 
-class TrustedHostMiddleware:
+class TrustedHostLayer:
     def __init__(self, app: Any, allowed_hosts: Sequence[str] | None = None, www_redirect: bool = True) -> None:
         if allowed_hosts is None:
             allowed_hosts = ["*"]
@@ -64,3 +71,6 @@ class TrustedHostMiddleware:
             url = request.url
             return RedirectResponse(url=str(url.replace(netloc="www." + url.netloc)))
         return PlainTextResponse("Invalid host header", status_code=400)
+
+
+__all__ = ["TrustedHostMiddleware", "TrustedHostLayer"]
