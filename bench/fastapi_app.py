@@ -4,7 +4,8 @@ Run with: python -m uvicorn bench.fastapi_app:app --loop uvloop --http httptools
 
 ``BENCH_MIDDLEWARE`` (read at import; for bench/run.py's ``middleware`` section), set and not ``0``,
 adds ``CORSMiddleware(allow_origins=["https://example.com"])`` and ``GZipMiddleware()``
-(minimum_size 500, so only ``/json-large`` gets compressed), as examples/demo.py does.
+(minimum_size 500, so only ``/json-large`` gets compressed), as examples/demo.py does; and
+``BENCH_ECOSYSTEM`` the same session, metrics and ``@app.middleware("http")`` as it.
 """
 
 import asyncio
@@ -22,6 +23,22 @@ if os.environ.get("BENCH_MIDDLEWARE", "").strip().lower() not in ("", "0"):
 
     app.add_middleware(CORSMiddleware, allow_origins=[BENCH_ORIGIN])
     app.add_middleware(GZipMiddleware)
+
+if os.environ.get("BENCH_ECOSYSTEM", "").strip().lower() not in ("", "0"):
+    # What a production app brings (bench/run.py's ``ecosystem`` section): Starlette's sessions,
+    # prometheus-fastapi-instrumentator's metrics, and one ``@app.middleware("http")``.
+    from prometheus_fastapi_instrumentator import Instrumentator
+    from starlette.middleware.sessions import SessionMiddleware
+
+    app.add_middleware(SessionMiddleware, secret_key="bench-not-a-secret")
+    Instrumentator().instrument(app).expose(app)
+
+    @app.middleware("http")
+    async def server_timing(request, call_next):
+        response = await call_next(request)
+        response.headers["x-served-by"] = "fastapi"
+        return response
+
 
 # ~2 KiB of JSON (2,122 bytes compact): the same body as examples/demo.py's /json-large.
 LARGE = {

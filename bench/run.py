@@ -6,7 +6,7 @@ Usage (from anywhere; paths are resolved from this file):
     .venv/bin/python bench/run.py --sections routes --routes json,post-items --only ours
     .venv/bin/python bench/run.py --sections middleware   # not in the default list, ~2 min
 
-Sections (--sections, comma list, default all but middleware, run in this order):
+Sections (--sections, comma list, default all but middleware and ecosystem, run in this order):
     steps   the seed's switch steps on GET /json-async at c=50, all off -> all on
     stress  the defaults on GET /json-async at c=200, 500, 1000 (c=1000 for 30 s in a full run)
     routes  every demo route on ours, FastAPI (uvicorn) and bare hyper, at c=64 and c=256
@@ -15,6 +15,9 @@ Sections (--sections, comma list, default all but middleware, run in this order)
     middleware  CORS + GZip on GET /json and /json-large (~2 KiB) at c=64, with Origin and
             Accept-Encoding: gzip: ours without middleware, with the stack run natively in Rust,
             with it run by the Python classes, and FastAPI with the same middleware
+    ecosystem  GET /json, /json-async and POST /items at c=64 with what a production app brings
+            (SessionMiddleware, prometheus-fastapi-instrumentator, one @app.middleware("http")):
+            ours against FastAPI with the same
 
 Every server is pinned to CPU 0, the load tool (and this script) to CPU 1. Prints the tables and
 writes bench/RESULTS.md and bench/results.png. Exit status 1 if any row could not be measured.
@@ -65,8 +68,8 @@ WRK_THREADS = 2
 RSS_SAMPLE_EVERY = 0.25
 POST_BODY = b'{"name":"widget","price":9.5,"tags":["a","b"]}'
 
-SECTIONS = ["steps", "stress", "routes", "shards", "rate", "workers", "middleware"]
-# middleware adds ~2 min to a full run (4 servers x 2 routes), so it runs only when asked for.
+SECTIONS = ["steps", "stress", "routes", "shards", "rate", "workers", "middleware", "ecosystem"]
+# middleware adds ~2 min to a full run (4 servers x 2 routes), ecosystem ~1 min: only when asked for.
 DEFAULT_SECTIONS = ["steps", "stress", "routes", "shards", "rate", "workers"]
 STEP_CONNS = 50
 STRESS_CONNS = [200, 500, 1000]
@@ -169,6 +172,11 @@ MW_ROUTES = [
     Route("json", "GET /json", "GET", "/json", 200, {"message": "Hello, World!"}, headers=MW_HEADERS),
     Route("json-large", "GET /json-large (2 KiB)", "GET", "/json-large", 200, LARGE_BODY, headers=MW_HEADERS),
 ]
+# The ecosystem section: the demo and its FastAPI twin with what a production app brings
+# (BENCH_ECOSYSTEM: SessionMiddleware, prometheus-fastapi-instrumentator, one @app.middleware("http")).
+ECO_CONNS = 64
+ECO_SERVERS = [("ours", {"BENCH_ECOSYSTEM": "1"}), ("fastapi", {"BENCH_ECOSYSTEM": "1"})]
+ECO_ROUTE_KEYS = ("json", "json-async", "post-items")
 SERVER_NAMES = {"ours": "ours", "fastapi": "FastAPI", "bare": "bare hyper"}
 
 
@@ -212,7 +220,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--sections",
         default=",".join(DEFAULT_SECTIONS),
-        help=f"comma list from: {','.join(SECTIONS)} (default: all but middleware)",
+        help=f"comma list from: {','.join(SECTIONS)} (default: all but middleware and ecosystem)",
     )
     p.add_argument("--quick", action="store_true", help=f"{QUICK_SECONDS} s runs, {QUICK_WARMUP} s warm-ups")
     p.add_argument("--duration", type=int, help=f"seconds per measured run (default {FULL_SECONDS})")
@@ -952,6 +960,27 @@ def section_middleware(bench: Bench) -> list[Row]:
     return rows
 
 
+def ecosystem_verifier(name: str):
+    """Is the production stack there? Its @app.middleware("http") marks every answer."""
+
+    def verify(port: int, route: Route) -> str | None:
+        _, head, _ = fetch(port, route)
+        served_by = head.get("x-served-by")
+        expected = "turboapi" if name == "ours" else "fastapi"
+        return None if served_by == expected else f"{name}: x-served-by {served_by!r}, expected {expected!r}"
+
+    return verify
+
+
+def section_ecosystem(bench: Bench) -> list[Row]:
+    args, rows = bench.args, []
+    for name, env in ECO_SERVERS:
+        server = make_server(name, args, bench.server_pin, env)
+        plan = [(SERVER_NAMES[name], ROUTE_BY_KEY[key], ECO_CONNS, args.duration) for key in ECO_ROUTE_KEYS]
+        rows += measure_rows(bench, server, plan, "ecosystem", ecosystem_verifier(name))
+    return rows
+
+
 WORKER_COUNTS = (1, 2)
 WORKER_CONNS = 64
 
@@ -980,6 +1009,7 @@ SECTION_FUNCS = {
     "rate": section_rate,
     "middleware": section_middleware,
     "workers": section_workers,
+    "ecosystem": section_ecosystem,
 }
 
 
@@ -1151,6 +1181,17 @@ def table_middleware_ratios(rows: list[Row]) -> str:
     return md_table(head, out)
 
 
+def table_ecosystem(rows: list[Row]) -> str:
+    out = []
+    for key in ECO_ROUTE_KEYS:
+        ours, fa = (
+            rps(next((r for r in rows if r.section == "ecosystem" and r.server == name and r.route.key == key), None))
+            for name, _ in ECO_SERVERS
+        )
+        out.append([ROUTE_BY_KEY[key].label, fmt_num(ours), fmt_num(fa), ratio(ours, fa)])
+    return md_table(["route", "ours", "FastAPI", "ours/FastAPI"], out)
+
+
 def targets(rows: list[Row], args) -> list[list[str]]:
     """Each DESIGN.md performance target: [target, measured, verdict]."""
     out = []
@@ -1297,6 +1338,14 @@ def report(rows: list[Row], args) -> str:
             table_middleware_ratios(rows),
             "Per-row figures:",
             table_middleware(rows),
+        ]
+    if any(r.section == "ecosystem" for r in rows):
+        blocks += [
+            '## A production stack: sessions, metrics and an @app.middleware("http")',
+            f"The demo and its FastAPI twin with `BENCH_ECOSYSTEM=1`: Starlette's `SessionMiddleware`,"
+            f" prometheus-fastapi-instrumentator (`Instrumentator().instrument(app).expose(app)`) and one"
+            f' `@app.middleware("http")` setting a header; c={ECO_CONNS}. req/s:',
+            table_ecosystem(rows),
         ]
     blocks += ['## Targets (DESIGN.md, "Performance targets")']
     blocks += [md_table(["target", "measured", "verdict"], targets(rows, args), align_left=3)]

@@ -7,6 +7,8 @@ Run: ``make run`` (or ``python examples/demo.py --host 127.0.0.1 --port 8000``).
 500, so only ``/json-large`` gets compressed): ``1`` lets turboapi run this all-standard stack
 natively in Rust (the default), ``python`` runs it through the Python classes
 (``app.run(native_middleware=False)``). Unset, empty or ``0``: no middleware.
+``BENCH_ECOSYSTEM=1`` adds what a production app brings (SessionMiddleware,
+prometheus-fastapi-instrumentator, one ``@app.middleware("http")``; for the ``ecosystem`` section).
 """
 
 from __future__ import annotations
@@ -30,6 +32,22 @@ if BENCH_MIDDLEWARE not in ("", "0"):
 
     app.add_middleware(CORSMiddleware, allow_origins=[BENCH_ORIGIN])
     app.add_middleware(GZipMiddleware)
+
+if os.environ.get("BENCH_ECOSYSTEM", "").strip().lower() not in ("", "0"):
+    # What a production app brings (bench/run.py's ``ecosystem`` section): Starlette's sessions,
+    # prometheus-fastapi-instrumentator's metrics, and one ``@app.middleware("http")``.
+    from prometheus_fastapi_instrumentator import Instrumentator
+    from starlette.middleware.sessions import SessionMiddleware
+
+    app.add_middleware(SessionMiddleware, secret_key="bench-not-a-secret")
+    Instrumentator().instrument(app).expose(app)
+
+    @app.middleware("http")
+    async def server_timing(request, call_next):
+        response = await call_next(request)
+        response.headers["x-served-by"] = "turboapi"
+        return response
+
 
 # ~2 KiB of JSON (2,122 bytes compact), enough for GZipMiddleware's default minimum_size of 500.
 # The same body in bench/fastapi_app.py and bench/run.py.

@@ -1,4 +1,4 @@
-"""An app served the ASGI way as a whole (pure ASGI middleware), on the real server: Starlette's
+"""An app with pure ASGI middleware, on the real server: Starlette's
 SessionMiddleware keeps its cookie session, request bodies reach the route, a streamed response
 arrives chunk by chunk, a middleware's error is a 500 and the server keeps serving."""
 
@@ -13,7 +13,7 @@ from serverutil import served
 
 def test_served_the_asgi_way_over_a_socket() -> None:
     with served("asgi_middleware") as server, httpx.Client(base_url=server.base_url, timeout=10) as client:
-        assert "the ASGI way" in server.output and "SessionMiddleware" in server.output
+        assert "the ASGI way" not in server.output  # the middleware runs on the core's stack
         assert [client.get("/count").json()["n"] for _ in range(3)] == [1, 2, 3]
         r = client.get("/count")
         assert r.headers["x-asgi"] == "yes" and r.headers["content-length"] == str(len(r.content))

@@ -16,8 +16,10 @@ from .websockets import WebSocket, WebSocketDisconnect
 __version__ = "0.1.0"
 
 
-class NotSupportedYet(ImportError):
-    """A FastAPI name turboapi does not implement yet."""
+class NotSupportedYet(AttributeError):
+    """A FastAPI name turboapi does not implement yet, read from its module. An AttributeError, so
+    ``hasattr`` answers False and ``from module import name`` fails with ImportError, as for any
+    name a module lacks."""
 
 
 __all__ = [

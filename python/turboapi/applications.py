@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import starlette.applications
+import starlette.middleware.exceptions
 
 from .asgi import SERVED_BY_CORE
 from .background import Sequence
@@ -28,7 +29,8 @@ from .exceptions import (
     RequestValidationError,
     WebSocketRequestValidationError,
 )
-from .middleware import Middleware, native_layers, python_layer
+from .middleware import Middleware, native_layers, needs_asgi, python_layer
+from .middleware.asgi import ASGILayer
 from .middleware.base import BaseHTTPMiddleware
 from .requests import Request
 from .responses import JSONResponse
@@ -366,10 +368,32 @@ class TurboAPI(starlette.applications.Starlette):
             self._middleware_stack = None
             return None
         stack: Callable[[Request], Any] = self._call_route
-        for cls, args, kwargs in reversed(self.user_middleware):
-            stack = python_layer(cls, stack, args, kwargs)
+        entries = [tuple(m) for m in self.user_middleware]  # (cls, args, kwargs), outermost first
+        while entries:
+            if not needs_asgi(entries[-1][0]):
+                cls, args, kwargs = entries.pop()
+                stack = python_layer(cls, stack, args, kwargs)
+                continue
+            # A run of pure ASGI middleware: one layer, handed the request's real scope.
+            start = len(entries)
+            while start > 0 and needs_asgi(entries[start - 1][0]):
+                start -= 1
+            below = [tuple(m) for m in self.user_middleware[len(entries) :]]
+            stack = ASGILayer(entries[start:], stack, lambda below=below: self._starlette_stack(below))
+            del entries[start:]
         self._middleware_stack = stack
         return stack
+
+    def _starlette_stack(self, middleware: list[Any]) -> Any:
+        """What Starlette runs below ``middleware`` (outermost first): those classes, the exception
+        handlers and the router; for a request a pure ASGI middleware changed (see ``ASGILayer``)."""
+        handlers = {
+            key: value for key, value in self.exception_handlers.items() if key not in (500, Exception)
+        }  # fmt: skip
+        app: Any = starlette.middleware.exceptions.ExceptionMiddleware(self.router, handlers=handlers, debug=self.debug)
+        for cls, args, kwargs in reversed(middleware):
+            app = cls(app, *args, **kwargs)
+        return app
 
     async def _middleware_entry(self, data: Any, next_: Any) -> Any:
         """Called by the core (on a loop shard) for every request when there is middleware."""

@@ -55,7 +55,7 @@ class ASGIBridge:
     async def __call__(self, request: Any) -> Any:
         if request._data.websocket is not None:
             return await self.websocket(request)
-        return await _answer(request, self.scope(request), self.call)
+        return await answer(request, self.scope(request), self.call)
 
 
 class ASGIRouteBridge(ASGIBridge):
@@ -153,13 +153,14 @@ class ASGIMount(ASGIBridge):
         }
 
 
-async def _answer(request: Any, scope: dict[str, Any], call: Any) -> Any:
+async def answer(request: Any, scope: dict[str, Any], call: Any, given_receive: Any = None) -> Any:
     """Run ``call(scope, receive, send)`` for a core-backed request: the body (read whole, or as it
-    arrives when the core streams it) as ``http.request`` messages; the response as a
+    arrives when the core streams it) as ``http.request`` messages, unless ``given_receive`` is the
+    receive to use; the response as a Response when it came whole with its head, else as a
     StreamingResponse, returned once ``http.response.start`` has come."""
     loop = asyncio.get_running_loop()
     body_stream = request._data.body_stream
-    body = b"" if body_stream is not None else await request.body()
+    body = b"" if body_stream is not None or given_receive is not None else await request.body()
     chunks: asyncio.Queue[Any] = asyncio.Queue()
     started: asyncio.Future[tuple[int, list[tuple[bytes, bytes]]]] = loop.create_future()
     finished = asyncio.Event()
@@ -214,12 +215,20 @@ async def _answer(request: Any, scope: dict[str, Any], call: Any) -> Any:
         finally:
             await chunks.put(_END)
 
+    if given_receive is not None:
+        receive = given_receive  # noqa: F811 - the caller's, which it recognises further in
     task = loop.create_task(run())
-    await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED)
-    if not started.done():
+
+    def ended(_: Any) -> None:
+        if not started.done():
+            started.set_result(None)  # type: ignore[arg-type]
+
+    task.add_done_callback(ended)
+    head = await started
+    if head is None:
         task.result()  # the app raised before it answered: its error, as a route's
-        raise RuntimeError("the mounted ASGI application ended without sending a response")
-    status, headers = started.result()
+        raise RuntimeError("the ASGI application ended without sending a response")
+    status, headers = head
     if finished.is_set() and task.done() and not failure:
         # The whole body came with the head (a plain Response): sent as one, its length known.
         body_parts = []

@@ -8,6 +8,11 @@ the request from its ``Request`` (a custom Request class's ``body()`` included),
 extract the route's parameters by the same plan (``Engine.prepare``), calls the endpoint, and
 turns its result into a Response the same way; exceptions go to Starlette's exception middleware,
 as FastAPI's do.
+
+FastAPI's ``get_request_handler``/``get_websocket_app`` (``routing``) come here too: with the
+route's own dependant, as planned, they are the handlers above; with a dependant a library built or
+changed (a dependency added, the endpoint wrapped), the standalone handlers below solve it in Python
+with ``dependencies.utils.solve_dependencies``, as FastAPI does.
 """
 
 from __future__ import annotations
@@ -83,7 +88,7 @@ def request_handler(route: Any) -> Any:
             result = await nxt.call()
         else:
             result = await run_in_threadpool(nxt.call)
-        response = _with_length(nxt.finish(result))
+        response = with_length(nxt.finish(result))
         after = data.take_after()
         if after is not None:
             # The dependency exits (and the like) run after the response, after its background.
@@ -96,7 +101,7 @@ def request_handler(route: Any) -> Any:
     return handler
 
 
-def _with_length(response: Any) -> Any:
+def with_length(response: Any) -> Any:
     """The core adds Content-Length when it sends a body; sent through Starlette's machinery, the
     response says it itself, as Starlette's ``Response`` does."""
     body = getattr(response, "body", None)
@@ -312,7 +317,7 @@ def standalone_request_handler(spec: HandlerSpec) -> Any:
     async def handler(request: Any) -> Any:
         async with _fastapi_stacks(request) as request_stack:
             response = await _respond(spec, request)
-        if request_stack is not None:
+        if request_stack is not None and request_stack._exit_callbacks:
             response.background = _ThenClose(response.background, request_stack)
         return response
 

@@ -33,6 +33,7 @@ from .routing import (
     MountRoute,
     PlannedRoute,
     reachable,
+    uses_default_handler,
 )
 
 
@@ -72,6 +73,8 @@ class PlanOnly:
 
 def handled_its_own_way(route: Any) -> bool:
     """Does this APIRoute's class (or the route itself) change how a request is handled?"""
+    if not uses_default_handler(route):
+        return True  # a library patched routing.get_request_handler (sentry-sdk): its handler must run
     cls = type(route)
     base = APIWebSocketRoute if isinstance(route, APIWebSocketRoute) else APIRoute
     for name in ("get_route_handler", "handle", "matches"):
@@ -90,12 +93,9 @@ def asgi_reasons(app: Any) -> list[str]:
     the core still planning each APIRoute's parameters and response), or [] when the core can
     route it itself: what the core cannot prove it does the same way."""
     from .applications import TurboAPI
-    from .middleware import needs_asgi
 
-    reasons = [
-        f"{getattr(cls, '__name__', cls)} is ASGI middleware" for cls, _args, _kwargs in app.user_middleware
-        if needs_asgi(cls)
-    ]  # fmt: skip
+    # (Pure ASGI middleware is not a reason: it runs on the core's stack, see middleware/asgi.py.)
+    reasons: list[str] = []
     default_build = starlette.applications.Starlette.build_middleware_stack
     if "build_middleware_stack" in vars(app) or type(app).build_middleware_stack is not default_build:
         reasons.append("build_middleware_stack is replaced")

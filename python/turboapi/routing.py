@@ -7,7 +7,8 @@ import functools
 import inspect
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, get_type_hints
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, get_type_hints
 
 import starlette.routing
 from pydantic import TypeAdapter
@@ -33,6 +34,10 @@ from .responses import RESPONSE_TYPES, JSONResponse, Response
 from .solving import DependencyRunner, RequestScope, solve_simple
 from .streaming import GeneratorStream, is_generator_function, stream_item_type
 from .websockets import WebSocket
+
+if TYPE_CHECKING:
+    from ._compat import ModelField
+    from .dependencies.models import Dependant
 
 PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
 #: A mount answers every method (StaticFiles itself says 405 for all but GET and HEAD).
@@ -148,7 +153,7 @@ class PlannedRoute:
             if item_type is not None:
                 response_model = None  # the annotation types the items, not a response
         self.response_model = self._response_model(response_model)
-        self.response_adapter = TypeAdapter(self.response_model) if self.response_model is not None else None
+        self.response_adapter = self._response_adapter(self.response_model)
         # Starlette's matching and reversing (route.matches(), url_path_for(), path_regex).
         self.path_regex, self.path_format, self.param_convertors = compile_path(path)
         #: The app this route is served in (set when it starts; its dependency overrides and
@@ -182,12 +187,24 @@ class PlannedRoute:
                 response_model = None
             if isinstance(response_model, type) and issubclass(response_model, RESPONSE_TYPES):
                 response_model = None
-        if response_model is type(None):
+        if response_model is type(None) or not response_model:
+            # FastAPI keeps no response model for a falsy one (`response_model={}`, `[]`, `0`...).
             return None
         status = self.status_code_or_default
         if status < 200 or status in (204, 304):
             return None
         return response_model
+
+    @staticmethod
+    def _response_adapter(response_model: Any) -> TypeAdapter[Any] | None:
+        if response_model is None:
+            return None
+        try:
+            return TypeAdapter(response_model)
+        except Exception as exc:  # pydantic has no schema for it: FastAPI refuses it at registration too
+            from .utils import INVALID_RESPONSE_FIELD
+
+            raise FastAPIError(INVALID_RESPONSE_FIELD.format(type_=response_model)) from exc
 
     # -- called by the core -------------------------------------------------------------------
     def solve(self, kwargs: dict[str, Any], pending: list[tuple[int, Any]], data: Any) -> RequestScope | None:
@@ -238,7 +255,161 @@ class PlannedRoute:
         return response
 
 
-class APIRoute(PlannedRoute, starlette.routing.Route):
+# -- FastAPI's request handlers -------------------------------------------------------------------
+#: The route whose ASGI handler is being made: FastAPI's ``get_request_handler`` and
+#: ``get_websocket_app`` (turboapi's, or a library's wrapper around them) run that route's plan
+#: through the core when the dependant they are given is the route's, as planned.
+_handler_route: ContextVar[Any] = ContextVar("turboapi_handler_route", default=None)
+
+
+def get_request_handler(
+    dependant: Dependant,
+    body_field: ModelField | None = None,
+    status_code: int | None = None,
+    response_class: Any = Default(JSONResponse),
+    response_field: ModelField | None = None,
+    response_model_include: Any = None,
+    response_model_exclude: Any = None,
+    response_model_by_alias: bool = True,
+    response_model_exclude_unset: bool = False,
+    response_model_exclude_defaults: bool = False,
+    response_model_exclude_none: bool = False,
+    dependency_overrides_provider: Any | None = None,
+    embed_body_fields: bool = False,
+    strict_content_type: Any = Default(True),
+    stream_item_field: ModelField | None = None,
+    is_json_stream: bool = False,
+) -> Callable[[Request], Any]:
+    """``await handler(request) -> Response`` for a dependant, as FastAPI's: the route's plan run by
+    the core when ``dependant`` is the route's as turboapi planned it (``APIRoute.get_route_handler``),
+    else the dependant solved in Python (``solve_dependencies``) and its result serialised here."""
+    from .routehandler import HandlerSpec, http_handler
+
+    spec = HandlerSpec(
+        dependant,
+        body_field,
+        status_code,
+        response_class,
+        response_field,
+        response_model_include,
+        response_model_exclude,
+        response_model_by_alias,
+        response_model_exclude_unset,
+        response_model_exclude_defaults,
+        response_model_exclude_none,
+        dependency_overrides_provider,
+        embed_body_fields,
+        strict_content_type,
+        stream_item_field,
+        is_json_stream,
+    )
+    return http_handler(spec, _handler_route.get())  # type: ignore[no-any-return]
+
+
+def get_websocket_app(
+    dependant: Dependant, dependency_overrides_provider: Any | None = None, embed_body_fields: bool = False
+) -> Callable[[WebSocket], Any]:
+    """``await app(websocket)`` for a dependant, as FastAPI's (see ``get_request_handler``)."""
+    from .routehandler import websocket_app
+
+    return websocket_app(dependant, dependency_overrides_provider, embed_body_fields, _handler_route.get())  # type: ignore[no-any-return]
+
+
+_DEFAULT_HANDLERS = (get_request_handler, get_websocket_app)
+
+
+def uses_default_handler(route: Any = None) -> bool:
+    """Is this module's ``get_request_handler`` (for a WebSocket route, ``get_websocket_app``; with
+    no route, both) still turboapi's? A library may replace it (sentry-sdk wraps
+    ``get_request_handler``): the route must then be served the ASGI way, through ``route.app``,
+    whose handler the replacement makes."""
+    if isinstance(route, APIWebSocketRoute):
+        return get_websocket_app is _DEFAULT_HANDLERS[1]
+    if route is not None:
+        return get_request_handler is _DEFAULT_HANDLERS[0]
+    return (get_request_handler, get_websocket_app) == _DEFAULT_HANDLERS
+
+
+async def serialize_response(
+    *,
+    field: ModelField | None = None,
+    response_content: Any,
+    include: Any = None,
+    exclude: Any = None,
+    by_alias: bool = True,
+    exclude_unset: bool = False,
+    exclude_defaults: bool = False,
+    exclude_none: bool = False,
+    is_coroutine: bool = True,
+    endpoint_ctx: Any = None,
+    dump_json: bool = False,
+) -> Any:
+    """An endpoint's result validated by the response field and dumped (JSON bytes with
+    ``dump_json``); without a field, ``jsonable_encoder``'s output."""
+    if field is None:
+        from .encoders import jsonable_encoder
+
+        return jsonable_encoder(response_content)
+    if is_coroutine:
+        value, errors = field.validate(response_content, {}, loc=("response",))
+    else:
+        value, errors = await run_in_threadpool(field.validate, response_content, {}, loc=("response",))
+    if errors:
+        from .exceptions import EndpointContext
+
+        raise ResponseValidationError(errors, body=response_content, endpoint_ctx=endpoint_ctx or EndpointContext())
+    dump = field.serialize_json if dump_json else field.serialize
+    return dump(
+        value,
+        include=include,
+        exclude=exclude,
+        by_alias=by_alias,
+        exclude_unset=exclude_unset,
+        exclude_defaults=exclude_defaults,
+        exclude_none=exclude_none,
+    )
+
+
+async def run_endpoint_function(*, dependant: Dependant, values: dict[str, Any], is_coroutine: bool) -> Any:
+    """Call the dependant's endpoint with its solved values (a sync one in a worker thread)."""
+    if dependant.call is None:
+        raise AssertionError("dependant.call must be a function")
+    if is_coroutine:
+        return await dependant.call(**values)
+    return await run_in_threadpool(dependant.call, **values)
+
+
+class DependantView:
+    """FastAPI's description of a route's parameters (``dependant``), built on first use from the
+    endpoint and the route's planned dependencies. The core runs its own plan (``signature``); a
+    library reads this one, and may change it: each is a plain attribute once read."""
+
+    path_format: str
+    endpoint: Callable[..., Any]
+    signature: deps.EndpointSignature
+
+    @functools.cached_property
+    def dependant(self) -> Dependant:
+        from .dependencies.utils import get_dependant
+
+        dependant = get_dependant(path=self.path_format, call=self.endpoint, scope="function")
+        # The route's `dependencies=` as they were planned (the core's tree has them first, unnamed):
+        # a library that appends to `route.dependencies` later changes neither.
+        planned = [d for d in self.signature.dependant.dependencies if d.name is None]
+        dependant.dependencies[:0] = [
+            get_dependant(path=self.path_format, call=d.call, scope=d.scope, own_oauth_scopes=list(d.own_scopes))  # type: ignore[arg-type]
+            for d in planned
+        ]
+        return dependant
+
+    @functools.cached_property
+    def _embed_body_fields(self) -> bool:
+        from .dependencies.utils import _get_flat_body_params, _should_embed_body_fields
+
+        return _should_embed_body_fields(_get_flat_body_params(self.dependant))
+
+
+class APIRoute(DependantView, PlannedRoute, starlette.routing.Route):
     """A path operation: Starlette's Route (``matches``, ``url_path_for``, ``app``), whose handler
     the core runs on its fast path. Its ASGI ``app`` (``request_response(get_route_handler())``, as
     in FastAPI) runs it the ASGI way, through the same plan: for a custom route class, middleware
@@ -261,12 +432,82 @@ class APIRoute(PlannedRoute, starlette.routing.Route):
     def dependency_overrides_provider(self) -> Any:
         return self._application
 
-    def get_route_handler(self) -> Callable[[Request], Any]:
-        """``await handler(request) -> Response``: FastAPI's request handler for this route, with the
-        core extracting the parameters and serialising the result as on its fast path."""
-        from .routehandler import request_handler
+    # FastAPI's view of the route's body and response (see DependantView).
+    @functools.cached_property
+    def unique_id(self) -> str:
+        from .openapi.utils import generate_unique_id
 
-        return request_handler(self)
+        return self.operation_id or generate_unique_id(self)
+
+    @functools.cached_property
+    def body_field(self) -> ModelField | None:
+        from .dependencies.utils import _get_body_field, _get_flat_body_params
+
+        body_params = _get_flat_body_params(self.dependant)
+        return _get_body_field(body_params=body_params, name=self.unique_id, embed_body_fields=self._embed_body_fields)
+
+    @functools.cached_property
+    def response_field(self) -> ModelField | None:
+        from .utils import create_model_field
+
+        if self.response_model is None:
+            return None
+        return create_model_field(name="Response_" + self.unique_id, type_=self.response_model, mode="serialization")
+
+    @functools.cached_property
+    def response_fields(self) -> dict[Any, ModelField]:
+        from .utils import create_model_field
+
+        return {
+            code: create_model_field(name=f"Response_{code}_{self.unique_id}", type_=r["model"], mode="serialization")
+            for code, r in self.responses.items()
+            if isinstance(r, dict) and r.get("model")
+        }
+
+    @functools.cached_property
+    def stream_item_field(self) -> ModelField | None:
+        from .dependencies.utils import get_stream_item_type, get_typed_return_annotation
+        from .utils import create_model_field
+
+        if self.stream is None or self.stream.item_adapter is None:
+            return None
+        item_type = get_stream_item_type(get_typed_return_annotation(self.endpoint))
+        return create_model_field(name="StreamItem_" + self.unique_id, type_=item_type, mode="serialization")
+
+    @property
+    def is_json_stream(self) -> bool:
+        return self.stream is not None and self.stream.mode == "jsonl"
+
+    @property
+    def is_sse_stream(self) -> bool:
+        return self.stream is not None and self.stream.mode == "sse"
+
+    def get_route_handler(self) -> Callable[[Request], Any]:
+        """``await handler(request) -> Response``: FastAPI's ``get_request_handler`` for this route,
+        looked up when called (a library's replacement of it applies). As long as the route's
+        dependant is what turboapi planned, the handler runs the plan through the core, which
+        extracts the parameters and serialises the result as on its fast path."""
+        token = _handler_route.set(self)
+        try:
+            return get_request_handler(
+                dependant=self.dependant,
+                body_field=self.body_field,
+                status_code=self.status_code,
+                response_class=self.response_class if self.custom_response_class else Default(self.response_class),
+                response_field=self.response_field,
+                response_model_include=self.response_model_include,
+                response_model_exclude=self.response_model_exclude,
+                response_model_by_alias=self.response_model_by_alias,
+                response_model_exclude_unset=self.response_model_exclude_unset,
+                response_model_exclude_defaults=self.response_model_exclude_defaults,
+                response_model_exclude_none=self.response_model_exclude_none,
+                dependency_overrides_provider=self.dependency_overrides_provider,
+                embed_body_fields=self._embed_body_fields,
+                stream_item_field=self.stream_item_field,
+                is_json_stream=self.is_json_stream,
+            )
+        finally:
+            _handler_route.reset(token)
 
 
 def reachable(routes: list[APIRoute]) -> list[APIRoute]:
@@ -469,13 +710,17 @@ class APIRouter(starlette.routing.Router):
             if isinstance(route, starlette.routing.Mount):
                 self.routes.append(Mount(self.prefix + prefix + route.path, app=route.app, name=route.name))
                 continue
-            if isinstance(route, starlette.routing.Route) and not isinstance(route, APIRoute):
+            if isinstance(route, starlette.routing.Route) and not _is_api_route(route):
                 methods = sorted(route.methods - {"HEAD"}) if route.methods is not None else None
                 self.add_route(prefix + route.path, route.endpoint, methods, route.name, route.include_in_schema)
                 continue
-            if isinstance(route, starlette.routing.WebSocketRoute) and not isinstance(route, APIWebSocketRoute):
+            if isinstance(route, starlette.routing.WebSocketRoute) and not _is_api_route(route):
                 self.add_websocket_route(prefix + route.path, route.endpoint, name=route.name)
                 continue
+            if not isinstance(route, (APIRoute, APIWebSocketRoute)):
+                # An APIRoute of another FastAPI (a library's router built with `fastapi` while the
+                # app imports turboapi): its endpoint and options, registered as this router's own.
+                route = _adopted(route)
             if route.is_websocket:
                 self.add_api_websocket_route(
                     prefix + route.path,
@@ -512,6 +757,41 @@ class APIRouter(starlette.routing.Router):
                 # FastAPI's order: this router's, then the include's, then the route's own.
                 callbacks=list(callbacks or []) + list(route.callbacks or []),
             )
+
+
+def _is_api_route(route: Any) -> bool:
+    """A FastAPI route (turboapi's, or real FastAPI's: it has a ``dependant``), not a plain Starlette one."""
+    return isinstance(route, (APIRoute, APIWebSocketRoute)) or hasattr(route, "dependant")
+
+
+def _adopted(route: Any) -> PlannedRoute:
+    """Another FastAPI's APIRoute or APIWebSocketRoute, as this package's route with its options."""
+    if isinstance(route, starlette.routing.WebSocketRoute):
+        return APIWebSocketRoute(route.path, route.endpoint, name=route.name, dependencies=list(route.dependencies))
+
+    def default(value: Any) -> Any:
+        # FastAPI's DefaultPlaceholder: a default the including router may still replace.
+        return Default(value.value) if type(value).__name__ == "DefaultPlaceholder" else value
+
+    options = {
+        name: getattr(route, name)
+        for name in (
+            "status_code", "tags", "summary", "description", "responses", "deprecated", "operation_id",
+            "include_in_schema", "response_model_include", "response_model_exclude", "response_model_by_alias",
+            "response_model_exclude_unset", "response_model_exclude_defaults", "response_model_exclude_none",
+            "openapi_extra", "callbacks", "name", "response_description",
+        )
+    }  # fmt: skip
+    response_model = route.response_model
+    return APIRoute(
+        route.path,
+        route.endpoint,
+        methods=sorted(route.methods or ["GET"]),
+        response_model=Default(None) if response_model is None else response_model,
+        response_class=default(route.response_class),
+        dependencies=list(route.dependencies),
+        **options,
+    )
 
 
 class MountRoute(PlannedRoute):
@@ -572,7 +852,7 @@ class ASGIRoute(PlannedRoute):
             self.methods_list = []
 
 
-class APIWebSocketRoute(PlannedRoute, starlette.routing.WebSocketRoute):
+class APIWebSocketRoute(DependantView, PlannedRoute, starlette.routing.WebSocketRoute):
     """``@app.websocket(path)``: Starlette's WebSocketRoute. The core routes handshakes here and
     extracts the path, query, header and cookie parameters; the endpoint runs on a loop shard with
     a ``WebSocket``. Its ASGI ``app`` runs it the ASGI way, through the same plan."""
@@ -584,9 +864,16 @@ class APIWebSocketRoute(PlannedRoute, starlette.routing.WebSocketRoute):
     def app(self) -> Any:  # type: ignore[override]
         app = self.__dict__.get("_asgi_app")
         if app is None:
-            from .routehandler import websocket_handler
-
-            app = websocket_session(websocket_handler(self))
+            token = _handler_route.set(self)
+            try:
+                handler = get_websocket_app(
+                    dependant=self.dependant,
+                    dependency_overrides_provider=self._application,
+                    embed_body_fields=self._embed_body_fields,
+                )
+            finally:
+                _handler_route.reset(token)
+            app = websocket_session(handler)
             app._turboapi_default = True
             self.__dict__["_asgi_app"] = app
         return app
@@ -668,18 +955,14 @@ class APIWebSocketRoute(PlannedRoute, starlette.routing.WebSocketRoute):
                 await self.endpoint(**values)
 
 
+class _IncludedRouter(starlette.routing.BaseRoute):
+    """FastAPI 0.141 keeps an included router in its parent's routes as one route of this type.
+    turboapi's ``include_router`` copies the included routes instead, so no route list holds one;
+    the class is here for libraries that look for it (fastapi-pagination matches routes on it)."""
+
+
 __getattr__ = refuse(
     "fastapi.routing",
-    [
-        "Mount",
-        "RouteContext",
-        "get_request_handler",
-        "get_websocket_app",
-        "iter_route_contexts",
-        "request_response",
-        "run_endpoint_function",
-        "serialize_response",
-        "websocket_session",
-    ],
-    "these are FastAPI internals or come with websockets and mounts",
+    ["RouteContext", "iter_route_contexts"],
+    "they come with FastAPI 0.141's included routers, which turboapi's include_router does not keep",
 )

@@ -383,7 +383,9 @@ def locate(exc: RequestValidationError, route: Any, data: Any, connection: Any =
 
 def _special_params(route: Any, sig: EndpointSignature, kwargs: dict[str, Any], data: Any, request: Any) -> None:
     if sig.request_param:
-        kwargs[sig.request_param] = request or request_for(data, route._application)
+        connection = request or request_for(data, route._application)
+        for name in sig.dependant.connection_params:
+            kwargs[name] = connection
     if sig.response_param:
         # The handler may set headers, cookies and a status on it; `serialize` merges them.
         kwargs[sig.response_param] = sub_response()
@@ -545,8 +547,8 @@ class DependencyRunner:
                 # An override declaring a body on a route that has none: nothing was sent for it.
                 scope.body = Body.absent()
             errors.extend(scope.body.values(dep.body, self.route.signature.embed_body, values))
-        if dep.request_param:
-            values[dep.request_param] = scope.request
+        for name in dep.connection_params:
+            values[name] = scope.request
         if dep.response_param:
             values[dep.response_param] = self.sub_response(scope)
         if dep.background_param:

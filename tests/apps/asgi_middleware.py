@@ -1,5 +1,5 @@
 """An app with pure ASGI middleware (Starlette's SessionMiddleware and one of its own), which
-turboapi serves the ASGI way as a whole: tests/test_asgi_app_server.py drives it over a socket."""
+turboapi runs on the core's stack: tests/test_asgi_app_server.py drives it over a socket."""
 
 import asyncio
 

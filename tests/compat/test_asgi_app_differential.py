@@ -1,12 +1,11 @@
-"""An app served the ASGI way as a whole (issue 14): pure ASGI middleware (Starlette's
-SessionMiddleware, a header-adding middleware, a contextvar middleware as starlette-context and
-asgi-correlation-id are, one that rewrites the request body) makes turboapi run Starlette's middleware stack and
-router; the core still extracts each route's parameters and serialises its result. Compared with
-FastAPI: status, body and the headers that matter."""
+"""Pure ASGI middleware (issue 14): Starlette's SessionMiddleware, a header-adding middleware, a
+contextvar middleware as starlette-context and asgi-correlation-id are, one that rewrites the
+request body. On the core's stack (the route matched and extracted by the core; the body-rewriting
+middleware's requests go through Starlette's router), and with the whole app served the ASGI way.
+Compared with FastAPI: status, body and the headers that matter."""
 
 import asyncio
 import contextvars
-import json
 import types
 from typing import Any
 
@@ -81,14 +80,20 @@ class Teapot(Exception):
     pass
 
 
-def build(fw: types.ModuleType) -> Any:
+def build(fw: types.ModuleType, whole_app: bool = False) -> Any:
+    """``whole_app``: the app's class replaces ``build_middleware_stack`` (as instrumentation
+    libraries do), so turboapi serves the whole app the ASGI way, Starlette's router included."""
     from pydantic import BaseModel
 
     class Item(BaseModel):
         name: str
         price: float
 
-    app = fw.FastAPI()
+    class Instrumented(fw.FastAPI):
+        def build_middleware_stack(self) -> Any:
+            return super().build_middleware_stack()
+
+    app = (Instrumented if whole_app else fw.FastAPI)()
     app.add_middleware(UppercaseBodyMiddleware)
     app.add_middleware(CorrelationMiddleware)
     app.add_middleware(SessionMiddleware, secret_key="not-a-secret")
@@ -171,10 +176,13 @@ def build(fw: types.ModuleType) -> Any:
     return app
 
 
-@pytest.fixture(scope="module")
-def clients() -> Any:
-    reference = FastAPITestClient(build(fastapi), raise_server_exceptions=False)
-    ours = TestClient(build(turboapi), raise_server_exceptions=False)
+@pytest.fixture(scope="module", params=["core-stack", "whole-app"])
+def clients(request: Any) -> Any:
+    """``core-stack``: the ASGI middleware runs on the core's stack around the fast-path route;
+    ``whole-app``: everything runs through Starlette's stack and router."""
+    whole_app = request.param == "whole-app"
+    reference = FastAPITestClient(build(fastapi, whole_app), raise_server_exceptions=False)
+    ours = TestClient(build(turboapi, whole_app), raise_server_exceptions=False)
     with reference, ours:
         yield reference, ours
 
@@ -238,9 +246,10 @@ def test_websocket_through_asgi_middleware(clients: Any) -> None:
 
 def test_the_server_says_why(caplog: Any) -> None:
     """The start-up log names what made the app go the ASGI way."""
-    with caplog.at_level("INFO", logger="turboapi"), TestClient(build(turboapi)) as client:
+    with caplog.at_level("INFO", logger="turboapi"), TestClient(build(turboapi, whole_app=True)) as client:
         assert client.get("/done").status_code == 200
-    assert any("the ASGI way" in r.getMessage() and "SessionMiddleware" in r.getMessage() for r in caplog.records)
+    said = [r.getMessage() for r in caplog.records if "the ASGI way" in r.getMessage()]
+    assert said == ["serving Instrumented the ASGI way: build_middleware_stack is replaced"]
 
 
 def test_standard_middleware_stays_on_the_fast_path() -> None:
@@ -259,5 +268,25 @@ def test_standard_middleware_stays_on_the_fast_path() -> None:
 
     assert routetable.asgi_reasons(app) == []
     app.add_middleware(SessionMiddleware, secret_key="k")
-    assert routetable.asgi_reasons(app) == ["SessionMiddleware is ASGI middleware"]
-    assert json.dumps(routetable.asgi_reasons(turboapi.FastAPI())) == "[]"
+    assert routetable.asgi_reasons(app) == []  # pure ASGI middleware runs on the core's stack too
+
+
+def test_asgi_middleware_keeps_the_fast_path(monkeypatch: Any) -> None:
+    """On the core's stack the route the core extracted runs; only a request a middleware changed
+    (its body rewritten) is planned again, the Starlette way."""
+    from turboapi import routehandler
+
+    replanned: list[str] = []
+    prepare = routehandler._prepare
+
+    def counting(route: Any, *args: Any) -> Any:
+        replanned.append(route.path)
+        return prepare(route, *args)
+
+    monkeypatch.setattr(routehandler, "_prepare", counting)
+    with TestClient(build(turboapi)) as client:
+        assert client.get("/session/get").status_code == 200
+        assert client.post("/items", json={"name": "n", "price": 1}).status_code == 201
+        assert replanned == []
+        assert client.post("/shout", content=b"hey").json() == {"body": "HEY"}
+        assert replanned == ["/shout"]

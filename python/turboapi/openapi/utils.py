@@ -17,9 +17,9 @@ from typing import Annotated, Any
 
 from pydantic import AnyUrl, BaseModel, TypeAdapter, create_model
 from pydantic.fields import FieldInfo
-from pydantic.json_schema import GenerateJsonSchema
 
 from .. import params
+from .._compat.v2 import GenerateJsonSchema as _SchemaGenerator
 from .._planned import refuse
 from ..dependencies import BodyField, Dependant, ParamSpec, _unwrap
 from ..encoders import jsonable_encoder
@@ -235,18 +235,6 @@ def _schema(field: _Field, mapping: dict[Any, Any]) -> dict[str, Any]:
     if "$ref" not in schema:
         schema["title"] = field.title or field.alias.title().replace("_", " ")
     return schema
-
-
-class _SchemaGenerator(GenerateJsonSchema):
-    """pydantic's generator, with bytes described as FastAPI 0.141.1 describes them."""
-
-    def bytes_schema(self, schema: Any) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": "string", "contentMediaType": "application/octet-stream"}
-        config_mode = self._config.ser_json_bytes if self.mode == "serialization" else self._config.val_json_bytes
-        if config_mode == "base64":
-            out["contentEncoding"] = "base64"
-        self.update_with_validations(out, schema, self.ValidationsMapping.bytes)
-        return out
 
 
 def _definitions(all_fields: list[_Field]) -> tuple[dict[Any, Any], dict[str, Any]]:

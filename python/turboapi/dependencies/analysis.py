@@ -25,9 +25,9 @@ from pydantic import BaseModel, Json, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 from typing_inspection.typing_objects import is_typealiastype
 
-from . import params
-from .exceptions import FastAPIError, InvalidParameterError, PydanticV1NotSupportedError
-from .params import Undefined
+from .. import params
+from ..exceptions import FastAPIError, InvalidParameterError, PydanticV1NotSupportedError
+from ..params import Undefined
 
 #: Callables a pool thread can run without an event loop: functions and generators.
 SYNC_KINDS = ("sync", "gen")
@@ -70,7 +70,7 @@ def _is_sequence_type(tp: Any) -> bool:
 
 
 def _complex_type(tp: Any) -> bool:
-    from .datastructures import UploadFile
+    from ..datastructures import UploadFile
 
     if _issubclass(tp, (str, bytes)):
         return False
@@ -283,7 +283,10 @@ class Dependant:
     params: list[ParamSpec] = field(default_factory=list)
     body: list[BodyField] = field(default_factory=list)
     dependencies: list[Dependant] = field(default_factory=list)
+    #: The first parameter given the request (or WebSocket); ``connection_params`` names them all
+    #: (``request: Request`` and ``conn: HTTPConnection`` both get it, as in FastAPI).
     request_param: str | None = None
+    connection_params: list[str] = field(default_factory=list)
     response_param: str | None = None
     background_param: str | None = None
     scopes_param: str | None = None
@@ -301,7 +304,7 @@ class Dependant:
         return scopes
 
     def uses_scopes(self) -> bool:
-        from .security.base import SecurityBase
+        from ..security.base import SecurityBase
 
         return bool(
             self.own_scopes
@@ -395,6 +398,13 @@ def _signature(call: Any) -> tuple[inspect.Signature, dict[str, Any]]:
         # `if TYPE_CHECKING:` with `from __future__ import annotations`. As FastAPI, only the
         # parameters' annotations are needed, each resolved on its own.
         hints = _parameter_hints(call, hint_source, signature)
+    else:
+        added = [p for name, p in signature.parameters.items() if name not in hints and p.annotation is not p.empty]
+        if added:
+            # A decorator's ``__signature__`` declares parameters the wrapped function has not
+            # (fastapi-cache2's ``@cache`` adds ``request: Request`` and ``response: Response``): as
+            # in FastAPI, the signature's annotations count.
+            hints.update(_parameter_hints(call, hint_source, signature.replace(parameters=added)))
     return signature, hints
 
 
@@ -507,10 +517,10 @@ def get_dependant(
 ) -> Dependant:
     """Analyse one callable's signature; ``flat`` collects its parameters for the core (None: the
     dependant extracts in Python, as a dependency override compiled at request time does)."""
-    from .background import BACKGROUND_TYPES
-    from .requests import REQUEST_TYPES
-    from .responses import RESPONSE_TYPES
-    from .security.oauth2 import SecurityScopes
+    from ..background import BACKGROUND_TYPES
+    from ..requests import REQUEST_TYPES
+    from ..responses import RESPONSE_TYPES
+    from ..security.oauth2 import SecurityScopes
 
     dependant = Dependant(
         call=call,
@@ -542,7 +552,8 @@ def get_dependant(
             )
             continue
         if _issubclass(type_, REQUEST_TYPES):
-            dependant.request_param = pname
+            dependant.request_param = dependant.request_param or pname
+            dependant.connection_params.append(pname)
             continue
         if _issubclass(type_, RESPONSE_TYPES):
             dependant.response_param = pname
@@ -594,7 +605,7 @@ def get_dependant(
 
 
 def _is_upload(tp: Any) -> bool:
-    from .datastructures import UploadFile
+    from ..datastructures import UploadFile
 
     tp = _without_none(_strip_annotated(tp))
     if _issubclass(tp, UploadFile):
