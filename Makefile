@@ -55,18 +55,26 @@ test-rust: ## cargo test (unit tests of the Rust core)
 test-programs: ## install the programs some tests start (Chromium, chromedriver, nginx) when missing
 	@scripts/system_packages.sh $(TEST_PROGRAMS)
 
-test-python: build-release test-programs ## pytest against the real server and the TestClient
+ECOSYSTEM_STAMP := $(VENV)/.ecosystem-stamp
+$(ECOSYSTEM_STAMP): tests/ecosystem/requirements.txt $(STAMP)
+	@# The FastAPI/Starlette libraries tests/ecosystem runs on turboapi, pinned there.
+	$(PY) -m pip install -q -r tests/ecosystem/requirements.txt
+	touch $@
+
+test-python: build-release test-programs $(ECOSYSTEM_STAMP) ## pytest against the real server and the TestClient
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 test: build-release test-rust test-python ## build, then cargo test and pytest
 
-# Every suite but the reliability suites (hypothesis, the malformed corpus, timeouts) and the
-# packaging and browser tests, which exercise what does not depend on the Python version.
-CORE_SUITES := tests --ignore=tests/reliability --ignore=tests/test_packaging.py --ignore=tests/test_docs_browser.py
+# Every suite but the reliability suites (hypothesis, the malformed corpus, timeouts), the
+# packaging and browser tests, which exercise what does not depend on the Python version, and the
+# ecosystem suite (third-party libraries, run on the default Python).
+CORE_SUITES := tests --ignore=tests/reliability --ignore=tests/test_packaging.py --ignore=tests/test_docs_browser.py \
+	--ignore=tests/ecosystem
 test-core: build-release test-programs ## the core, compatibility and server suites (CI runs them on 3.12 and 3.13)
 	$(PY) -m pytest -q $(CORE_SUITES)
 
-bench: build-release ## load benchmark against FastAPI on uvicorn (needs wrk; writes bench/RESULTS.md)
+bench: build-release $(ECOSYSTEM_STAMP) ## load benchmark against FastAPI on uvicorn (needs wrk; writes bench/RESULTS.md)
 	$(PY) bench/run.py
 
 bench-download: build-release ## a 100 MiB FileResponse, ours against FastAPI on uvicorn (prints a table)

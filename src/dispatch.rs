@@ -589,6 +589,13 @@ impl Next {
         self.app.plans.get(self.route).is_some_and(|p| p.is_async)
     }
 
+    /// The route object the core matched (what Starlette's router puts in `scope["route"]`), or
+    /// None for the core's own replies.
+    #[getter]
+    fn route(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.app.plans.get(self.route).map(|p| p.route.clone_ref(py))
+    }
+
     /// Build the arguments and call the route's endpoint: a coroutine (async route) or the result.
     fn call(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let plan = self.plan()?;

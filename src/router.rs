@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 /// The methods a route can be registered for; HEAD is also served by GET routes.
-pub const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+pub const METHODS: [&str; 8] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"];
 
 pub enum RouteMatch {
     /// Route index (registration order) and path parameter values in the order they appear.
@@ -248,6 +248,13 @@ mod tests {
             }
             _ => panic!("a catch-all matches an empty tail"),
         }
+    }
+
+    #[test]
+    fn trace_routes() {
+        let r = router(&[(&["TRACE"], "/items/{id}")]);
+        assert!(matches!(r.lookup("TRACE", "/items/1"), RouteMatch::Found { route: 0, .. }));
+        assert!(matches!(r.lookup("GET", "/items/1"), RouteMatch::MethodNotAllowed { .. }));
     }
 
     #[test]

@@ -190,13 +190,16 @@ def test_405_with_allow_header(client, method, url, allow):
 def make_event_app(events):
     event_app = FastAPI()
 
-    @event_app.on_event("startup")
     async def startup():
         events.append("startup")
 
-    @event_app.on_event("shutdown")
     def shutdown():
         events.append("shutdown")
+
+    # on_event is deprecated (FastAPI warns): the handlers are added as it adds them.
+    with pytest.warns(DeprecationWarning, match="on_event is deprecated"):
+        event_app.on_event("startup")(startup)
+        event_app.on_event("shutdown")(shutdown)
 
     @event_app.get("/events")
     def seen():

@@ -266,6 +266,10 @@ class Next:
     def is_async(self) -> bool:
         """Whether the route's endpoint is `async def` (so `call` returns a coroutine)."""
 
+    @property
+    def route(self) -> Any | None:
+        """The route object the core matched; None for its own replies."""
+
     def call(self) -> Any:
         """Build the arguments and call the endpoint (once): a coroutine or its result."""
 

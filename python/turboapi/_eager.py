@@ -14,13 +14,18 @@ from __future__ import annotations
 
 import contextvars
 from asyncio import tasks
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 _enter_task = tasks._enter_task  # type: ignore[attr-defined]
 _leave_task = tasks._leave_task  # type: ignore[attr-defined]
 
 DONE, FAILED, WAITING = 0, 1, 2
+
+#: Loop -> what gives the context requests started on it copy from: the TestClient's, which runs
+#: the app in a copy of its caller's context as Starlette's does (None: the loop's own). Empty
+#: when serving sockets, so the check costs one test of an empty dict.
+caller_context: dict[Any, Callable[[], contextvars.Context | None]] = {}
 
 
 class _CarryOn(Coroutine[Any, Any, Any]):
@@ -69,7 +74,7 @@ class _CarryOn(Coroutine[Any, Any, Any]):
 def start(coro: Any, loop: Any) -> tuple[int, Any]:
     """(DONE, result), (FAILED, exception) or (WAITING, task whose result is the handler's)."""
     started = _CarryOn(coro)
-    context = contextvars.copy_context()
+    context = _context_from_caller(loop) if caller_context else contextvars.copy_context()
     task = loop.create_task(started, context=context)
     _enter_task(loop, task)
     try:
@@ -83,3 +88,10 @@ def start(coro: Any, loop: Any) -> tuple[int, Any]:
     finally:
         _leave_task(loop, task)
     return WAITING, task
+
+
+def _context_from_caller(loop: Any) -> contextvars.Context:
+    source = caller_context.get(loop)
+    caller = source() if source is not None else None
+    # A copy: the caller's own context is entered in the caller's thread.
+    return caller.copy() if caller is not None else contextvars.copy_context()

@@ -68,10 +68,18 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             package.__path__ = []  # a package: its submodules come through this finder
             package.__all__ = list(getattr(turboapi, "__all__", []))  # type: ignore[attr-defined]
             return package
-        return importlib.import_module("turboapi" + spec.name[len("fastapi") :])
+        module = importlib.import_module("turboapi" + spec.name[len("fastapi") :])
+        # The import system sets the module's __spec__ to ``spec`` next; exec_module puts the
+        # real one back from here.
+        spec.loader_state = module.__spec__
+        return module
 
     def exec_module(self, module: types.ModuleType) -> None:
-        pass
+        # turboapi's module keeps its own spec: with fastapi's, whose parent is not the module's
+        # __package__, every relative import inside a function would emit an ImportWarning.
+        spec = module.__spec__
+        if spec is not None and isinstance(spec.loader_state, importlib.machinery.ModuleSpec):
+            module.__spec__ = spec.loader_state
 
 
 _FINDER = _Finder()

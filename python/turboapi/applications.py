@@ -8,10 +8,11 @@ import inspect
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import starlette.applications
 import starlette.middleware.exceptions
+import typing_extensions
 
 from .asgi import SERVED_BY_CORE
 from .background import Sequence
@@ -29,12 +30,13 @@ from .exceptions import (
     RequestValidationError,
     WebSocketRequestValidationError,
 )
+from .frontend import resolve_check_dir
 from .middleware import Middleware, native_layers, needs_asgi, python_layer
 from .middleware.asgi import ASGILayer
 from .middleware.base import BaseHTTPMiddleware
 from .requests import Request
 from .responses import JSONResponse
-from .routing import APIRouter, Default
+from .routing import _ON_EVENT_DEPRECATION, APIRouter, Default, _generate_unique_id, effective_routes
 
 logger = logging.getLogger("turboapi.error")
 
@@ -79,7 +81,16 @@ class TurboAPI(starlette.applications.Starlette):
         swagger_ui_parameters: dict[str, Any] | None = None,
         root_path: str = "",
         root_path_in_servers: bool = True,
-        **unsupported: Any,
+        responses: dict[Any, dict[str, Any]] | None = None,
+        callbacks: list[Any] | None = None,
+        deprecated: bool | None = None,
+        include_in_schema: bool = True,
+        redirect_slashes: bool = True,
+        openapi_prefix: str = "",
+        separate_input_output_schemas: bool = True,
+        generate_unique_id_function: Any = Default(_generate_unique_id),
+        strict_content_type: Any = Default(True),
+        **extra: Any,
     ) -> None:
         # Starlette's attributes, set here (Starlette's __init__ would build a router of its own).
         self.debug = debug
@@ -91,13 +102,28 @@ class TurboAPI(starlette.applications.Starlette):
         self.description = description
         self.version = version
         self.state = State()
-        self.router = APIRouter(routes=routes, default_response_class=default_response_class, dependencies=dependencies)
-        # A mounted turboapi app's lifespan, run the ASGI way, is this app's (see `lifespan_context`).
-        self.router.lifespan_context = self.lifespan_context
+        # The router keeps the startup and shutdown handlers and the lifespan, as FastAPI's: an
+        # included router's are merged into them (see APIRouter.include_router).
+        self.router = APIRouter(
+            routes=routes,
+            redirect_slashes=redirect_slashes,
+            dependency_overrides_provider=self,
+            on_startup=on_startup,
+            on_shutdown=on_shutdown,
+            lifespan=lifespan,
+            default_response_class=default_response_class,
+            dependencies=dependencies,
+            callbacks=callbacks,
+            deprecated=deprecated,
+            include_in_schema=include_in_schema,
+            responses=responses,
+            generate_unique_id_function=generate_unique_id_function,
+            strict_content_type=strict_content_type,
+        )
+        if lifespan is not None:
+            self.router.lifespan_context = _mapping_state(self.router.lifespan_context)
         #: ``{dependency: replacement}``, read on every request (tests set it after building a client).
         self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
-        self.on_startup = list(on_startup or [])
-        self.on_shutdown = list(on_shutdown or [])
         self.lifespan = lifespan
         self.exception_handlers: dict[Any, Callable[..., Any]] = {
             HTTP_EXCEPTIONS[-1]: http_exception_handler,
@@ -105,7 +131,14 @@ class TurboAPI(starlette.applications.Starlette):
             WebSocketRequestValidationError: websocket_request_validation_exception_handler,
             **(exception_handlers or {}),
         }
-        self.extra = unsupported
+        self.extra = extra
+        self.separate_input_output_schemas = separate_input_output_schemas
+        if openapi_prefix:
+            logger.warning(
+                '"openapi_prefix" has been deprecated in favor of "root_path", which follows more closely the '
+                "ASGI standard, is simpler, and more automatic. Check the docs at "
+                "https://fastapi.tiangolo.com/advanced/sub-applications/"
+            )
         self.openapi_url = openapi_url
         self.openapi_tags = openapi_tags
         self.servers = servers or []
@@ -123,10 +156,12 @@ class TurboAPI(starlette.applications.Starlette):
         self.swagger_ui_parameters = swagger_ui_parameters
         #: The path prefix a proxy strips before forwarding (``scope["root_path"]``); the server
         #: setting ``root_path`` (``--root-path``) sets it too, uvicorn-style.
-        self.root_path = root_path
+        self.root_path = root_path or openapi_prefix
         self.root_path_in_servers = root_path_in_servers
         #: The document, generated on first use and kept (assign to it to replace it, as in FastAPI).
         self.openapi_schema: dict[str, Any] | None = None
+        #: The routes' version the document was generated for (a route added later renews it).
+        self._openapi_routes_version: int | None = None
         #: ``Middleware(cls, **options)`` entries, outermost first (``add_middleware`` prepends).
         self.user_middleware: list[Middleware] = list(middleware or [])
         self._middleware_stack: Callable[[Request], Any] | None = None
@@ -135,28 +170,34 @@ class TurboAPI(starlette.applications.Starlette):
         self._native_layers: list[tuple[str, dict[str, Any]]] = []
         self.setup()
 
-    # -- lifespan: startup handlers, the lifespan context, shutdown handlers ---------------------
+    # -- lifespan: the root router's (startup handlers or lifespan, with the included routers') --
+    @property
+    def on_startup(self) -> list[Callable[[], Any]]:
+        return self.router.on_startup
+
+    @on_startup.setter
+    def on_startup(self, handlers: list[Callable[[], Any]]) -> None:
+        self.router.on_startup = list(handlers)
+
+    @property
+    def on_shutdown(self) -> list[Callable[[], Any]]:
+        return self.router.on_shutdown
+
+    @on_shutdown.setter
+    def on_shutdown(self, handlers: list[Callable[[], Any]]) -> None:
+        self.router.on_shutdown = list(handlers)
+
     @contextlib.asynccontextmanager
     async def lifespan_context(self, app: Any) -> AsyncIterator[Mapping[str, Any] | None]:
-        """The app's start and end, as one context (run once per loop shard by the server, or by
-        Starlette's router when the app runs under another): ``on_startup`` handlers, then
-        ``lifespan`` (what it yields is the state), then ``on_shutdown`` handlers."""
-        for handler in self.on_startup:
-            result = handler()
-            if inspect.isawaitable(result):
-                await result
-        state: Any = None
-        if self.lifespan is None:
-            yield None
-        else:
-            async with self.lifespan(app) as state:
-                if state is not None and not isinstance(state, Mapping):
-                    raise TypeError(f"lifespan must yield a mapping or None, not {type(state).__name__}")
-                yield state
-        for handler in self.on_shutdown:
-            result = handler()
-            if inspect.isawaitable(result):
-                await result
+        """The app's start and end, as one context (run once per loop shard by the server):
+        the root router's lifespan, which merges the included routers' (what it yields is the state)."""
+        async with self.router.lifespan_context(app) as state:
+            if state is not None and not isinstance(state, Mapping):
+                raise TypeError(f"lifespan must yield a mapping or None, not {type(state).__name__}")
+            yield state
+
+    def add_event_handler(self, event_type: str, func: Callable[[], Any]) -> None:
+        self.router.add_event_handler(event_type, func)
 
     # -- registration, delegated to the root router -----------------------------------------
     def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
@@ -186,17 +227,33 @@ class TurboAPI(starlette.applications.Starlette):
     def options(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return self.router.options(path, **kwargs)
 
+    def trace(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self.router.trace(path, **kwargs)
+
+    def frontend(
+        self,
+        path: str,
+        *,
+        directory: str | os.PathLike[str],
+        fallback: Literal["auto", "index.html", "404.html"] | None = "auto",
+        check_dir: bool | Literal["auto"] = "auto",
+    ) -> None:
+        """Serve a static frontend build under ``path``, tried only when no path operation matches
+        (see ``APIRouter.frontend``)."""
+        check_dir = resolve_check_dir(directory=directory, check_dir=check_dir)
+        self.router.frontend(path, directory=directory, fallback=fallback, check_dir=check_dir)
+
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """The app as an ASGI 3 application. Called by the core (a mounted app, or middleware that
         needs ASGI): Starlette's middleware stack, router and routes. Called by another server
         (uvicorn, Starlette's TestClient): the request goes through turboapi's core in-process,
         see asgi_app.py."""
         if scope.get(SERVED_BY_CORE):
-            scope["app"] = self
             if self.middleware_stack is None:
                 # Marked as built here: one set by anyone else makes the app go the ASGI way.
                 self.middleware_stack = self._built_stack = self.build_middleware_stack()
-            await self.middleware_stack(scope, receive, send)
+            # Starlette's own entry, which instrumentation (sentry-sdk) may have wrapped.
+            await starlette.applications.Starlette.__call__(self, scope, receive, send)
             return
         adapter = self.__dict__.get("_asgi_adapter")
         if adapter is None:
@@ -215,18 +272,56 @@ class TurboAPI(starlette.applications.Starlette):
     ) -> None:
         self.router.add_api_websocket_route(path, endpoint, name=name, **kwargs)
 
-    def include_router(self, router: APIRouter, **kwargs: Any) -> None:
-        self.router.include_router(router, **kwargs)
-
-    def on_event(self, event_type: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        if event_type not in ("startup", "shutdown"):
-            raise ValueError(f"event_type must be 'startup' or 'shutdown', not {event_type!r}")
-
+    def websocket_route(self, path: str, name: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
-            (self.on_startup if event_type == "startup" else self.on_shutdown).append(func)
+            self.router.add_websocket_route(path, func, name=name)
             return func
 
         return decorator
+
+    def add_websocket_route(self, path: str, endpoint: Callable[..., Any], name: str | None = None) -> None:
+        self.router.add_websocket_route(path, endpoint, name=name)
+
+    def add_route(
+        self,
+        path: str,
+        route: Callable[..., Any],
+        methods: list[str] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+    ) -> None:
+        self.router.add_route(path, route, methods=methods, name=name, include_in_schema=include_in_schema)
+
+    def include_router(
+        self,
+        router: APIRouter,
+        *,
+        prefix: str = "",
+        tags: list[Any] | None = None,
+        dependencies: list[Any] | None = None,
+        responses: dict[Any, dict[str, Any]] | None = None,
+        deprecated: bool | None = None,
+        include_in_schema: bool = True,
+        default_response_class: Any = Default(JSONResponse),
+        callbacks: list[Any] | None = None,
+        generate_unique_id_function: Any = Default(_generate_unique_id),
+    ) -> None:
+        self.router.include_router(
+            router,
+            prefix=prefix,
+            tags=tags,
+            dependencies=dependencies,
+            responses=responses,
+            deprecated=deprecated,
+            include_in_schema=include_in_schema,
+            default_response_class=default_response_class,
+            callbacks=callbacks,
+            generate_unique_id_function=generate_unique_id_function,
+        )
+
+    @typing_extensions.deprecated(_ON_EVENT_DEPRECATION)
+    def on_event(self, event_type: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self.router.on_event(event_type)  # type: ignore[no-any-return]
 
     def exception_handler(self, exc_class_or_status_code: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -240,7 +335,8 @@ class TurboAPI(starlette.applications.Starlette):
 
     # -- OpenAPI ----------------------------------------------------------------------------
     def openapi(self) -> dict[str, Any]:
-        if self.openapi_schema is None:
+        routes_version = self.router._get_routes_version()
+        if self.openapi_schema is None or self._openapi_routes_version != routes_version:
             from .openapi.utils import get_openapi
 
             self.openapi_schema = get_openapi(
@@ -252,12 +348,15 @@ class TurboAPI(starlette.applications.Starlette):
                 terms_of_service=self.terms_of_service,
                 contact=self.contact,
                 license_info=self.license_info,
-                routes=self.routes,
-                webhooks=self.webhooks.routes,
+                # Included routers' routes as they are served (prefix, tags... applied).
+                routes=effective_routes(self.routes),
+                webhooks=effective_routes(self.webhooks.routes),
                 tags=self.openapi_tags,
                 servers=self.servers,
                 external_docs=self.openapi_external_docs,
+                separate_input_output_schemas=self.separate_input_output_schemas,
             )
+            self._openapi_routes_version = routes_version
         return self.openapi_schema
 
     def setup(self) -> None:
@@ -499,6 +598,19 @@ class TurboAPI(starlette.applications.Starlette):
 
         runtime = Runtime(self, Settings.resolve(settings, env=os.environ))
         runtime.serve(host, port)
+
+
+def _mapping_state(lifespan_context: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The app's own lifespan, refusing a state that is not a mapping (or None) at startup."""
+
+    @contextlib.asynccontextmanager
+    async def checked(app: Any) -> AsyncIterator[Mapping[str, Any] | None]:
+        async with lifespan_context(app) as state:
+            if state is not None and not isinstance(state, Mapping):
+                raise TypeError(f"lifespan must yield a mapping or None, not {type(state).__name__}")
+            yield state
+
+    return checked
 
 
 def _call_handler(

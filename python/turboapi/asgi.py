@@ -95,7 +95,8 @@ class ASGIAppBridge(ASGIBridge):
         scope = dict(request.scope)
         scope["headers"] = list(scope["headers"])
         scope["path_params"] = {}  # the core's catch-all matched; Starlette's router sets its own
-        scope.pop("router", None)
+        for key in ("router", "route", "endpoint"):
+            scope.pop(key, None)
         scope[SERVED_BY_CORE] = True
         return scope
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import sys
 from collections import defaultdict, deque
 from collections.abc import Callable
 from decimal import Decimal
@@ -16,6 +17,9 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel
+from pydantic_core import PydanticUndefinedType
+
+from .exceptions import PydanticV1NotSupportedError
 
 
 def isoformat(o: datetime.date | datetime.time) -> str:
@@ -116,6 +120,8 @@ def jsonable_encoder(
         return str(obj)
     if obj is None or isinstance(obj, (str, int, float)):
         return obj
+    if isinstance(obj, PydanticUndefinedType):
+        return None
     # A dict, as FastAPI checks: other mappings go through dict(obj) below, which for Headers
     # keeps each name's first value (their items() would give the last).
     if isinstance(obj, dict):
@@ -141,6 +147,12 @@ def jsonable_encoder(
     for encoder, classes in encoders_by_class_tuples.items():
         if isinstance(obj, classes):
             return encoder(obj)
+    if _is_color(obj):
+        return str(obj)
+    if _is_pydantic_v1_model(obj):
+        raise PydanticV1NotSupportedError(
+            f"pydantic.v1 models are no longer supported by FastAPI. Please update the model {obj!r}."
+        )
     try:
         data = dict(obj)
     except Exception as first:
@@ -149,3 +161,19 @@ def jsonable_encoder(
         except Exception as second:
             raise ValueError([first, second]) from second
     return jsonable_encoder(data, include=include, exclude=exclude, **options)
+
+
+#: pydantic's deprecated ``pydantic.color.Color`` and pydantic-extra-types' ``Color``: encoded as
+#: their ``str()`` (the colour's name, or its hex code), as FastAPI does. Matched by module rather
+#: than imported, as importing either costs time and the first one is deprecated.
+_COLOR_MODULES = frozenset({"pydantic.color", "pydantic_extra_types.color"})
+
+
+def _is_color(obj: Any) -> bool:
+    return any(cls.__name__ == "Color" and cls.__module__ in _COLOR_MODULES for cls in type(obj).__mro__)
+
+
+def _is_pydantic_v1_model(obj: Any) -> bool:
+    # Only a program that imported pydantic.v1 can hold one of its models.
+    v1 = sys.modules.get("pydantic.v1")
+    return v1 is not None and isinstance(obj, v1.BaseModel)

@@ -34,19 +34,23 @@ class _Shared:
     """What every Request and WebSocket object of one request shares (kept on the RequestData):
     its state, its scope once built, and the Request the ASGI way made (then the handler gets it)."""
 
-    __slots__ = ("request", "scope", "state")
+    __slots__ = ("request", "route", "scope", "state")
 
     def __init__(self) -> None:
         self.state: State | None = None
         self.scope: dict[str, Any] | None = None
         self.request: Any = None
+        #: The route the core matched, when a handler or dependency asked for the request.
+        self.route: Any = None
 
 
-def request_for(data: Any, app: Any) -> Any:
+def request_for(data: Any, app: Any, route: Any = None) -> Any:
     """The request object a handler or dependency gets: the one Starlette's machinery made when
     the request came the ASGI way (a custom Request class stays itself), else one over the core's
-    data."""
+    data. ``route``: the matched route, for ``scope["route"]``."""
     shared = data.shared_state(_Shared)
+    if route is not None and shared.route is None:
+        shared.route = route
     if shared.request is not None:
         return shared.request
     return Request(data, app=app)
@@ -113,6 +117,14 @@ class CoreConnection:
         router = getattr(self._app, "router", None)
         if router is not None:
             scope["router"] = router
+        route = self._shared.route
+        if route is not None:
+            # What FastAPI's route puts in the scope (the route as registered, and its include context).
+            context = getattr(route, "_effective_context", None)
+            scope["route"] = context.original_route if context is not None else route
+            scope["endpoint"] = route.endpoint
+            if context is not None:
+                scope["fastapi"] = {"effective_route_context": context}
         return scope
 
     # -- what the core already parsed ------------------------------------------------------------

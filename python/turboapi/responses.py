@@ -17,21 +17,60 @@ from starlette.responses import HTMLResponse as HTMLResponse
 from starlette.responses import PlainTextResponse as PlainTextResponse
 from starlette.responses import RedirectResponse as RedirectResponse
 from starlette.responses import Response as Response
+from typing_extensions import deprecated
 
+# Imported here, not in render: an import inside a function warns (ImportWarning) when an
+# import alias has replaced this module's __spec__, as FastAPI's test suite's alias does.
+from . import _json
 from .concurrency import iterate_in_threadpool
+from .encoders import jsonable_encoder
+from .exceptions import FastAPIDeprecationWarning
+
+try:
+    import ujson
+except ImportError:  # optional, as in FastAPI
+    ujson = None  # type: ignore[assignment]
+try:
+    import orjson
+except ImportError:  # pragma: no cover - turboapi's own JSON needs it
+    orjson = None  # type: ignore[assignment]
 
 
 class JSONResponse(starlette.responses.JSONResponse):
     """JSON through the app's encoder (orjson by default); FastAPI's jsonable types accepted."""
 
     def render(self, content: Any) -> bytes:
-        from ._json import dumps
-
-        return dumps(content)
+        return _json.dumps(content)
 
 
-ORJSONResponse = JSONResponse
-UJSONResponse = JSONResponse
+_JSON_CLASS_DEPRECATED = (
+    "{name} is deprecated, FastAPI now serializes data directly to JSON bytes via Pydantic when a return type "
+    "or response model is set, which is faster and doesn't need a custom response class. Read more in the "
+    "FastAPI docs: https://fastapi.tiangolo.com/advanced/custom-response/#orjson-or-response-model "
+    "and https://fastapi.tiangolo.com/tutorial/response-model/"
+)
+
+
+@deprecated(_JSON_CLASS_DEPRECATED.format(name="UJSONResponse"), category=FastAPIDeprecationWarning, stacklevel=2)
+class UJSONResponse(JSONResponse):
+    """JSON by ujson (installed separately). Deprecated in FastAPI 0.141: a return type or
+    response model serializes through pydantic, faster and without a response class."""
+
+    def render(self, content: Any) -> bytes:
+        assert ujson is not None, "ujson must be installed to use UJSONResponse"
+        # A route's raw return value may reach here (FastAPI encodes it first): ujson knows no models.
+        return ujson.dumps(jsonable_encoder(content), ensure_ascii=False).encode("utf-8")  # type: ignore[no-any-return]
+
+
+@deprecated(_JSON_CLASS_DEPRECATED.format(name="ORJSONResponse"), category=FastAPIDeprecationWarning, stacklevel=2)
+class ORJSONResponse(JSONResponse):
+    """JSON by orjson, with non-string keys and numpy values. Deprecated in FastAPI 0.141, as
+    ``UJSONResponse``."""
+
+    def render(self, content: Any) -> bytes:
+        assert orjson is not None, "orjson must be installed to use ORJSONResponse"
+        # encode_default: a route's raw return value may reach here (FastAPI encodes it first).
+        return orjson.dumps(content, _json.encode_default, orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
 
 
 def sub_response() -> Response:

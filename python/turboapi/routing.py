@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import copy as copy_module
+import dataclasses
 import functools
 import inspect
+import os
 import re
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, get_type_hints
+from typing import TYPE_CHECKING, Any, Literal, get_type_hints
 
 import starlette.routing
+import typing_extensions
 from pydantic import TypeAdapter
 from starlette.routing import Mount as Mount
 from starlette.routing import NoMatchFound as NoMatchFound
@@ -18,7 +23,6 @@ from starlette.routing import compile_path, request_response, websocket_session
 
 from . import dependencies as deps
 from . import params
-from ._planned import refuse
 from .concurrency import run_in_threadpool
 from .datastructures import Default
 from .datastructures import DefaultPlaceholder as _Default
@@ -42,6 +46,21 @@ if TYPE_CHECKING:
 PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
 #: A mount answers every method (StaticFiles itself says 405 for all but GET and HEAD).
 MOUNT_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+#: FastAPI's deprecation message for ``on_event`` (the app's and the router's).
+_ON_EVENT_DEPRECATION = """
+        on_event is deprecated, use lifespan event handlers instead.
+
+        Read more about it in the
+        [FastAPI docs for Lifespan Events](https://fastapi.tiangolo.com/advanced/events/).
+        """
+
+
+def _generate_unique_id(route: Any) -> str:
+    from .openapi.utils import generate_unique_id
+
+    return generate_unique_id(route)
 
 
 def _is_coroutine_function(fn: Any) -> bool:
@@ -92,6 +111,8 @@ class PlannedRoute:
         response_model_exclude_none: bool = False,
         openapi_extra: dict[str, Any] | None = None,
         callbacks: list[Any] | None = None,
+        generate_unique_id_function: Any = None,
+        dependency_overrides_provider: Any = None,
         **unsupported: Any,
     ) -> None:
         for key, value in unsupported.items():
@@ -116,14 +137,20 @@ class PlannedRoute:
         self.status_code_or_default = status_code or 200
         self.tags = tags or []
         self.summary = summary
-        self.description = description or inspect.getdoc(endpoint) or ""
+        # FastAPI documents the docstring up to a form feed.
+        docstring = inspect.cleandoc(getattr(endpoint, "__doc__", None) or "")
+        self.description = (description or docstring).split("\f")[0].strip()
         self.response_description = response_description
         self.responses = responses or {}
         self.deprecated = deprecated
         self.operation_id = operation_id
         self.include_in_schema = include_in_schema
         self.is_async = _is_coroutine_function(endpoint)
+        #: As given (a ``Default(...)`` an including router's default may still replace).
+        self.declared_response_class = response_class
         self.response_class = response_class.value if isinstance(response_class, _Default) else response_class
+        #: ``unique_id``'s function (``operation_id`` aside), as given: route, router, include, app.
+        self.generate_unique_id_function = generate_unique_id_function or Default(_generate_unique_id)
         self.custom_response_class = not isinstance(response_class, _Default)
         self.path_param_names = PATH_PARAM.findall(path)
         self.signature = deps.analyze(endpoint, self.path_param_names, self.dependencies)
@@ -141,6 +168,8 @@ class PlannedRoute:
             and not self.has_model_params
             else None
         )
+        #: As given (``Default(None)``: from the return annotation), for a copy made on include.
+        self.declared_response_model = response_model
         #: A generator endpoint streams its items (None for other endpoints).
         self.stream: GeneratorStream | None = None
         if is_generator_function(endpoint):
@@ -212,7 +241,7 @@ class PlannedRoute:
         if self.signature.simple:
             solve_simple(self, kwargs, pending, data)
             return None
-        return RequestScope(kwargs, pending, data, self._application)
+        return RequestScope(kwargs, pending, data, self._application, self)
 
     def serialize(self, result: Any, kwargs: dict[str, Any] | None = None) -> Any:
         sub = kwargs.get(self.signature.response_param) if kwargs and self.signature.response_param else None
@@ -435,9 +464,10 @@ class APIRoute(DependantView, PlannedRoute, starlette.routing.Route):
     # FastAPI's view of the route's body and response (see DependantView).
     @functools.cached_property
     def unique_id(self) -> str:
-        from .openapi.utils import generate_unique_id
-
-        return self.operation_id or generate_unique_id(self)
+        function = self.generate_unique_id_function
+        if isinstance(function, _Default):
+            function = function.value
+        return self.operation_id or function(self)
 
     @functools.cached_property
     def body_field(self) -> ModelField | None:
@@ -487,27 +517,69 @@ class APIRoute(DependantView, PlannedRoute, starlette.routing.Route):
         looked up when called (a library's replacement of it applies). As long as the route's
         dependant is what turboapi planned, the handler runs the plan through the core, which
         extracts the parameters and serialises the result as on its fast path."""
-        token = _handler_route.set(self)
+        route = self
+        context = _effective_route_context_var.get()
+        if context is not None and context.original_route is self and context.route is not None:
+            route = context.route  # included: the route as its includes make it
+        token = _handler_route.set(route)
         try:
             return get_request_handler(
-                dependant=self.dependant,
-                body_field=self.body_field,
-                status_code=self.status_code,
-                response_class=self.response_class if self.custom_response_class else Default(self.response_class),
-                response_field=self.response_field,
-                response_model_include=self.response_model_include,
-                response_model_exclude=self.response_model_exclude,
-                response_model_by_alias=self.response_model_by_alias,
-                response_model_exclude_unset=self.response_model_exclude_unset,
-                response_model_exclude_defaults=self.response_model_exclude_defaults,
-                response_model_exclude_none=self.response_model_exclude_none,
-                dependency_overrides_provider=self.dependency_overrides_provider,
-                embed_body_fields=self._embed_body_fields,
-                stream_item_field=self.stream_item_field,
-                is_json_stream=self.is_json_stream,
+                dependant=route.dependant,
+                body_field=route.body_field,
+                status_code=route.status_code,
+                response_class=route.response_class if route.custom_response_class else Default(route.response_class),
+                response_field=route.response_field,
+                response_model_include=route.response_model_include,
+                response_model_exclude=route.response_model_exclude,
+                response_model_by_alias=route.response_model_by_alias,
+                response_model_exclude_unset=route.response_model_exclude_unset,
+                response_model_exclude_defaults=route.response_model_exclude_defaults,
+                response_model_exclude_none=route.response_model_exclude_none,
+                dependency_overrides_provider=route.dependency_overrides_provider,
+                embed_body_fields=route._embed_body_fields,
+                stream_item_field=route.stream_item_field,
+                is_json_stream=route.is_json_stream,
             )
         finally:
             _handler_route.reset(token)
+
+    def _context_in(self, scope: dict[str, Any]) -> Any:
+        context = _scope_entry(scope, _FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY)
+        return context if context is not None and context.original_route is self else None
+
+    def matches(self, scope: dict[str, Any]) -> tuple[starlette.routing.Match, dict[str, Any]]:
+        """Starlette's match; for a route of an included router, against its effective path."""
+        context = self._context_in(scope)
+        if context is not None:
+            match, child_scope = context.matches(scope)
+        else:
+            match, child_scope = super().matches(scope)
+        if match != starlette.routing.Match.NONE:
+            child_scope["route"] = self
+        return match, child_scope
+
+    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        context = self._context_in(scope)
+        if context is None:
+            await super().handle(scope, receive, send)
+            return
+        methods = context.methods
+        if methods and scope["method"] not in methods:
+            headers = {"Allow": ", ".join(methods)}
+            if "app" in scope:
+                from .exceptions import STARLETTE_HTTP_EXCEPTION
+
+                raise STARLETTE_HTTP_EXCEPTION(status_code=405, headers=headers)
+            from starlette.responses import PlainTextResponse
+
+            await PlainTextResponse("Method Not Allowed", status_code=405, headers=headers)(scope, receive, send)
+            return
+        token = _effective_route_context_var.set(context)
+        try:
+            app = request_response(self.get_route_handler())
+        finally:
+            _effective_route_context_var.reset(token)
+        await app(scope, receive, send)
 
 
 def reachable(routes: list[APIRoute]) -> list[APIRoute]:
@@ -527,8 +599,9 @@ def reachable(routes: list[APIRoute]) -> list[APIRoute]:
 
 class APIRouter(starlette.routing.Router):
     """Routes and what they share (prefix, tags, dependencies, responses...): Starlette's Router,
-    with FastAPI's registration methods. ``routes`` holds ``APIRoute``s and anything Starlette's
-    router takes (``Route``, ``WebSocketRoute``, ``Mount``)."""
+    with FastAPI's registration methods. ``routes`` holds ``APIRoute``s, included routers
+    (``_IncludedRouter``) and anything Starlette's router takes (``Route``, ``WebSocketRoute``,
+    ``Mount``); ``_low_priority_routes`` the routes tried only when no other matches (frontends)."""
 
     def __init__(
         self,
@@ -543,18 +616,22 @@ class APIRouter(starlette.routing.Router):
         redirect_slashes: bool = True,
         default: Any = None,
         dependency_overrides_provider: Any = None,
-        route_class: type[APIRoute] | None = None,
+        route_class: type[APIRoute] = APIRoute,
         on_startup: Sequence[Callable[[], Any]] | None = None,
         on_shutdown: Sequence[Callable[[], Any]] | None = None,
         lifespan: Any = None,
         deprecated: bool | None = None,
         include_in_schema: bool = True,
-        generate_unique_id_function: Any = None,
-        strict_content_type: Any = True,
+        generate_unique_id_function: Any = Default(_generate_unique_id),
+        strict_content_type: Any = Default(True),
     ) -> None:
-        if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
-            raise FastAPIError("A path prefix must start with '/' and must not end with '/'")
+        if prefix:
+            assert prefix.startswith("/"), "A path prefix must start with '/'"
+            assert not prefix.endswith("/"), "A path prefix must not end with '/', as the routes will start with '/'"
         super().__init__(routes=routes, redirect_slashes=redirect_slashes, default=default)
+        self.lifespan_context = _lifespan_context(self, lifespan)
+        self.on_startup: list[Callable[[], Any]] = list(on_startup or [])
+        self.on_shutdown: list[Callable[[], Any]] = list(on_shutdown or [])
         self.prefix = prefix
         self.tags = tags or []
         self.responses = responses or {}
@@ -566,24 +643,58 @@ class APIRouter(starlette.routing.Router):
         self.callbacks: list[Any] = list(callbacks or [])
         self.dependency_overrides_provider = dependency_overrides_provider
         self.route_class = route_class or APIRoute
-        self.on_startup = list(on_startup or [])
-        self.on_shutdown = list(on_shutdown or [])
-        self.lifespan = lifespan
         self.generate_unique_id_function = generate_unique_id_function
         self.strict_content_type = strict_content_type
+        self._routes_version = 0
+        self._low_priority_routes: list[Any] = []
+        self._frontend_routes: Any = None
 
+    # -- what changed since the effective routes were built ------------------------------------
+    def _mark_routes_changed(self) -> None:
+        self._routes_version += 1
+
+    def _get_routes_version(self, seen: set[int] | None = None) -> int:
+        seen = set() if seen is None else seen
+        if id(self) in seen:
+            return self._routes_version
+        seen.add(id(self))
+        version = self._routes_version
+        for route in self.routes:
+            if isinstance(route, _IncludedRouter):
+                version += route.original_router._get_routes_version(seen)
+        return version
+
+    def _contains_router(self, router: APIRouter, seen: set[int] | None = None) -> bool:
+        seen = set() if seen is None else seen
+        if id(self) in seen:
+            return False
+        seen.add(id(self))
+        for route in self.routes:
+            if isinstance(route, _IncludedRouter) and (
+                route.original_router is router or route.original_router._contains_router(router, seen)
+            ):
+                return True
+        return False
+
+    # -- path operations -----------------------------------------------------------------------
     def add_api_route(
         self, path: str, endpoint: Callable[..., Any], *, route_class_override: Any = None, **kwargs: Any
     ) -> None:
-        kwargs.setdefault("response_class", self.default_response_class)
+        kwargs["response_class"] = _value_or_default(
+            kwargs.get("response_class", Default(JSONResponse)), self.default_response_class
+        )
+        kwargs["generate_unique_id_function"] = _value_or_default(
+            kwargs.get("generate_unique_id_function") or Default(_generate_unique_id), self.generate_unique_id_function
+        )
         kwargs["tags"] = self.tags + list(kwargs.get("tags") or [])
         kwargs["dependencies"] = self.dependencies + list(kwargs.get("dependencies") or [])
         kwargs["responses"] = {**self.responses, **(kwargs.get("responses") or {})}
         kwargs["callbacks"] = self.callbacks + list(kwargs.get("callbacks") or [])
-        if kwargs.get("deprecated") is None and self.deprecated is not None:
-            kwargs["deprecated"] = self.deprecated
+        kwargs["deprecated"] = kwargs.get("deprecated") or self.deprecated
+        kwargs["include_in_schema"] = kwargs.get("include_in_schema", True) and self.include_in_schema
         route_class = route_class_override or self.route_class
         self.routes.append(route_class(self.prefix + path, endpoint, **kwargs))
+        self._mark_routes_changed()
 
     def api_route(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -616,6 +727,9 @@ class APIRouter(starlette.routing.Router):
     def options(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return self._method("OPTIONS", path, **kwargs)
 
+    def trace(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self._method("TRACE", path, **kwargs)
+
     def add_api_websocket_route(
         self,
         path: str,
@@ -626,6 +740,7 @@ class APIRouter(starlette.routing.Router):
     ) -> None:
         deps_ = self.dependencies + list(dependencies or [])
         self.routes.append(APIWebSocketRoute(self.prefix + path, endpoint, name=name, dependencies=deps_))
+        self._mark_routes_changed()
 
     def websocket(
         self, path: str, name: str | None = None, *, dependencies: Sequence[Any] | None = None
@@ -637,6 +752,7 @@ class APIRouter(starlette.routing.Router):
         return decorator
 
     # -- Starlette's plain routes (a request in, a Response out), as FastAPI keeps them --------------
+    # As in FastAPI, the router's prefix is not applied to them (only an include's prefix is).
     def add_route(
         self,
         path: str,
@@ -646,10 +762,9 @@ class APIRouter(starlette.routing.Router):
         include_in_schema: bool = True,
     ) -> None:
         self.routes.append(
-            starlette.routing.Route(
-                self.prefix + path, endpoint, methods=methods, name=name, include_in_schema=include_in_schema
-            )
+            starlette.routing.Route(path, endpoint, methods=methods, name=name, include_in_schema=include_in_schema)
         )
+        self._mark_routes_changed()
 
     def route(
         self,
@@ -665,7 +780,8 @@ class APIRouter(starlette.routing.Router):
         return decorator
 
     def add_websocket_route(self, path: str, endpoint: Callable[..., Any], name: str | None = None) -> None:
-        self.routes.append(starlette.routing.WebSocketRoute(self.prefix + path, endpoint, name=name))
+        self.routes.append(starlette.routing.WebSocketRoute(path, endpoint, name=name))
+        self._mark_routes_changed()
 
     def websocket_route(self, path: str, name: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -680,17 +796,163 @@ class APIRouter(starlette.routing.Router):
         if not callable(app):
             raise TypeError(f"app.mount() takes a StaticFiles or an ASGI application, not {type(app).__name__}")
         super().mount(path, app, name=name)
+        self._mark_routes_changed()
 
+    # -- frontends: low-priority routes ----------------------------------------------------------
+    def frontend(
+        self,
+        path: str,
+        *,
+        directory: str | os.PathLike[str],
+        fallback: Literal["auto", "index.html", "404.html"] | None = "auto",
+        check_dir: bool | Literal["auto"] = "auto",
+    ) -> None:
+        """Serve a static frontend build (``dist``) under ``path``, tried only when no path
+        operation matches: its files, else ``404.html``, or ``index.html`` for a page request."""
+        check_dir = _frontend.resolve_check_dir(directory=directory, check_dir=check_dir)
+        normalized = _frontend.normalize_path(path)
+        if self._frontend_routes is None:
+            self._frontend_routes = _frontend.FrontendRouteGroup(
+                dependencies=self.dependencies, dependency_overrides_provider=self.dependency_overrides_provider
+            )
+            self._low_priority_routes.append(self._frontend_routes)
+        self._frontend_routes.add_frontend_route(
+            _frontend.join_paths(self.prefix, normalized), directory=directory, fallback=fallback, check_dir=check_dir
+        )
+        self._mark_routes_changed()
+
+    def _iter_low_priority_routes(self) -> Iterator[Any]:
+        yield from self._low_priority_routes
+        for route in self.routes:
+            if isinstance(route, _IncludedRouter):
+                yield from route.effective_low_priority_routes()
+
+    def _match_low_priority(self, scope: dict[str, Any]) -> tuple[Any, dict[str, Any], Any, Any]:
+        """The low-priority route for the request: the most specific frontend, else the first
+        route, full matches before partial ones."""
+        Match = starlette.routing.Match
+        full: tuple[dict[str, Any], Any, Any] | None = None
+        partial: tuple[dict[str, Any], Any, Any] | None = None
+        for candidate in self._iter_low_priority_routes():
+            context = candidate if isinstance(candidate, _EffectiveRouteContext) else None
+            if context is not None and isinstance(context.original_route, APIRoute):
+                with _scope_set(scope, _FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY, context):
+                    match, child_scope = context.original_route.matches(scope)
+                route = context.original_route
+            elif context is not None:
+                match, child_scope = context.matches(scope)
+                route = context.starlette_route or context.original_route
+            else:
+                match, child_scope = candidate.matches(scope)
+                route = candidate
+            if match == Match.FULL:
+                if full is None or self._frontend_match_is_more_specific(child_scope, full[0]):
+                    full = (child_scope, route, context)
+            elif match == Match.PARTIAL and (
+                partial is None or self._frontend_match_is_more_specific(child_scope, partial[0])
+            ):
+                partial = (child_scope, route, context)
+        if full is not None:
+            return Match.FULL, *full
+        if partial is not None:
+            return Match.PARTIAL, *partial
+        return Match.NONE, {}, None, None
+
+    @staticmethod
+    def _frontend_match_is_more_specific(child_scope: dict[str, Any], previous: dict[str, Any]) -> bool:
+        specificity = _scope_entry(child_scope, _FASTAPI_FRONTEND_SPECIFICITY_KEY)
+        before = _scope_entry(previous, _FASTAPI_FRONTEND_SPECIFICITY_KEY)
+        if not isinstance(specificity, int) or not isinstance(before, int):
+            return False
+        return specificity > before
+
+    # -- Starlette's way: the router as an ASGI app ------------------------------------------------
+    async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:  # type: ignore[override]
+        """Starlette's routing (first full match, else first partial, else a slash redirect), then
+        the low-priority routes, then ``default`` (404)."""
+        assert scope["type"] in ("http", "websocket", "lifespan")
+        Match = starlette.routing.Match
+        if "router" not in scope:
+            scope["router"] = self
+        if scope["type"] == "lifespan":
+            await self.lifespan(scope, receive, send)
+            return
+        partial: tuple[Any, dict[str, Any]] | None = None
+        for route in self.routes:
+            match, child_scope = route.matches(scope)
+            if match == Match.FULL:
+                scope.update(child_scope)
+                await route.handle(scope, receive, send)
+                return
+            if match == Match.PARTIAL and partial is None:
+                partial = (route, child_scope)
+        if partial is not None:
+            route, child_scope = partial
+            scope.update(child_scope)
+            await route.handle(scope, receive, send)
+            return
+        route_path = starlette.routing.get_route_path(scope)
+        if scope["type"] == "http" and self.redirect_slashes and route_path != "/":
+            redirect_scope = dict(scope)
+            if route_path.endswith("/"):
+                redirect_scope["path"] = redirect_scope["path"].rstrip("/")
+            else:
+                redirect_scope["path"] = redirect_scope["path"] + "/"
+            for route in self.routes:
+                match, _ = route.matches(redirect_scope)
+                if match != Match.NONE:
+                    from starlette.datastructures import URL
+                    from starlette.responses import RedirectResponse
+
+                    await RedirectResponse(url=str(URL(scope=redirect_scope)))(scope, receive, send)
+                    return
+        match, child_scope, route, context = self._match_low_priority(scope)
+        if match != Match.NONE and route is not None:
+            _update_scope(scope, child_scope)
+            await _handle_route(scope, receive, send, route, context)
+            return
+        await self.default(scope, receive, send)
+
+    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        included = _scope_entry(scope, _FASTAPI_INCLUDED_ROUTER_KEY)
+        if isinstance(included, _IncludedRouter) and included.original_router is self:
+            await included._handle_selected(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def matches(self, scope: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        included = _scope_entry(scope, _FASTAPI_INCLUDED_ROUTER_KEY)
+        if isinstance(included, _IncludedRouter) and included.original_router is self:
+            match, child_scope, _, _ = included._match(scope)
+            return match, child_scope
+        return starlette.routing.Match.NONE, {}
+
+    # -- events ------------------------------------------------------------------------------------
+    def add_event_handler(self, event_type: str, func: Callable[[], Any]) -> None:
+        assert event_type in ("startup", "shutdown")
+        (self.on_startup if event_type == "startup" else self.on_shutdown).append(func)
+
+    @typing_extensions.deprecated(_ON_EVENT_DEPRECATION)
     def on_event(self, event_type: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        if event_type not in ("startup", "shutdown"):
-            raise ValueError(f"event_type must be 'startup' or 'shutdown', not {event_type!r}")
-
         def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
-            (self.on_startup if event_type == "startup" else self.on_shutdown).append(func)
+            self.add_event_handler(event_type, func)
             return func
 
         return decorator
 
+    async def _startup(self) -> None:
+        for handler in self.on_startup:
+            result = handler()
+            if inspect.isawaitable(result):
+                await result
+
+    async def _shutdown(self) -> None:
+        for handler in self.on_shutdown:
+            result = handler()
+            if inspect.isawaitable(result):
+                await result
+
+    # -- including routers ---------------------------------------------------------------------------
     def include_router(
         self,
         router: APIRouter,
@@ -698,65 +960,74 @@ class APIRouter(starlette.routing.Router):
         prefix: str = "",
         tags: list[Any] | None = None,
         dependencies: Sequence[Any] | None = None,
+        default_response_class: Any = Default(JSONResponse),
         responses: dict[Any, Any] | None = None,
+        callbacks: list[Any] | None = None,
         deprecated: bool | None = None,
         include_in_schema: bool = True,
-        callbacks: list[Any] | None = None,
-        **_: Any,
+        generate_unique_id_function: Any = Default(_generate_unique_id),
     ) -> None:
-        if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
-            raise FastAPIError("A path prefix must start with '/' and must not end with '/'")
-        for route in router.routes:
-            if isinstance(route, starlette.routing.Mount):
-                self.routes.append(Mount(self.prefix + prefix + route.path, app=route.app, name=route.name))
-                continue
-            if isinstance(route, starlette.routing.Route) and not _is_api_route(route):
-                methods = sorted(route.methods - {"HEAD"}) if route.methods is not None else None
-                self.add_route(prefix + route.path, route.endpoint, methods, route.name, route.include_in_schema)
-                continue
-            if isinstance(route, starlette.routing.WebSocketRoute) and not _is_api_route(route):
-                self.add_websocket_route(prefix + route.path, route.endpoint, name=route.name)
-                continue
-            if not isinstance(route, (APIRoute, APIWebSocketRoute)):
-                # An APIRoute of another FastAPI (a library's router built with `fastapi` while the
-                # app imports turboapi): its endpoint and options, registered as this router's own.
-                route = _adopted(route)
-            if route.is_websocket:
-                self.add_api_websocket_route(
-                    prefix + route.path,
-                    route.endpoint,
-                    name=route.name,
-                    dependencies=list(dependencies or []) + route.dependencies,
-                )
-                continue
-            self.add_api_route(
-                prefix + route.path,
-                route.endpoint,
-                # The route keeps its class (a custom route class handles its requests its way).
-                route_class_override=type(route),
-                methods=route.methods_list,
-                status_code=route.status_code,
-                response_model=route.response_model if route.response_model is not None else Default(None),
-                response_class=route.response_class if route.custom_response_class else Default(JSONResponse),
-                name=route.name,
-                tags=(tags or []) + route.tags,
-                summary=route.summary,
-                description=route.description,
-                responses={**(responses or {}), **route.responses},
-                deprecated=route.deprecated if route.deprecated is not None else deprecated,
-                operation_id=route.operation_id,
-                include_in_schema=route.include_in_schema and include_in_schema,
-                dependencies=list(dependencies or []) + route.dependencies,
-                response_model_include=route.response_model_include,
-                response_model_exclude=route.response_model_exclude,
-                response_model_by_alias=route.response_model_by_alias,
-                response_model_exclude_unset=route.response_model_exclude_unset,
-                response_model_exclude_defaults=route.response_model_exclude_defaults,
-                response_model_exclude_none=route.response_model_exclude_none,
-                openapi_extra=route.openapi_extra,
-                # FastAPI's order: this router's, then the include's, then the route's own.
-                callbacks=list(callbacks or []) + list(route.callbacks or []),
-            )
+        """Serve ``router``'s routes under ``prefix`` with what this include adds. The router stays
+        live: routes added to it later are served and documented too."""
+        if not isinstance(router, APIRouter):
+            # Another FastAPI's router (a library built on `fastapi` while the app imports turboapi).
+            router = _adopted_router(router)
+        assert self is not router, (
+            "Cannot include the same APIRouter instance into itself. Did you mean to include a different router?"
+        )
+        assert not router._contains_router(self), (
+            "Cannot include an APIRouter instance that already includes this router. "
+            "Did you mean to include a different router?"
+        )
+        if prefix:
+            assert prefix.startswith("/"), "A path prefix must start with '/'"
+            assert not prefix.endswith("/"), "A path prefix must not end with '/', as the routes will start with '/'"
+        else:
+            for route, context in _iter_routes_with_context(router.routes):
+                shown = route if context is None else (context.starlette_route or context)
+                path = getattr(shown, "path", None)
+                if path is not None and not path:
+                    name = getattr(shown, "name", "unknown")
+                    raise FastAPIError(f"Prefix and path cannot be both empty (path operation: {name})")
+        include = _RouterIncludeContext.for_include(
+            parent_router=self,
+            included_router=router,
+            prefix=prefix,
+            tags=tags,
+            dependencies=dependencies,
+            default_response_class=default_response_class,
+            responses=responses,
+            callbacks=callbacks,
+            deprecated=deprecated,
+            include_in_schema=include_in_schema,
+            generate_unique_id_function=generate_unique_id_function,
+        )
+        self.routes.append(_IncludedRouter(router, include))
+        self._mark_routes_changed()
+        for handler in router.on_startup:
+            self.add_event_handler("startup", handler)
+        for handler in router.on_shutdown:
+            self.add_event_handler("shutdown", handler)
+        self.lifespan_context = _merge_lifespan_context(self.lifespan_context, router.lifespan_context)
+
+
+def _adopted_router(router: Any) -> APIRouter:
+    """Another FastAPI's APIRouter as this package's: its routes adopted, in order."""
+    adopted = APIRouter()
+    for route in getattr(router, "routes", []):
+        if hasattr(route, "original_router") and hasattr(route, "include_context"):
+            # FastAPI 0.141's included router: its effective routes, flattened.
+            for context in route.effective_route_contexts():
+                original = context.original_route
+                if _is_api_route(original) and getattr(context, "dependant", None) is not None:
+                    adopted.routes.append(_adopted(context))
+                elif getattr(context, "starlette_route", None) is not None:
+                    adopted.routes.append(context.starlette_route)
+            continue
+        adopted.routes.append(route if not _is_api_route(route) or isinstance(route, PlannedRoute) else _adopted(route))
+    adopted.on_startup = list(getattr(router, "on_startup", []) or [])
+    adopted.on_shutdown = list(getattr(router, "on_shutdown", []) or [])
+    return adopted
 
 
 def _is_api_route(route: Any) -> bool:
@@ -905,9 +1176,10 @@ class APIWebSocketRoute(DependantView, PlannedRoute, starlette.routing.WebSocket
     async def run(self, solved: tuple[dict[str, Any], list[tuple[int, Any]], Any]) -> None:
         kwargs, pending, data = solved
         # The ASGI way made the WebSocket already (Starlette's, over the connection's scope).
-        websocket = request_for(data, self._application) if data.websocket is None else None
+        websocket = request_for(data, self._application, self) if data.websocket is None else None
         if websocket is None:
             websocket = WebSocket(data, app=self._application)
+            websocket._shared.route = self  # for scope["route"]
         try:
             if self.signature.simple:
                 try:
@@ -942,7 +1214,7 @@ class APIWebSocketRoute(DependantView, PlannedRoute, starlette.routing.WebSocket
         self, kwargs: dict[str, Any], pending: list[tuple[int, Any]], data: Any, websocket: Any
     ) -> None:
         runner = self.runner
-        scope = RequestScope(kwargs, pending, data, self._application)
+        scope = RequestScope(kwargs, pending, data, self._application, self)
         scope._request = websocket
         # The exits of `yield` dependencies run when the endpoint has returned, as FastAPI's.
         async with contextlib.AsyncExitStack() as stack:
@@ -955,14 +1227,578 @@ class APIWebSocketRoute(DependantView, PlannedRoute, starlette.routing.WebSocket
                 await self.endpoint(**values)
 
 
+# -- included routers: FastAPI 0.141's model ------------------------------------------------------
+# `include_router` keeps the included router live in its parent's routes (an `_IncludedRouter`):
+# what the include adds (prefix, tags, dependencies...) is applied when the routes are read, so a
+# route added to a router after it was included is served and documented too. The core serves the
+# flattened result (see routetable.py); Starlette's way (`APIRouter.app`) walks the same contexts.
+
+#: The request scope's key for FastAPI's own per-request entries.
+_FASTAPI_SCOPE_KEY = "fastapi"
+_FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY = "effective_route_context"
+_FASTAPI_FRONTEND_PATH_KEY = "frontend_path"
+_FASTAPI_FRONTEND_SPECIFICITY_KEY = "frontend_specificity"
+_FASTAPI_INCLUDED_ROUTER_KEY = "included_router"
+_SCOPE_MISSING = object()
+#: The included route whose handler ``APIRoute.get_route_handler`` is making (see ``APIRoute.handle``).
+_effective_route_context_var: ContextVar[Any] = ContextVar("turboapi_effective_route_context", default=None)
+
+
+def _value_or_default(first: Any, *others: Any) -> Any:
+    """The first value that is not a ``Default(...)``; else the first (FastAPI's get_value_or_default)."""
+    for value in (first, *others):
+        if not isinstance(value, _Default):
+            return value
+    return first
+
+
+def _get_fastapi_scope(scope: dict[str, Any]) -> dict[str, Any]:
+    fastapi_scope = scope.setdefault(_FASTAPI_SCOPE_KEY, {})
+    assert isinstance(fastapi_scope, dict)
+    return fastapi_scope
+
+
+def _update_scope(scope: dict[str, Any], child_scope: dict[str, Any]) -> None:
+    """``scope.update(child_scope)``, FastAPI's own entries merged rather than replaced."""
+    fastapi_child = child_scope.get(_FASTAPI_SCOPE_KEY)
+    for key, value in child_scope.items():
+        if key != _FASTAPI_SCOPE_KEY:
+            scope[key] = value
+    if isinstance(fastapi_child, dict):
+        _get_fastapi_scope(scope).update(fastapi_child)
+
+
+def _scope_entry(scope: dict[str, Any], key: str) -> Any:
+    fastapi_scope = scope.get(_FASTAPI_SCOPE_KEY)
+    return fastapi_scope.get(key) if isinstance(fastapi_scope, dict) else None
+
+
+def _restore_fastapi_scope_key(scope: dict[str, Any], key: str, previous: Any) -> None:
+    """Put back what ``scope["fastapi"][key]`` was before a tentative match set it."""
+    fastapi_scope = scope.get(_FASTAPI_SCOPE_KEY)
+    if not isinstance(fastapi_scope, dict):
+        return
+    if previous is _SCOPE_MISSING:
+        fastapi_scope.pop(key, None)
+    else:
+        fastapi_scope[key] = previous
+
+
+@contextlib.contextmanager
+def _scope_set(scope: dict[str, Any], key: str, value: Any) -> Any:
+    fastapi_scope = _get_fastapi_scope(scope)
+    previous = fastapi_scope.get(key, _SCOPE_MISSING)
+    fastapi_scope[key] = value
+    try:
+        yield
+    finally:
+        _restore_fastapi_scope_key(scope, key, previous)
+
+
+@dataclasses.dataclass
+class _RouterIncludeContext:
+    """What one ``include_router`` (and the includes above it) adds to the included router's routes."""
+
+    included_router: APIRouter
+    prefix: str = ""
+    tags: list[Any] = dataclasses.field(default_factory=list)
+    dependencies: list[Any] = dataclasses.field(default_factory=list)
+    default_response_class: Any = dataclasses.field(default_factory=lambda: Default(JSONResponse))
+    responses: dict[Any, Any] = dataclasses.field(default_factory=dict)
+    callbacks: list[Any] = dataclasses.field(default_factory=list)
+    deprecated: bool | None = None
+    include_in_schema: bool = True
+    generate_unique_id_function: Any = dataclasses.field(default_factory=lambda: Default(_generate_unique_id))
+    strict_content_type: Any = dataclasses.field(default_factory=lambda: Default(True))
+    dependency_overrides_provider: Any = None
+
+    @classmethod
+    def for_include(
+        cls,
+        *,
+        parent_router: APIRouter,
+        included_router: APIRouter,
+        prefix: str = "",
+        tags: list[Any] | None = None,
+        dependencies: Sequence[Any] | None = None,
+        default_response_class: Any = Default(JSONResponse),
+        responses: dict[Any, Any] | None = None,
+        callbacks: list[Any] | None = None,
+        deprecated: bool | None = None,
+        include_in_schema: bool = True,
+        generate_unique_id_function: Any = Default(_generate_unique_id),
+    ) -> _RouterIncludeContext:
+        # The parent router's own settings come first, as its add_api_route applies them.
+        return cls(
+            included_router=included_router,
+            prefix=parent_router.prefix + prefix,
+            tags=[*parent_router.tags, *(tags or [])],
+            dependencies=[*parent_router.dependencies, *(dependencies or [])],
+            default_response_class=_value_or_default(default_response_class, parent_router.default_response_class),
+            responses={**parent_router.responses, **(responses or {})},
+            callbacks=[*parent_router.callbacks, *(callbacks or [])],
+            deprecated=deprecated or parent_router.deprecated,
+            include_in_schema=parent_router.include_in_schema and include_in_schema,
+            generate_unique_id_function=_value_or_default(
+                generate_unique_id_function, parent_router.generate_unique_id_function
+            ),
+            strict_content_type=parent_router.strict_content_type,
+            dependency_overrides_provider=parent_router.dependency_overrides_provider,
+        )
+
+    def combine(self, child: _RouterIncludeContext) -> _RouterIncludeContext:
+        """``child`` (an include inside the router this context includes) seen from here."""
+        return _RouterIncludeContext(
+            included_router=child.included_router,
+            prefix=self.prefix + child.prefix,
+            tags=[*self.tags, *child.tags],
+            dependencies=[*self.dependencies, *child.dependencies],
+            default_response_class=_value_or_default(child.default_response_class, self.default_response_class),
+            responses={**self.responses, **child.responses},
+            callbacks=[*self.callbacks, *child.callbacks],
+            deprecated=self.deprecated or child.deprecated,
+            include_in_schema=self.include_in_schema and child.include_in_schema,
+            generate_unique_id_function=_value_or_default(
+                child.generate_unique_id_function, self.generate_unique_id_function
+            ),
+            strict_content_type=_value_or_default(child.strict_content_type, self.strict_content_type),
+            dependency_overrides_provider=self.dependency_overrides_provider,
+        )
+
+    def path_for(self, route: Any) -> str:
+        return self.prefix + route.path
+
+
+def _effective_api_route(route: APIRoute, include: _RouterIncludeContext) -> APIRoute:
+    """The route as its includes make it: a planned ``APIRoute`` of its own (the core runs its
+    plan; OpenAPI documents it), built like FastAPI's effective route state."""
+    included = include.included_router
+    effective = APIRoute(
+        include.path_for(route),
+        route.endpoint,
+        methods=route.methods_list,
+        status_code=route.status_code,
+        response_model=route.declared_response_model,
+        response_class=_value_or_default(
+            route.declared_response_class, included.default_response_class, include.default_response_class
+        ),
+        name=route.name,
+        tags=[*include.tags, *route.tags],
+        summary=route.summary,
+        description=route.description,
+        response_description=route.response_description,
+        responses={**include.responses, **route.responses},
+        deprecated=route.deprecated or include.deprecated,
+        operation_id=route.operation_id,
+        include_in_schema=route.include_in_schema and include.include_in_schema,
+        dependencies=[*include.dependencies, *route.dependencies],
+        response_model_include=route.response_model_include,
+        response_model_exclude=route.response_model_exclude,
+        response_model_by_alias=route.response_model_by_alias,
+        response_model_exclude_unset=route.response_model_exclude_unset,
+        response_model_exclude_defaults=route.response_model_exclude_defaults,
+        response_model_exclude_none=route.response_model_exclude_none,
+        openapi_extra=route.openapi_extra,
+        callbacks=[*include.callbacks, *(route.callbacks or [])],
+        generate_unique_id_function=_value_or_default(
+            route.generate_unique_id_function,
+            included.generate_unique_id_function,
+            include.generate_unique_id_function,
+        ),
+    )
+    # What a request's scope reports (`scope["route"]`): the route the user registered.
+    effective.original_route = route
+    return effective
+
+
+class _EffectiveRouteContext:
+    """One route of an included router as the includes make it. For an ``APIRoute``, ``route`` is
+    its planned effective copy (attributes read here are the copy's); for a Starlette route or
+    mount, ``starlette_route`` is a copy under the include's prefix; for a frontend group,
+    ``frontend_prefix`` and the include's dependencies."""
+
+    def __init__(
+        self,
+        original_route: Any,
+        *,
+        route: APIRoute | None = None,
+        starlette_route: Any = None,
+        frontend_prefix: str = "",
+    ) -> None:
+        self.original_route = original_route
+        self.route = route
+        self.starlette_route = starlette_route
+        self.frontend_prefix = frontend_prefix
+        if route is not None:
+            route._effective_context = self
+
+    def __getattr__(self, name: str) -> Any:
+        target = self.__dict__.get("route") or self.__dict__.get("starlette_route")
+        if target is None:
+            raise AttributeError(name)
+        return getattr(target, name)
+
+    def __repr__(self) -> str:
+        return f"<effective {self.original_route!r} at {getattr(self, 'path', None)!r}>"
+
+    @classmethod
+    def for_frontend_group(cls, group: Any, include: _RouterIncludeContext) -> _EffectiveRouteContext:
+        context = cls(group, frontend_prefix=include.prefix)
+        context.dependencies = [*include.dependencies, *group.dependencies]
+        context.dependency_overrides_provider = include.dependency_overrides_provider
+        return context
+
+    def matches(self, scope: dict[str, Any]) -> tuple[starlette.routing.Match, dict[str, Any]]:
+        if getattr(self.original_route, "is_frontend_group", False):
+            return self.original_route.matches_with_prefix(scope, self.frontend_prefix)  # type: ignore[no-any-return]
+        if self.route is not None:
+            if scope["type"] != "http":
+                return starlette.routing.Match.NONE, {}
+            return starlette.routing.Route.matches(self.route, scope)
+        assert self.starlette_route is not None
+        return self.starlette_route.matches(scope)  # type: ignore[no-any-return]
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        target = self.route if self.route is not None else self.starlette_route
+        if target is None:
+            raise NoMatchFound(name, path_params)
+        return target.url_path_for(name, **path_params)
+
+
+@dataclasses.dataclass(frozen=True)
+class RouteContext:
+    """A route as a request reaches it: ``route`` (the one registered), and for a route of an
+    included router its effective form (path, tags, dependencies... with the includes applied)."""
+
+    route: Any
+    _route_context: _EffectiveRouteContext | None = dataclasses.field(default=None, repr=False)
+
+    @property
+    def original_route(self) -> Any:
+        return self._route_context.original_route if self._route_context is not None else self.route
+
+    @property
+    def _effective_route(self) -> Any:
+        return self._route_context if self._route_context is not None else self.route
+
+    @property
+    def path(self) -> str | None:
+        return getattr(self._effective_route, "path", None)
+
+    @property
+    def path_format(self) -> str | None:
+        return getattr(self._effective_route, "path_format", None)
+
+    @property
+    def name(self) -> str | None:
+        return getattr(self._effective_route, "name", None)
+
+    @property
+    def methods(self) -> set[str] | None:
+        return getattr(self._effective_route, "methods", None)
+
+    @property
+    def endpoint(self) -> Callable[..., Any] | None:
+        return getattr(self._effective_route, "endpoint", None)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._effective_route, name)
+
+
+@dataclasses.dataclass(eq=False)
 class _IncludedRouter(starlette.routing.BaseRoute):
-    """FastAPI 0.141 keeps an included router in its parent's routes as one route of this type.
-    turboapi's ``include_router`` copies the included routes instead, so no route list holds one;
-    the class is here for libraries that look for it (fastapi-pagination matches routes on it)."""
+    """An included router in its parent's routes, with what the include adds. Its effective routes
+    are built when read and kept until a router below changes (``_get_routes_version``)."""
+
+    original_router: APIRouter
+    include_context: _RouterIncludeContext
+    _effective_routes_lock: Any = dataclasses.field(default_factory=threading.Lock, repr=False)
+    _effective_candidates: list[Any] = dataclasses.field(default_factory=list, repr=False)
+    _effective_candidates_version: int | None = dataclasses.field(default=None, repr=False)
+    _effective_low_priority_routes: list[Any] = dataclasses.field(default_factory=list, repr=False)
+    _effective_low_priority_routes_version: int | None = dataclasses.field(default=None, repr=False)
+
+    def _child(self, route: _IncludedRouter) -> _IncludedRouter:
+        return _IncludedRouter(route.original_router, self.include_context.combine(route.include_context))
+
+    def effective_candidates(self) -> list[Any]:
+        """The included router's routes in order: effective contexts, and nested includes."""
+        version = self.original_router._get_routes_version()
+        if version == self._effective_candidates_version:
+            return self._effective_candidates
+        with self._effective_routes_lock:
+            version = self.original_router._get_routes_version()
+            if version == self._effective_candidates_version:
+                return self._effective_candidates
+            candidates: list[Any] = []
+            for route in self.original_router.routes:
+                if isinstance(route, _IncludedRouter):
+                    candidates.append(self._child(route))
+                    continue
+                context = self._build_effective_context(route)
+                if context is not None:
+                    candidates.append(context)
+            self._effective_candidates = candidates
+            self._effective_candidates_version = version
+            return candidates
+
+    def effective_low_priority_routes(self) -> list[_EffectiveRouteContext]:
+        version = self.original_router._get_routes_version()
+        if version == self._effective_low_priority_routes_version:
+            return self._effective_low_priority_routes
+        with self._effective_routes_lock:
+            version = self.original_router._get_routes_version()
+            if version == self._effective_low_priority_routes_version:
+                return self._effective_low_priority_routes
+            found: list[_EffectiveRouteContext] = []
+            for route in self.original_router._low_priority_routes:
+                context = self._build_effective_context(route)
+                if context is not None:
+                    found.append(context)
+            for route in self.original_router.routes:
+                if isinstance(route, _IncludedRouter):
+                    found.extend(self._child(route).effective_low_priority_routes())
+            self._effective_low_priority_routes = found
+            self._effective_low_priority_routes_version = version
+            return found
+
+    def _build_effective_context(self, route: Any) -> _EffectiveRouteContext | None:
+        include = self.include_context
+        if isinstance(route, APIRoute):
+            return _EffectiveRouteContext(route, route=_effective_api_route(route, include))
+        if getattr(route, "is_frontend_group", False):
+            return _EffectiveRouteContext.for_frontend_group(route, include)
+        if isinstance(route, APIWebSocketRoute):
+            copy = APIWebSocketRoute(
+                include.path_for(route),
+                route.endpoint,
+                name=route.name,
+                dependencies=[*include.dependencies, *route.dependencies],
+            )
+            copy.original_route = route
+            return _EffectiveRouteContext(route, starlette_route=copy)
+        if isinstance(route, starlette.routing.Route):
+            methods = list(route.methods or []) if route.methods is not None else None
+            plain = starlette.routing.Route(
+                include.path_for(route),
+                endpoint=route.endpoint,
+                methods=methods,
+                name=route.name,
+                include_in_schema=route.include_in_schema,
+            )
+            return _EffectiveRouteContext(route, starlette_route=plain)
+        if isinstance(route, starlette.routing.WebSocketRoute):
+            socket = starlette.routing.WebSocketRoute(include.path_for(route), route.endpoint, name=route.name)
+            return _EffectiveRouteContext(route, starlette_route=socket)
+        if isinstance(route, starlette.routing.Mount):
+            mount = copy_module.copy(route)
+            mount.path = include.path_for(route).rstrip("/")
+            mount.path_regex, mount.path_format, mount.param_convertors = compile_path(mount.path + "/{path:path}")
+            return _EffectiveRouteContext(route, starlette_route=mount)
+        if isinstance(route, starlette.routing.Host):
+            app = route.app
+            if include.prefix:
+                app = starlette.routing.Router(routes=[starlette.routing.Mount(include.prefix, app=route.app)])
+            host = starlette.routing.Host(route.host, app=app, name=route.name)
+            return _EffectiveRouteContext(route, starlette_route=host)
+        return None
+
+    def _match(self, scope: dict[str, Any]) -> tuple[Any, dict[str, Any], Any, _EffectiveRouteContext | None]:
+        """(match, child scope, route to handle, its effective context): the first full match,
+        else the first partial one, as Starlette's router."""
+        Match = starlette.routing.Match
+        partial: tuple[dict[str, Any], Any, Any] | None = None
+        for candidate in self.effective_candidates():
+            context: _EffectiveRouteContext | None
+            if isinstance(candidate, _IncludedRouter):
+                match, child_scope = candidate.matches(scope)
+                route, context = candidate, None
+            elif isinstance(candidate.original_route, APIRoute):
+                # The route's own `matches` runs (a subclass may override it), against its effective path.
+                with _scope_set(scope, _FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY, candidate):
+                    match, child_scope = candidate.original_route.matches(scope)
+                route, context = candidate.original_route, candidate
+            else:
+                match, child_scope = candidate.matches(scope)
+                route, context = candidate.starlette_route or candidate.original_route, candidate
+            if match == Match.FULL:
+                return match, child_scope, route, context
+            if match == Match.PARTIAL and partial is None:
+                partial = (child_scope, route, context)
+        if partial is not None:
+            return Match.PARTIAL, *partial
+        return Match.NONE, {}, None, None
+
+    def matches(self, scope: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        with _scope_set(scope, _FASTAPI_INCLUDED_ROUTER_KEY, self):
+            match, _ = self.original_router.matches(scope)
+        return match, {}
+
+    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        _get_fastapi_scope(scope)[_FASTAPI_INCLUDED_ROUTER_KEY] = self
+        await self.original_router.handle(scope, receive, send)
+
+    async def _handle_selected(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        match, child_scope, route, context = self._match(scope)
+        if match == starlette.routing.Match.NONE or route is None:
+            await self.original_router.default(scope, receive, send)
+            return
+        scope.update(child_scope)
+        await _handle_route(scope, receive, send, route, context)
+
+    def effective_route_contexts(self) -> Iterator[_EffectiveRouteContext]:
+        for candidate in self.effective_candidates():
+            if isinstance(candidate, _IncludedRouter):
+                yield from candidate.effective_route_contexts()
+            else:
+                yield candidate
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        for context in self.effective_route_contexts():
+            try:
+                return context.url_path_for(name, **path_params)
+            except NoMatchFound:
+                pass
+        raise NoMatchFound(name, path_params)
 
 
-__getattr__ = refuse(
-    "fastapi.routing",
-    ["RouteContext", "iter_route_contexts"],
-    "they come with FastAPI 0.141's included routers, which turboapi's include_router does not keep",
-)
+async def _handle_route(
+    scope: dict[str, Any], receive: Any, send: Any, route: Any, context: _EffectiveRouteContext | None
+) -> None:
+    """Handle a matched route; an included one with its effective context in the scope."""
+    if isinstance(route, _IncludedRouter):
+        await route.handle(scope, receive, send)
+        return
+    if context is not None:
+        _get_fastapi_scope(scope)[_FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY] = context
+        if isinstance(context.original_route, APIRoute):
+            scope["route"] = context.original_route
+            await context.original_route.handle(scope, receive, send)
+            return
+    await route.handle(scope, receive, send)
+
+
+def _iter_routes_with_context(routes: Sequence[Any]) -> Iterator[tuple[Any, _EffectiveRouteContext | None]]:
+    for route in routes:
+        if isinstance(route, _IncludedRouter):
+            for context in route.effective_route_contexts():
+                yield context.original_route, context
+        else:
+            yield route, None
+
+
+def _iter_included_route_candidates(routes: Sequence[Any]) -> Iterator[Any]:
+    """The routes as Starlette would see them: an included plain route as its prefixed copy."""
+    for route, context in _iter_routes_with_context(routes):
+        if context is not None and context.starlette_route is not None:
+            yield context.starlette_route
+        else:
+            yield route
+
+
+def iter_route_contexts(routes: Sequence[Any]) -> Iterator[RouteContext]:
+    """Every route, included routers' routes with their includes applied, as ``RouteContext``s."""
+    for route in routes:
+        if isinstance(route, RouteContext):
+            yield route
+            continue
+        for original, context in _iter_routes_with_context([route]):
+            yield RouteContext(original, context)
+
+
+def effective_routes(routes: Sequence[Any]) -> list[Any]:
+    """The routes as they are served and documented: an included ``APIRoute`` (directly, or as a
+    ``RouteContext``) as its planned effective copy, a plain route as its prefixed copy."""
+    out: list[Any] = []
+    for route in routes:
+        if isinstance(route, RouteContext):
+            context = route._route_context
+            out.append(route.route if context is None else (context.route or context.starlette_route or route.route))
+            continue
+        for original, context in _iter_routes_with_context([route]):
+            if context is None:
+                out.append(original)
+            elif context.route is not None or context.starlette_route is not None:
+                out.append(context.route or context.starlette_route)
+    return out
+
+
+# -- lifespans -------------------------------------------------------------------------------------
+class _AsyncLiftContextManager(contextlib.AbstractAsyncContextManager):  # type: ignore[type-arg]
+    """A sync context manager used as an async one (a generator lifespan)."""
+
+    def __init__(self, cm: Any) -> None:
+        self._cm = cm
+
+    async def __aenter__(self) -> Any:
+        return self._cm.__enter__()
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        return self._cm.__exit__(*exc_info)
+
+
+def _wrap_gen_lifespan_context(lifespan_context: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    manager = contextlib.contextmanager(lifespan_context)
+
+    @functools.wraps(manager)
+    def wrapper(app: Any) -> _AsyncLiftContextManager:
+        return _AsyncLiftContextManager(manager(app))
+
+    return wrapper
+
+
+def _merge_lifespan_context(original_context: Callable[[Any], Any], nested_context: Callable[[Any], Any]) -> Any:
+    """Both lifespans, the nested one inside; their states merged, the outer router's winning."""
+
+    @contextlib.asynccontextmanager
+    async def merged_lifespan(app: Any) -> Any:
+        async with original_context(app) as original_state, nested_context(app) as nested_state:
+            if nested_state is None and original_state is None:
+                yield None
+            else:
+                yield {**(nested_state or {}), **(original_state or {})}
+
+    return merged_lifespan
+
+
+class _DefaultLifespan:
+    """A router's lifespan when it has none: its ``on_startup`` and ``on_shutdown`` handlers."""
+
+    def __init__(self, router: APIRouter) -> None:
+        self._router = router
+
+    async def __aenter__(self) -> None:
+        await self._router._startup()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._router._shutdown()
+
+    def __call__(self, app: object) -> _DefaultLifespan:
+        return self
+
+
+def _lifespan_context(router: APIRouter, lifespan: Any) -> Any:
+    if lifespan is None:
+        return _DefaultLifespan(router)
+    if inspect.isasyncgenfunction(lifespan):
+        return contextlib.asynccontextmanager(lifespan)
+    if inspect.isgeneratorfunction(lifespan):
+        return _wrap_gen_lifespan_context(lifespan)
+    return lifespan
+
+
+# The frontend module builds on the names above (imported last: it imports this module).
+from . import frontend as _frontend  # noqa: E402
+
+_FRONTEND_NAMES = {
+    "_FrontendStaticFiles": "FrontendStaticFiles",
+    "_FrontendRoute": "FrontendRoute",
+    "_FrontendRouteGroup": "FrontendRouteGroup",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # FastAPI's names for the frontend classes (read late: frontend.py may still be importing).
+    if name in _FRONTEND_NAMES:
+        return getattr(_frontend, _FRONTEND_NAMES[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

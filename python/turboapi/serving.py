@@ -423,13 +423,26 @@ class Runtime:
     def startup(self) -> None:
         self._lifespans = [None] * len(self._shards)
         self.app._lifespan_states = [{} for _ in self._shards]
+        before = routetable.fingerprint(self.app)
         self._on_every_shard(self._startup)
+        changed = routetable.changed_routes(before, routetable.fingerprint(self.app))
+        if changed:
+            # The core planned the routes before the lifespan ran; a route a lifespan or startup
+            # handler changes (fastapi-pagination's add_pagination called before the routes are
+            # defined does) keeps that plan. Said loudly: its answers are not what the change asks.
+            logger.error(
+                "routes changed while the app started, after turboapi had planned them: %s. They keep "
+                "their plan; make such changes before the app starts (for fastapi-pagination: call "
+                "add_pagination(app) after the routes are defined)",
+                ", ".join(changed),
+            )
 
     def shutdown(self) -> None:
         self._on_every_shard(self._shutdown)
 
     async def _startup(self, index: int) -> None:
-        cm = self.app.lifespan_context(self.app)
+        # The router's, as Starlette runs it: libraries wrap app.router.lifespan_context.
+        cm = self.app.router.lifespan_context(self.app)
         state = await cm.__aenter__()
         self._lifespans[index] = cm
         self.app._lifespan_states[index] = dict(state or {})

@@ -334,7 +334,7 @@ def solve_simple(
         body_errors = body.values(sig.body, sig.embed_body, body_values)
     errors: list[dict[str, Any]] = []
     if route.has_model_params:
-        request = connection or request_for(data, route._application)
+        request = connection or request_for(data, route._application, route)
         raw_by_index = dict(pending)
         todo = [(i, raw_by_index.get(i)) for i, spec in enumerate(sig.params) if spec.model or i in raw_by_index]
     else:
@@ -383,7 +383,7 @@ def locate(exc: RequestValidationError, route: Any, data: Any, connection: Any =
 
 def _special_params(route: Any, sig: EndpointSignature, kwargs: dict[str, Any], data: Any, request: Any) -> None:
     if sig.request_param:
-        connection = request or request_for(data, route._application)
+        connection = request or request_for(data, route._application, route)
         for name in sig.dependant.connection_params:
             kwargs[name] = connection
     if sig.response_param:
@@ -408,9 +408,13 @@ class RequestScope:
         "function_stack",
         "after",
         "_request",
+        "route",
     )
 
-    def __init__(self, slots: dict[str, Any], pending: list[tuple[int, Any]], data: Any, app: Any) -> None:
+    def __init__(
+        self, slots: dict[str, Any], pending: list[tuple[int, Any]], data: Any, app: Any, route: Any = None
+    ) -> None:
+        self.route = route
         self.slots = slots
         self.pending = dict(pending)
         self.data = data
@@ -427,7 +431,7 @@ class RequestScope:
     @property
     def request(self) -> Any:
         if self._request is None:
-            self._request = request_for(self.data, self.app)
+            self._request = request_for(self.data, self.app, self.route)
             if self.body is not None and self.body.form is not None:
                 self._request._form = self.body.form  # request.form() is the form the fields came from
         return self._request

@@ -16,6 +16,18 @@ from .responses import StreamingResponse
 KEEPALIVE_COMMENT = b": ping\n\n"
 _PING_INTERVAL: float = 15.0
 
+#: How OpenAPI documents one event of an SSE route (``itemSchema``); a typed route's ``data``
+#: also names the item's JSON schema.
+_SSE_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "data": {"type": "string"},
+        "event": {"type": "string"},
+        "id": {"type": "string"},
+        "retry": {"type": "integer", "minimum": 0},
+    },
+}
+
 
 class EventSourceResponse(StreamingResponse):
     """``text/event-stream``; as ``response_class`` of a generator route, it streams events."""

@@ -24,7 +24,7 @@ from . import background, sse
 from .concurrency import iterate_in_threadpool
 from .dependencies import validate
 from .encoders import jsonable_encoder
-from .exceptions import ResponseValidationError
+from .exceptions import ResponseValidationError, endpoint_context
 from .responses import SendsItself, StreamingResponse, encode_chunk
 from .sse import EventSourceResponse, ServerSentEvent, format_sse_event
 
@@ -178,6 +178,8 @@ class GeneratorStream:
             and item_type is not None
             and not (isinstance(item_type, type) and issubclass(item_type, ServerSentEvent))
         )
+        #: The type each item is validated and documented as (None: items go out as they are).
+        self.item_type = item_type if typed else None
         self.item_adapter = TypeAdapter(item_type) if typed else None
 
     def response(self, items: Any, status: int, sub: Any) -> Any:
@@ -206,7 +208,9 @@ class GeneratorStream:
             return json.dumps(jsonable_encoder(item)).encode("utf-8")
         value, errors = validate(self.item_adapter, item, ("response",))
         if errors:
-            raise ResponseValidationError(errors, body=item)
+            route = self.route
+            where = endpoint_context(route.endpoint, f"{route.methods_list[0]} {route.path}")
+            raise ResponseValidationError(errors, body=item, endpoint_ctx=where)
         return self.item_adapter.dump_json(value, **self.route._dump_options)
 
     def _sse_event(self, item: Any) -> bytes:

@@ -4,6 +4,7 @@ into the real Rust pipeline (routing, extraction, validation, serialisation) wit
 from __future__ import annotations
 
 import atexit
+import contextvars
 import json
 import os
 import weakref
@@ -12,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from . import background
+from . import _eager, background
 from .serving import Runtime, Settings
 from .websockets import WebSocketDisconnect
 
@@ -30,6 +31,7 @@ class _EngineTransport(httpx.BaseTransport):
         runtime = client._ensure_runtime()
         target = request.url.raw_path.decode("ascii")
         headers = [(k.lower(), v) for k, v in request.headers.raw]
+        client._caller_context = contextvars.copy_context()
         status, out_headers, body, error = runtime.engine.handle(
             request.method, target, headers, request.read(), client.client_address, request.url.scheme
         )
@@ -64,6 +66,10 @@ class TestClient(httpx.Client):
         self._settings = Settings.resolve({"sync_workers": 4, **settings}, env=os.environ)
         self._runtime: Runtime | None = None
         self._lifespan = False
+        #: What the lifespan yielded, as Starlette's TestClient shows it (its shard 0's copy).
+        self.app_state: dict[str, Any] = {}
+        #: The context of the latest call into the app: its async work runs in a copy of it.
+        self._caller_context: contextvars.Context | None = None
         merged = {"user-agent": "testclient", **(headers or {})}
         super().__init__(
             base_url=base_url,
@@ -76,23 +82,53 @@ class TestClient(httpx.Client):
 
     def _ensure_runtime(self) -> Runtime:
         if self._runtime is None:
-            self._runtime = Runtime(self.app, self._settings, client_root_path=self.root_path)
-            self._runtime.start()
+            runtime = Runtime(self.app, self._settings, client_root_path=self.root_path)
+            runtime.start()
+            self._run_in_caller_context(runtime)
+            self._runtime = runtime
         return self._runtime
+
+    def _run_in_caller_context(self, runtime: Runtime) -> None:
+        """Start the app's async handlers in a copy of the caller's context, so a ``ContextVar``
+        the test set reaches them and their dependencies (Starlette's TestClient runs the app in a
+        copy of it too). ``def`` handlers run on the core's pool threads, each request in a fresh
+        context the TestClient cannot reach."""
+        client = weakref.ref(self)
+
+        def caller() -> contextvars.Context | None:
+            owner = client()
+            return owner._caller_context if owner is not None else None
+
+        for _thread, loop in runtime._shards:
+            _eager.caller_context[loop] = caller
+
+    @staticmethod
+    def _stop_runtime(runtime: Runtime) -> None:
+        for _thread, loop in runtime._shards:
+            _eager.caller_context.pop(loop, None)
+        runtime.stop()
 
     def __enter__(self) -> TestClient:
         runtime = self._ensure_runtime()
         runtime.startup()
         self._lifespan = True
+        states = getattr(runtime.app, "_lifespan_states", None) or [{}]
+        self.app_state.clear()
+        self.app_state.update(states[0])
         return self
 
     def __exit__(self, *args: Any) -> None:
+        """End the lifespan and stop the app's threads; the client stays usable, as Starlette's:
+        a later request, or ``with client:`` again, starts the app anew."""
+        runtime, self._runtime = self._runtime, None
+        if runtime is None:
+            return
         try:
-            if self._lifespan and self._runtime is not None:
+            if self._lifespan:
                 self._lifespan = False
-                self._runtime.shutdown()
+                runtime.shutdown()
         finally:
-            self.close()
+            self._stop_runtime(runtime)
 
     def websocket_connect(
         self, url: str, subprotocols: Sequence[str] | None = None, **kwargs: Any
@@ -111,8 +147,9 @@ class TestClient(httpx.Client):
 
     def close(self) -> None:
         runtime, self._runtime = self._runtime, None
+        self._lifespan = False
         if runtime is not None:
-            runtime.stop()
+            self._stop_runtime(runtime)
         super().close()
 
 
@@ -138,6 +175,7 @@ class WebSocketTestSession:
         client, request = self._client, self._request
         runtime = client._ensure_runtime()
         headers = [(k.lower(), v) for k, v in request.headers.raw]
+        client._caller_context = contextvars.copy_context()
         outcome = runtime.engine.connect_websocket(
             request.url.raw_path.decode("ascii"), headers, client.client_address, request.url.scheme
         )

@@ -26,8 +26,9 @@ from pydantic.fields import FieldInfo
 from typing_inspection.typing_objects import is_typealiastype
 
 from .. import params
-from ..exceptions import FastAPIError, InvalidParameterError, PydanticV1NotSupportedError
+from ..exceptions import DependencyScopeError, FastAPIError, InvalidParameterError, PydanticV1NotSupportedError
 from ..params import Undefined
+from .multipart_install import ensure_multipart_is_installed
 
 #: Callables a pool thread can run without an event loop: functions and generators.
 SYNC_KINDS = ("sync", "gen")
@@ -212,6 +213,25 @@ class BodyField:
     adapter: TypeAdapter[Any] = field(repr=False)
     info: FieldInfo = field(repr=False)
     annotation: Any = None
+    #: The type OpenAPI documents. FastAPI drops an ``Annotated`` type's metadata when the marker
+    #: is the default value (``x: Annotated[A | B, Discriminator(...)] = Body()``).
+    schema_annotation: Any = None
+
+
+def adopt_depends(value: Any) -> Any:
+    """Real FastAPI's ``Depends``/``Security`` (in a library's route, built with ``fastapi`` while the
+    app imports turboapi) as turboapi's own; anything else as it is."""
+    cls = type(value)
+    if (
+        cls.__module__ != "fastapi.params"
+        or cls.__name__ not in ("Depends", "Security")
+        or isinstance(value, params.Depends)
+    ):
+        return value
+    options = {"dependency": value.dependency, "use_cache": value.use_cache, "scope": getattr(value, "scope", None)}
+    if cls.__name__ == "Security":
+        return params.Security(**options, scopes=value.scopes)
+    return params.Depends(**options)
 
 
 def _analyze_param(
@@ -224,8 +244,10 @@ def _analyze_param(
     marker: FieldInfo | None = None
     depends: params.Depends | None = None
     type_ = annotation
+    default = adopt_depends(default)
     if get_origin(annotation) is Annotated:
         type_, *extras = get_args(annotation)
+        extras = [adopt_depends(e) for e in extras]
         found = [e for e in extras if isinstance(e, (params.Param, params.Body, params.Depends))]
         chosen = found[-1] if found else None
         kept = [e for e in extras if e is not chosen and not isinstance(e, params.Depends)]
@@ -444,7 +466,9 @@ def analyze(
     # `dependencies=[...]` of the app, routers and decorator run first, their values unused; as in
     # FastAPI their `use_cache` is not read (always cached).
     extra = [
-        _sub_dependant(replace(dep, use_cache=True), None, Any, path_param_names, flat=flat, parent_scopes=[])
+        _sub_dependant(
+            replace(adopt_depends(dep), use_cache=True), None, Any, path_param_names, flat=flat, parent_scopes=[]
+        )
         for dep in dependencies
     ]
     root.dependencies[:0] = extra
@@ -545,6 +569,7 @@ def get_dependant(
         is_path = pname in path_param_names
         type_, marker, depends, default = _analyze_param(pname, annotation, raw_default, is_path)
         if depends is not None:
+            _check_scope(dependant, depends)
             dependant.dependencies.append(
                 _sub_dependant(
                     depends, pname, _strip_annotated(type_), path_param_names, flat=flat, parent_scopes=dependant.scopes
@@ -576,10 +601,19 @@ def get_dependant(
             else:
                 marker = params.Query()
         _check_param(pname, type_, marker, is_path)
+        if isinstance(marker, params.Form):  # File too: it is a Form
+            ensure_multipart_is_installed()
         required = default is Undefined
         if isinstance(marker, params.Body):
             alias = _validation_alias(marker) or marker.alias or pname
-            dependant.body.append(BodyField(pname, alias, required, default, _adapter(type_, marker), marker, type_))
+            documented = (
+                get_args(annotation)[0]
+                if isinstance(raw_default, FieldInfo) and get_origin(annotation) is Annotated
+                else type_
+            )
+            dependant.body.append(
+                BodyField(pname, alias, required, default, _adapter(type_, marker), marker, type_, documented)
+            )
             continue
         spec = _param_spec(pname, type_, marker, default, required)
         if spec.source == "path" and spec.key not in path_param_names:
@@ -602,6 +636,16 @@ def get_dependant(
                 flat.append(spec)
             dependant.params.append(spec)
     return dependant
+
+
+def _check_scope(dependant: Dependant, depends: params.Depends) -> None:
+    """A request-scoped ``yield`` dependency outlives the response; one it uses must too (FastAPI
+    refuses a function-scoped one at start-up)."""
+    if dependant.kind in ("gen", "asyncgen") and dependant.scope in (None, "request") and depends.scope == "function":
+        name = getattr(dependant.call, "__name__", "<unnamed_callable>")
+        raise DependencyScopeError(
+            f'The dependency "{name}" has a scope of "request", it cannot depend on dependencies with scope "function".'
+        )
 
 
 def _is_upload(tp: Any) -> bool:

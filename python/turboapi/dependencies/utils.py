@@ -57,6 +57,9 @@ from .._compat import (
 from ..exceptions import DependencyScopeError, FastAPIError
 from .analysis import _analyze_param, _check_param, _DefaultFactory, _source_of, _strip_annotated, _validation_alias
 from .models import Dependant, cache_key, call_kind, computed_scope, oauth_scopes
+from .multipart_install import ensure_multipart_is_installed as ensure_multipart_is_installed
+from .multipart_install import multipart_incorrect_install_error as multipart_incorrect_install_error
+from .multipart_install import multipart_not_installed_error as multipart_not_installed_error
 
 __all__ = [
     "Dependant",
@@ -82,29 +85,6 @@ __all__ = [
 
 #: Parameters of these types are given the request's objects, not read from it.
 SPECIAL_TYPES = (Request, WebSocket, HTTPConnection, Response, StarletteBackgroundTasks)
-
-
-multipart_not_installed_error = (
-    'Form data requires "python-multipart" to be installed. \n'
-    'You can install "python-multipart" with: \n\npip install python-multipart\n'
-)
-multipart_incorrect_install_error = (
-    'Form data requires "python-multipart" to be installed. It seems you installed "multipart" instead. \n'
-    'You can remove "multipart" with: \n\npip uninstall multipart\n\n'
-    'And then install "python-multipart" with: \n\npip install python-multipart\n'
-)
-
-
-def ensure_multipart_is_installed() -> None:
-    """Forms need python-multipart (RuntimeError, as FastAPI's, when it is missing)."""
-    try:
-        import python_multipart  # noqa: F401
-    except ImportError:
-        try:
-            import multipart  # noqa: F401
-        except ImportError:
-            raise RuntimeError(multipart_not_installed_error) from None
-        raise RuntimeError(multipart_incorrect_install_error) from None
 
 
 # -- signatures ------------------------------------------------------------------------------------

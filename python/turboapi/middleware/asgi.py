@@ -55,6 +55,7 @@ class ASGILayer:
         if receive is request.receive and _unchanged(scope, routed_by, headers):
             if scope is not request.scope:
                 request.scope = scope  # a middleware's copy (``{**scope, ...}``): the route sees it
+            _mark_route(scope, request._core_next.route)
             response = with_length(await self.inner(request))
             await response(scope, receive, send)
             return
@@ -62,6 +63,19 @@ class ASGILayer:
             self._remainder_app = self._remainder()
         scope[SERVED_BY_CORE] = True
         await self._remainder_app(scope, receive, send)
+
+
+def _mark_route(scope: dict[str, Any], route: Any) -> None:
+    """What Starlette's router (and FastAPI's route) put in the scope of a matched request, which
+    middleware reads once the app has answered (starlette-exporter's path template, sentry's
+    transaction name)."""
+    if route is None or getattr(route, "is_mount", False):
+        return  # the core's own reply, or a mount (the mounted app's router marks its own)
+    route = getattr(route, "route", route)  # the Starlette route behind the core's ASGI entry
+    endpoint = getattr(route, "endpoint", None)
+    if endpoint is not None:
+        scope["endpoint"] = endpoint
+        scope["route"] = route
 
 
 def _unchanged(scope: dict[str, Any], routed_by: dict[str, Any], headers: Any) -> bool:

@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Annotated, Any
 
+import starlette.responses
 from pydantic import AnyUrl, BaseModel, TypeAdapter, create_model
 from pydantic.fields import FieldInfo
 
@@ -24,9 +25,10 @@ from .._planned import refuse
 from ..dependencies import BodyField, Dependant, ParamSpec, _unwrap
 from ..encoders import jsonable_encoder
 from ..exception_handlers import is_body_allowed_for_status_code
-from ..params import Undefined
+from ..params import Undefined, _Unset
 from ..routing import PATH_PARAM, APIRoute
 from ..security.base import SecurityBase
+from ..sse import _SSE_EVENT_SCHEMA as SSE_EVENT_SCHEMA
 
 REF_PREFIX = "#/components/schemas/"
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -72,6 +74,12 @@ def generate_unique_id(route: Any) -> str:
     return f"{operation_id}_{next(iter(route.methods)).lower()}"
 
 
+def _unique_id(route: Any) -> str:
+    """The route's ``unique_id`` (its ``generate_unique_id_function``'s answer, or its
+    operation_id), which names its operation and its generated models."""
+    return getattr(route, "unique_id", None) or generate_unique_id(route)
+
+
 def generate_operation_summary(*, route: Any, method: str) -> str:
     return route.summary or route.name.replace("_", " ").title()
 
@@ -92,12 +100,25 @@ class _Field:
         self.alias = alias
 
 
+def _documented_signature(route: Any) -> Any:
+    """The route's analysed signature; analysed again when a library added dependencies to
+    ``route.dependencies`` after registration (fastapi-pagination does), so they are documented as
+    FastAPI documents its ``route.dependant``."""
+    signature = route.signature
+    planned = [d for d in signature.dependant.dependencies if d.name is None]
+    if len(route.dependencies) == len(planned):
+        return signature
+    from .. import dependencies
+
+    return dependencies.analyze(route.endpoint, route.path_param_names, route.dependencies)
+
+
 class _RouteFields:
     """What one route contributes to the document."""
 
     def __init__(self, route: Any) -> None:
         self.route = route
-        root: Dependant = route.signature.dependant
+        root: Dependant = _documented_signature(route).dependant
         # Parameters of each distinct dependant (pre-order), grouped by source as FastAPI lists them.
         # Security schemes met on the way, with the OAuth2 scopes that reach them.
         seen: list[Any] = []
@@ -127,8 +148,13 @@ class _RouteFields:
         self.params: list[tuple[_Param, _Field]] = [p for group in by_source.values() for p in group]
         self.body = _body_field(route)
         model = route.response_model
-        unique_id = generate_unique_id(route)
+        unique_id = _unique_id(route)
         self.response = _Field(model, None, "serialization", f"Response_{unique_id}") if model is not None else None
+        #: A generator route's item type, documented as each JSON Lines item or SSE event's data.
+        item_type = getattr(getattr(route, "stream", None), "item_type", None)
+        self.stream_item = (
+            _Field(item_type, None, "serialization", f"StreamItem_{unique_id}") if item_type is not None else None
+        )
         self.extra_responses: dict[Any, _Field] = {}
         for code, response in (route.responses or {}).items():
             if isinstance(response, dict) and response.get("model") is not None:
@@ -146,7 +172,7 @@ class _RouteFields:
         # Callbacks' fields first, as FastAPI collects them.
         out = [f for _, fields in self.callbacks if fields is not None for f in fields.fields()]
         out += [f for _, f in self.params]
-        out += [f for f in (self.body, self.response) if f is not None]
+        out += [f for f in (self.body, self.response, self.stream_item) if f is not None]
         return out + list(self.extra_responses.values())
 
 
@@ -201,27 +227,41 @@ def _param_alias(spec: ParamSpec) -> str:
 
 def _body_field(route: Any) -> _Field | None:
     sig = route.signature
-    fields: list[BodyField] = [f for d in sig.dependant.walk() for f in d.body]
+    # A body value several dependants declare (the same name) is one value, as FastAPI counts it.
+    by_name: dict[str, BodyField] = {}
+    for dependant in sig.dependant.walk():
+        for body_field in dependant.body:
+            by_name.setdefault(body_field.name, body_field)
+    fields = list(by_name.values())
     if not fields:
         return None
     if len(fields) == 1 and not sig.embed_body:
         only = fields[0]
-        return _Field(only.annotation, _with_default(only.info, only.required, only.default), "validation", only.alias)
+        info = _with_default(only.info, only.required, only.default)
+        return _Field(_documented_type(only), info, "validation", only.alias)
     # Several body values (or embed=True): one model named after the operation, as FastAPI does.
     definitions: dict[str, Any] = {}
     for f in fields:
         info = _with_default(copy.copy(f.info), f.required, f.default)
-        definitions[f.name] = (f.annotation, info)
+        definitions[f.name] = (_documented_type(f), info)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = create_model(f"Body_{generate_unique_id(route)}", **definitions)  # type: ignore[call-overload]
-    kind: type[params.Body] = params.Body
+        model = create_model(f"Body_{_unique_id(route)}", **definitions)  # type: ignore[call-overload]
+    default = ... if any(f.required for f in fields) else None
     if any(isinstance(f.info, params.File) for f in fields):
-        kind = params.File
-    elif any(isinstance(f.info, params.Form) for f in fields):
-        kind = params.Form
-    required = any(f.required for f in fields)
-    return _BodyModel(model, kind(... if required else None))
+        return _BodyModel(model, params.File(default))
+    if any(isinstance(f.info, params.Form) for f in fields):
+        return _BodyModel(model, params.Form(default))
+    # JSON values that all name one other media type are documented under it.
+    media_types = {f.info.media_type for f in fields if isinstance(f.info, params.Body)}
+    if len(media_types) == 1:
+        return _BodyModel(model, params.Body(default, media_type=media_types.pop()))
+    return _BodyModel(model, params.Body(default))
+
+
+def _documented_type(body_field: BodyField) -> Any:
+    documented = body_field.schema_annotation
+    return documented if documented is not None else body_field.annotation
 
 
 class _BodyModel(_Field):
@@ -261,9 +301,7 @@ def _parameters(route_fields: _RouteFields, mapping: dict[Any, Any]) -> list[dic
         }
         if info.description:
             parameter["description"] = info.description
-        examples = getattr(info, "openapi_examples", None)
-        if examples:
-            parameter["examples"] = jsonable_encoder(examples)
+        _add_examples(parameter, info)
         if getattr(info, "deprecated", None):
             parameter["deprecated"] = True
         out.append(parameter)
@@ -280,12 +318,20 @@ def _request_body(field: _Field, mapping: dict[Any, Any]) -> dict[str, Any]:
     if required:
         body["required"] = True
     content: dict[str, Any] = {"schema": _schema(field, mapping)}
-    examples = getattr(info, "openapi_examples", None)
-    if examples:
-        content["examples"] = jsonable_encoder(examples)
+    _add_examples(content, info)
     media_type = getattr(info, "media_type", "application/json")
     body["content"] = {media_type: content}
     return body
+
+
+def _add_examples(target: dict[str, Any], info: Any) -> None:
+    """``openapi_examples``, else the deprecated singular ``example=``, as FastAPI writes them."""
+    examples = getattr(info, "openapi_examples", None)
+    example = getattr(info, "example", _Unset)
+    if examples:
+        target["examples"] = jsonable_encoder(examples)
+    elif example is not _Unset:
+        target["example"] = jsonable_encoder(example)
 
 
 def _default_status(response_class: Any) -> str:
@@ -299,9 +345,8 @@ def _operation(
     mapping: dict[Any, Any],
     defs: dict[str, Any],
     security_schemes: dict[str, Any],
+    operation_ids: set[str],
 ) -> dict[str, Any]:
-    from ..responses import JSONResponse
-
     route = route_fields.route
     operation: dict[str, Any] = {}
     if route.tags:
@@ -309,7 +354,10 @@ def _operation(
     operation["summary"] = generate_operation_summary(route=route, method=method)
     if route.description:
         operation["description"] = route.description
-    operation["operationId"] = route.operation_id or generate_unique_id(route)
+    operation["operationId"] = operation_id = route.operation_id or _unique_id(route)
+    if operation_id in operation_ids:
+        _warn_duplicate(operation_id, route.endpoint)
+    operation_ids.add(operation_id)
     if route.deprecated:
         operation["deprecated"] = route.deprecated
     merged: dict[str, list[str]] = {}
@@ -325,15 +373,21 @@ def _operation(
     if method in METHODS_WITH_BODY and route_fields.body is not None:
         operation["requestBody"] = _request_body(route_fields.body, mapping)
     if getattr(route, "callbacks", None):
-        operation["callbacks"] = _callbacks(route_fields, mapping)
+        operation["callbacks"] = _callbacks(route_fields, mapping, operation_ids)
     response_class = route.response_class
     status = str(route.status_code) if route.status_code is not None else _default_status(response_class)
     responses = operation.setdefault("responses", {})
     responses.setdefault(status, {})["description"] = route.response_description
     media_type = getattr(response_class, "media_type", None)
-    if is_body_allowed_for_status_code(route.status_code) and media_type:
+    stream_mode = getattr(getattr(route, "stream", None), "mode", None)
+    if not is_body_allowed_for_status_code(route.status_code):
+        pass
+    elif stream_mode in ("jsonl", "sse"):
+        responses[status].setdefault("content", {}).update(_stream_content(stream_mode, route_fields, mapping))
+    elif media_type:
         schema: dict[str, Any] = {"type": "string"}
-        if isinstance(response_class, type) and issubclass(response_class, JSONResponse):
+        # Starlette's JSONResponse, as FastAPI checks: a route may name Starlette's class itself.
+        if isinstance(response_class, type) and issubclass(response_class, starlette.responses.JSONResponse):
             schema = _schema(route_fields.response, mapping) if route_fields.response is not None else {}
         responses[status].setdefault("content", {}).setdefault(media_type, {})["schema"] = schema
     for code, extra in (route.responses or {}).items():
@@ -365,35 +419,72 @@ def _operation(
     return operation
 
 
-def _callbacks(route_fields: _RouteFields, mapping: dict[Any, Any]) -> dict[str, Any]:
+def _stream_content(mode: str, route_fields: _RouteFields, mapping: dict[Any, Any]) -> dict[str, Any]:
+    """A generator route's response content: each JSON Lines item, or each SSE event (its data
+    the item as JSON when the items are typed), as an OpenAPI 3.2 ``itemSchema``."""
+    item = route_fields.stream_item
+    item_schema = _schema(item, mapping) if item is not None else None
+    if mode == "jsonl":
+        return {"application/jsonl": {"itemSchema": item_schema or {}}}
+    event = copy.deepcopy(SSE_EVENT_SCHEMA)
+    if item_schema is not None:
+        event["required"] = ["data"]
+        event["properties"]["data"] = {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": item_schema,
+        }
+    return {"text/event-stream": {"itemSchema": event}}
+
+
+def _warn_duplicate(operation_id: str, endpoint: Any) -> None:
+    message = (
+        f"Duplicate Operation ID {operation_id} for function {getattr(endpoint, '__name__', '<unnamed_endpoint>')}"
+    )
+    file_name = getattr(endpoint, "__globals__", {}).get("__file__")
+    if file_name:
+        message += f" at {file_name}"
+    warnings.warn(message, stacklevel=1)
+
+
+def _callbacks(route_fields: _RouteFields, mapping: dict[Any, Any], operation_ids: set[str]) -> dict[str, Any]:
     """The operation's ``callbacks``: ``{name: {path as written: path item}}``. The path stays raw
     (a runtime expression like ``{$request.body.url}``). As in FastAPI, the components a callback
     needs (its 422 models, its security schemes) are dropped: throwaway dicts collect them."""
     out: dict[str, Any] = {}
     for callback, fields in route_fields.callbacks:
-        item = _path_item(fields, mapping, {}, {}) if fields is not None else {}
+        item = _path_item(fields, mapping, {}, {}, operation_ids) if fields is not None else {}
         out[callback.name] = {callback.path: item}
     return out
 
 
 def _path_item(
-    route_fields: _RouteFields, mapping: dict[Any, Any], defs: dict[str, Any], security_schemes: dict[str, Any]
+    route_fields: _RouteFields,
+    mapping: dict[Any, Any],
+    defs: dict[str, Any],
+    security_schemes: dict[str, Any],
+    operation_ids: set[str],
 ) -> dict[str, Any]:
-    """One route's operations, by lower-case method."""
+    """One route's operations, by lower-case method; ``operation_ids`` collects their ids, to
+    warn about one used twice in the document."""
     return {
-        method.lower(): _operation(route_fields, method, mapping, defs, security_schemes)
+        method.lower(): _operation(route_fields, method, mapping, defs, security_schemes, operation_ids)
         for method in route_fields.route.methods_list
     }
 
 
 def _path_items(
-    documented: list[_RouteFields], mapping: dict[Any, Any], defs: dict[str, Any], security_schemes: dict[str, Any]
+    documented: list[_RouteFields],
+    mapping: dict[Any, Any],
+    defs: dict[str, Any],
+    security_schemes: dict[str, Any],
+    operation_ids: set[str],
 ) -> dict[str, dict[str, Any]]:
     """``paths`` (or ``webhooks``): the routes' operations under each path as OpenAPI writes it."""
     items: dict[str, dict[str, Any]] = {}
     for route_fields in documented:
         path = path_format(route_fields.route.path)
-        items.setdefault(path, {}).update(_path_item(route_fields, mapping, defs, security_schemes))
+        items.setdefault(path, {}).update(_path_item(route_fields, mapping, defs, security_schemes, operation_ids))
     return items
 
 
@@ -438,15 +529,21 @@ def get_openapi(
     output: dict[str, Any] = {"openapi": openapi_version, "info": info}
     if servers:
         output["servers"] = servers
+    from ..routing import effective_routes
+
+    # Included routers and route contexts as the routes they serve (FastAPI 0.141's include model).
+    routes = effective_routes(routes)
     # Path operations only (as FastAPI): Starlette's plain routes and mounts are not documented.
     documented = [_RouteFields(r) for r in routes if isinstance(r, APIRoute) and r.include_in_schema]
     # Webhooks are documented like routes (their models in components too) but under `webhooks`.
-    documented_webhooks = [_RouteFields(r) for r in webhooks or [] if getattr(r, "include_in_schema", True)]
+    webhooks = effective_routes(webhooks or [])
+    documented_webhooks = [_RouteFields(r) for r in webhooks if getattr(r, "include_in_schema", True)]
     all_fields = [f for rf in documented + documented_webhooks for f in rf.fields()]
     mapping, definitions = _definitions(all_fields) if all_fields else ({}, {})
     security_schemes: dict[str, Any] = {}
-    paths = _path_items(documented, mapping, definitions, security_schemes)
-    webhook_paths = _path_items(documented_webhooks, mapping, definitions, security_schemes)
+    operation_ids: set[str] = set()
+    paths = _path_items(documented, mapping, definitions, security_schemes, operation_ids)
+    webhook_paths = _path_items(documented_webhooks, mapping, definitions, security_schemes, operation_ids)
     components: dict[str, Any] = {}
     if security_schemes:
         components["securitySchemes"] = security_schemes
