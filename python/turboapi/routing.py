@@ -36,6 +36,7 @@ from .exceptions import (
 from .requests import Request, request_for
 from .responses import RESPONSE_TYPES, JSONResponse, Response
 from .solving import DependencyRunner, RequestScope, solve_simple
+from .sse import _PING_INTERVAL as _PING_INTERVAL  # fastapi.routing has it; streaming reads it
 from .streaming import GeneratorStream, is_generator_function, stream_item_type
 from .websockets import WebSocket
 
@@ -258,6 +259,20 @@ class PlannedRoute:
             "exclude_none": self.response_model_exclude_none,
         }
 
+    def _endpoint_ctx(self, method: str | None = None, data: Any = None) -> Any:
+        """FastAPI's ``endpoint_ctx`` of an error in this route (built only when there is one);
+        ``data``'s root path (a mount's prefix) goes in front of the route's path."""
+        from .exceptions import endpoint_context
+
+        method = method or (self.methods_list[0] if self.methods_list else "GET")
+        root = getattr(data, "root_path", None) or ""
+        if data is not None and not root:
+            from .requests import _Shared
+
+            connection = data.shared_state(_Shared).request  # came the ASGI way (a mounted app)
+            root = connection.scope.get("root_path", "") if connection is not None else ""
+        return endpoint_context(self.endpoint, f"{method} {root.rstrip('/')}{self.path}")
+
     def render(self, result: Any, sub: Any) -> Any:
         """JSON bytes of a non-Response result, or a Response when the route shapes it
         (response_class, or headers/status set on a `Response` parameter)."""
@@ -267,7 +282,7 @@ class PlannedRoute:
         if self.response_adapter is not None:
             value, errors = deps.validate(self.response_adapter, result, ("response",))
             if errors:
-                raise ResponseValidationError(errors, body=result)
+                raise ResponseValidationError(errors, body=result, endpoint_ctx=self._endpoint_ctx())
             content = self.response_adapter.dump_json(value, **self._dump_options)
             if sub is None and not self.custom_response_class:
                 return content
@@ -278,7 +293,10 @@ class PlannedRoute:
             else:
                 response = Response(content, status_code=status, media_type="application/json")
         else:
-            response = self.response_class(result, status_code=status)
+            # As FastAPI: a status only when the route or the `Response` parameter set one, else the
+            # class's own (a RedirectResponse of a returned URL is a 307).
+            explicit = (sub.status_code if sub is not None else None) or self.status_code
+            response = self.response_class(result, **({"status_code": explicit} if explicit else {}))
         if sub is not None:
             response.raw_headers.extend(sub.raw_headers)
         return response
@@ -1185,7 +1203,9 @@ class APIWebSocketRoute(DependantView, PlannedRoute, starlette.routing.WebSocket
                 try:
                     solve_simple(self, kwargs, pending, data, connection=websocket)
                 except RequestValidationError as exc:
-                    raise WebSocketRequestValidationError(exc.errors()) from None
+                    raise WebSocketRequestValidationError(
+                        exc.errors(), endpoint_ctx=self._endpoint_ctx("WS", data)
+                    ) from None
                 await self.endpoint(**kwargs)
             else:
                 await self._run_with_dependencies(kwargs, pending, data, websocket)
@@ -1223,7 +1243,7 @@ class APIWebSocketRoute(DependantView, PlannedRoute, starlette.routing.WebSocket
                 scope.function_stack = function_stack
                 values, errors = await runner.solve_async(scope, runner.root)
                 if errors:
-                    raise WebSocketRequestValidationError(errors)
+                    raise WebSocketRequestValidationError(errors, endpoint_ctx=self._endpoint_ctx("WS", data))
                 await self.endpoint(**values)
 
 

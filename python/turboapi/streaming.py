@@ -239,6 +239,14 @@ class _Failed:
 _DONE: Any = object()
 
 
+def _ping_interval() -> float:
+    """``sse._PING_INTERVAL``, or ``routing._PING_INTERVAL`` if that one was set lower: FastAPI
+    reads the interval from ``fastapi.routing``, where tests patch it."""
+    from . import routing
+
+    return min(sse._PING_INTERVAL, getattr(routing, "_PING_INTERVAL", sse._PING_INTERVAL))
+
+
 async def _sse(items: AsyncIterator[Any], encode: Any) -> AsyncIterator[bytes]:
     """The events, with a keep-alive comment whenever the generator has been quiet for
     ``sse._PING_INTERVAL`` seconds. A producer task pulls from the generator, so a ping never
@@ -258,7 +266,7 @@ async def _sse(items: AsyncIterator[Any], encode: Any) -> AsyncIterator[bytes]:
     try:
         while True:
             try:
-                event = await asyncio.wait_for(ready.get(), timeout=sse._PING_INTERVAL)
+                event = await asyncio.wait_for(ready.get(), timeout=_ping_interval())
             except TimeoutError:
                 yield sse.KEEPALIVE_COMMENT
                 continue
