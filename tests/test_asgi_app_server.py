@@ -1,6 +1,6 @@
-"""An app with pure ASGI middleware, on the real server: Starlette's
-SessionMiddleware keeps its cookie session, request bodies reach the route, a streamed response
-arrives chunk by chunk, a middleware's error is a 500 and the server keeps serving."""
+"""An app with pure ASGI middleware, on the real server: Starlette's SessionMiddleware keeps its
+cookie session, request bodies reach the route, a streamed response arrives chunk by chunk, a
+middleware's error (or its returning without an answer) is a 500 and the server keeps serving."""
 
 from __future__ import annotations
 
@@ -33,5 +33,8 @@ def test_served_the_asgi_way_over_a_socket() -> None:
         r = client.get("/middleware-fails")
         assert r.status_code == 500 and r.text == "Internal Server Error"
         server.wait_for_line("the middleware failed", timeout=5)  # reported, as a server reports it
+        r = client.get("/middleware-silent")
+        assert r.status_code == 500 and r.text == "Internal Server Error"
+        server.wait_for_line("ended without sending a response", timeout=5)
         assert client.get("/nowhere").json() == {"detail": "Not Found"}
         assert client.get("/count").status_code == 200  # still serving

@@ -342,3 +342,29 @@ def test_app_options_are_kept() -> None:
     assert app.root_path == "/api/v1"
     assert app.separate_input_output_schemas is False
     assert app.openapi()["paths"]["/a"]["get"]["responses"]["418"] == {"description": "teapot"}
+
+
+def test_routes_a_lifespan_changes_are_named_in_an_error(caplog: Any) -> None:
+    """The core planned the routes before the lifespan ran: a route the lifespan changes keeps its
+    plan, and the server says so, naming it (fastapi-pagination's quick start does this)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> Any:
+        route = next(r for r in app.routes if getattr(r, "path", None) == "/changed")
+        route.dependencies.append(Depends(lambda: None))
+        yield
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/changed")
+    def changed() -> dict[str, bool]:
+        return {"ok": True}
+
+    @app.get("/kept")
+    def kept() -> dict[str, bool]:
+        return {"ok": True}
+
+    with caplog.at_level("ERROR", logger="turboapi"), TestClient(app) as client:
+        assert client.get("/changed").json() == {"ok": True}  # its plan as it was; still serving
+    errors = [r.getMessage() for r in caplog.records if "routes changed while the app started" in r.getMessage()]
+    assert len(errors) == 1 and "GET /changed" in errors[0] and "/kept" not in errors[0]

@@ -168,7 +168,7 @@ async def answer(request: Any, scope: dict[str, Any], call: Any, given_receive: 
     request_sent = False
     failure: list[BaseException] = []
 
-    async def receive() -> dict[str, Any]:
+    async def body_receive() -> dict[str, Any]:
         nonlocal request_sent
         if not request_sent:
             if body_stream is None:
@@ -188,6 +188,9 @@ async def answer(request: Any, scope: dict[str, Any], call: Any, given_receive: 
             return {"type": "http.disconnect"}  # the client broke off, or the body is too large
         await finished.wait()  # a streaming app listens for the disconnect meanwhile
         return {"type": "http.disconnect"}
+
+    # The caller's own receive (an ASGI middleware layer recognises it further in), else the body.
+    receive = given_receive if given_receive is not None else body_receive
 
     async def send(message: dict[str, Any]) -> None:
         kind = message["type"]
@@ -216,8 +219,6 @@ async def answer(request: Any, scope: dict[str, Any], call: Any, given_receive: 
         finally:
             await chunks.put(_END)
 
-    if given_receive is not None:
-        receive = given_receive  # noqa: F811 - the caller's, which it recognises further in
     task = loop.create_task(run())
 
     def ended(_: Any) -> None:

@@ -11,7 +11,7 @@ from turboapi.responses import StreamingResponse
 
 
 class Failing:
-    """Pure ASGI: raises before the app when asked to, else adds a header."""
+    """Pure ASGI: raises before the app, or returns without an answer, when asked to; else adds a header."""
 
     def __init__(self, app):
         self.app = app
@@ -19,6 +19,8 @@ class Failing:
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http" and scope["path"] == "/middleware-fails":
             raise RuntimeError("the middleware failed")
+        if scope["type"] == "http" and scope["path"] == "/middleware-silent":
+            return  # neither calls the app nor answers
 
         async def marked(message):
             if message["type"] == "http.response.start":
