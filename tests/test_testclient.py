@@ -305,3 +305,36 @@ def test_lifespan_yielding_a_non_mapping_fails_startup_clearly():
     with pytest.raises(TypeError, match="lifespan must yield a mapping or None, not list"):
         client.__enter__()
     client.close()
+
+
+def test_clients_without_with_share_a_bounded_number_of_runtimes():
+    """Many module-level clients (one per test file, as FastAPI's own suite has) must not each keep
+    the core's threads: past ``UNENTERED_RUNTIMES`` idle ones, the least recently used stops, and
+    starts again on its next request, answering as before."""
+    import threading
+
+    from turboapi import testclient
+
+    clients = []
+    for n in range(3 * testclient.UNENTERED_RUNTIMES):
+        app = FastAPI()
+
+        @app.get("/n")
+        def number(n: int = n):
+            return {"n": n}
+
+        client = TestClient(app)
+        assert client.get("/n").json() == {"n": n}
+        clients.append(client)
+    try:
+        running = [c for c in clients if c._runtime is not None]
+        assert len(running) <= testclient.UNENTERED_RUNTIMES
+        assert clients[0]._runtime is None  # the first one was stopped...
+        assert clients[0].get("/n").json() == {"n": 0}  # ...and serves again
+        threads_before = threading.active_count()
+        for client in clients:
+            client.get("/n")
+        assert threading.active_count() <= threads_before + 16  # bounded, not one runtime per client
+    finally:
+        for client in clients:
+            client.close()

@@ -7,7 +7,9 @@ import atexit
 import contextvars
 import json
 import os
+import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +21,42 @@ from .websockets import WebSocketDisconnect
 
 _live: weakref.WeakSet[TestClient] = weakref.WeakSet()
 
+#: Clients serving requests without ``with`` (no lifespan), least recently used first. Each one's
+#: runtime holds the core's threads; past this many, the least recently used idle one is stopped and
+#: starts again on its next request. A test suite with a module-level client per file (FastAPI's has
+#: hundreds) would otherwise run out of threads. Starlette's TestClient starts an event loop per
+#: request in this mode, so nothing loop-bound was kept across requests there either.
+UNENTERED_RUNTIMES = 8
+_unentered: OrderedDict[int, weakref.ref[TestClient]] = OrderedDict()
+_unentered_lock = threading.Lock()
+
+
+def _in_use(client: TestClient) -> Runtime:
+    """The client's runtime for a request or a WebSocket session (``client._busy`` counts it)."""
+    with _unentered_lock:
+        runtime = client._ensure_runtime()
+        client._busy += 1
+        if client._lifespan:
+            return runtime
+        _unentered[id(client)] = weakref.ref(client)
+        _unentered.move_to_end(id(client))
+        for key, ref in list(_unentered.items()):
+            if len(_unentered) <= UNENTERED_RUNTIMES:
+                break
+            other = ref()
+            if other is None or other._runtime is None or other._lifespan:
+                del _unentered[key]
+            elif other is not client and other._busy == 0:
+                del _unentered[key]
+                idle, other._runtime = other._runtime, None
+                TestClient._stop_runtime(idle)
+        return runtime
+
+
+def _done_with(client: TestClient) -> None:
+    with _unentered_lock:
+        client._busy -= 1
+
 
 class _EngineTransport(httpx.BaseTransport):
     def __init__(self, client: TestClient) -> None:
@@ -28,13 +66,16 @@ class _EngineTransport(httpx.BaseTransport):
         client = self._client()
         if client is None:
             raise RuntimeError("the TestClient was garbage-collected")
-        runtime = client._ensure_runtime()
-        target = request.url.raw_path.decode("ascii")
-        headers = [(k.lower(), v) for k, v in request.headers.raw]
-        client._caller_context = contextvars.copy_context()
-        status, out_headers, body, error = runtime.engine.handle(
-            request.method, target, headers, request.read(), client.client_address, request.url.scheme
-        )
+        runtime = _in_use(client)
+        try:
+            target = request.url.raw_path.decode("ascii")
+            headers = [(k.lower(), v) for k, v in request.headers.raw]
+            client._caller_context = contextvars.copy_context()
+            status, out_headers, body, error = runtime.engine.handle(
+                request.method, target, headers, request.read(), client.client_address, request.url.scheme
+            )
+        finally:
+            _done_with(client)
         if error is not None and client.raise_server_exceptions:
             raise error
         # As with Starlette's TestClient, a response comes back once its background work is done.
@@ -66,6 +107,8 @@ class TestClient(httpx.Client):
         self._settings = Settings.resolve({"sync_workers": 4, **settings}, env=os.environ)
         self._runtime: Runtime | None = None
         self._lifespan = False
+        #: Requests and WebSocket sessions using the runtime now (an idle runtime may be stopped).
+        self._busy = 0
         #: What the lifespan yielded, as Starlette's TestClient shows it (its shard 0's copy).
         self.app_state: dict[str, Any] = {}
         #: The context of the latest call into the app: its async work runs in a copy of it.
@@ -167,22 +210,29 @@ class WebSocketTestSession:
         self._client = client
         self._request = request
         self._connection: Any = None
+        #: The client's runtime is no longer held for this session (see ``_in_use``).
+        self._released = False
         self._closed = False
         self.accepted_subprotocol: str | None = None
         self.extra_headers: list[tuple[bytes, bytes]] | None = None
 
     def __enter__(self) -> WebSocketTestSession:
         client, request = self._client, self._request
-        runtime = client._ensure_runtime()
-        headers = [(k.lower(), v) for k, v in request.headers.raw]
-        client._caller_context = contextvars.copy_context()
-        outcome = runtime.engine.connect_websocket(
-            request.url.raw_path.decode("ascii"), headers, client.client_address, request.url.scheme
-        )
+        runtime = _in_use(client)
+        try:
+            headers = [(k.lower(), v) for k, v in request.headers.raw]
+            client._caller_context = contextvars.copy_context()
+            outcome = runtime.engine.connect_websocket(
+                request.url.raw_path.decode("ascii"), headers, client.client_address, request.url.scheme
+            )
+        except BaseException:
+            _done_with(client)
+            raise
         if outcome[0] == "accept":
             _, self._connection, self.accepted_subprotocol, headers = outcome
             self.extra_headers = [(name.encode("latin-1"), value) for name, value in headers]
-            return self
+            return self  # in use until __exit__
+        _done_with(client)
         if outcome[0] == "deny":
             raise WebSocketDisconnect(code=outcome[1], reason=outcome[2])
         _, status, body, error = outcome
@@ -196,10 +246,15 @@ class WebSocketTestSession:
     def __exit__(self, *args: Any) -> None:
         if self._connection is None:
             return
-        if not self._closed:
-            self._closed = True
-            self._connection.close(1000, "")
-        self._raise_server_error(wait=10.0)
+        try:
+            if not self._closed:
+                self._closed = True
+                self._connection.close(1000, "")
+            self._raise_server_error(wait=10.0)
+        finally:
+            if not self._released:
+                self._released = True
+                _done_with(self._client)
 
     def _raise_server_error(self, wait: float) -> None:
         _ended, error = self._connection.wait_finished(wait)
