@@ -1,8 +1,12 @@
 """``request.form()`` as Starlette's: awaited, or used as an async context manager that closes
-the form's files; a body in a charset that cannot be decoded is a 400."""
+the form's files; a body in a charset that cannot be decoded is a 400. And ``Form`` parameters: the
+form they come from is the request's, and a ``default_factory`` is called as in FastAPI 0.141.1."""
+
+from typing import Annotated
 
 import pytest
 
+from fastapi_reference import both
 from turboapi import FastAPI, File, Form, Request, UploadFile
 from turboapi.testclient import TestClient
 
@@ -78,3 +82,20 @@ def test_the_form_of_form_parameters_is_the_requests() -> None:
     with TestClient(app) as client:
         resp = client.post("/fields", data={"name": "n"}, files={"up": ("a.txt", b"hi")})
     assert resp.json() == {"same_file": True, "name": True}
+
+
+def test_form_default_factory_is_called() -> None:
+    def build(fw):
+        app = fw.FastAPI()
+
+        @app.post("/form")
+        def form(
+            x: Annotated[str, fw.Form(default_factory=lambda: "z")], tags: list[str] = fw.Form(default_factory=list)
+        ):
+            return {"x": x, "tags": tags}
+
+        return app
+
+    replies = {name: client.post("/form", data={"other": "1"}) for name, client in both(build).items()}
+    assert replies["turboapi"].status_code == replies["fastapi"].status_code == 200
+    assert replies["turboapi"].json() == replies["fastapi"].json() == {"x": "z", "tags": []}

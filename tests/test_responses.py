@@ -1,5 +1,5 @@
 """What handlers return and raise: JSON values, models, response_model, Response classes, cookies,
-HTTPException, exception handlers and 500s.
+HTTPException, exception handlers and 500s; streams and files that fail while they are sent.
 
 Expected values are FastAPI 0.141.1's for the same app, except where a comment names a deliberate
 turboapi difference.
@@ -13,6 +13,7 @@ import uuid
 import pytest
 from pydantic import BaseModel
 
+import turboapi
 from turboapi import FastAPI, HTTPException, Response
 from turboapi.exceptions import ResponseValidationError
 from turboapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
@@ -568,3 +569,87 @@ def test_response_header_with_crlf_is_refused_not_injected():
     assert "set-cookie" not in r.headers and "x-a" not in r.headers
     assert client.get("/fine").json() == "fine"
     client.close()
+
+
+# ---------------------------------------------------------------------------- streams and files
+
+
+@pytest.mark.parametrize("middleware", [None, "http", "gzip"])
+def test_a_stream_of_ints_is_an_error_not_nul_bytes(middleware: str | None) -> None:
+    app = turboapi.FastAPI()
+    if middleware == "http":
+
+        @app.middleware("http")
+        async def passthrough(request, call_next):
+            return await call_next(request)
+
+    elif middleware == "gzip":
+        from turboapi.middleware.gzip import GZipMiddleware
+
+        app.add_middleware(GZipMiddleware, minimum_size=1)
+
+    @app.get("/ints")
+    def ints():
+        return turboapi.responses.StreamingResponse(iter([b"ok", 3]))
+
+    @app.get("/ping")
+    def ping():
+        return {"pong": True}
+
+    client = TestClient(app, native_middleware=False)
+    with pytest.raises(TypeError, match="yielded int, not str or bytes"):
+        client.get("/ints")
+    lenient = TestClient(app, raise_server_exceptions=False, native_middleware=False)
+    reply = lenient.get("/ints")
+    assert b"\x00" not in reply.content
+    assert lenient.get("/ping").json() == {"pong": True}
+
+
+def test_a_stream_is_pumped_on_its_handlers_loop() -> None:
+    """A queue the handler made belongs to the handler's loop: the generator must run there."""
+    import asyncio
+
+    app = turboapi.FastAPI()
+
+    @app.get("/q")
+    async def queued():
+        queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+        async def fill():
+            for word in ("a", "b", "c"):
+                await queue.put(word)
+            await queue.put(None)
+
+        asyncio.get_running_loop().create_task(fill())
+
+        async def chunks():
+            while (word := await queue.get()) is not None:
+                yield word
+
+        return turboapi.responses.StreamingResponse(chunks())
+
+    client = TestClient(app, shards=4)
+    assert [client.get("/q").text for _ in range(8)] == ["abc"] * 8
+
+
+def test_a_file_removed_after_its_headers_truncates_and_the_server_keeps_serving(tmp_path) -> None:
+    from turboapi.responses import FileResponse
+
+    path = tmp_path / "gone.bin"
+    path.write_bytes(b"x" * (1024 * 1024))
+    app = turboapi.FastAPI()
+
+    @app.get("/f")
+    def serve():
+        response = FileResponse(path, stat_result=path.stat())  # headers planned from this stat
+        path.unlink()
+        return response
+
+    @app.get("/ping")
+    def ping():
+        return {"pong": True}
+
+    client = TestClient(app)
+    with pytest.raises(OSError, match="No such file"):  # raised into the client, as Starlette's open error
+        client.get("/f")
+    assert client.get("/ping").json() == {"pong": True}

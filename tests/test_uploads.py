@@ -1,6 +1,8 @@
 """Uploads over a real socket: a multipart body is spooled to disk by the core as it arrives and
 parsed from the file in chunks, so a 64 MiB upload never sits in memory whole, may exceed
-max_body_size (its own limit is max_upload_size), and leaves no temporary file behind."""
+max_body_size (its own limit is max_upload_size), and leaves no temporary file behind. And the
+``UploadFile`` a handler gets: its calls block the event loop only while the file is in memory.
+"""
 
 from __future__ import annotations
 
@@ -112,3 +114,34 @@ def test_chunked_upload_is_spooled_too(tmp_path: Path, spool_dir: Path) -> None:
         assert list(spool_dir.iterdir()) == []
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(("size", "in_thread"), [(10, False), (2 * 1024 * 1024, True)], ids=["memory", "disk"])
+def test_upload_file_calls_block_the_loop_only_in_memory(size: int, in_thread: bool) -> None:
+    import asyncio
+    import tempfile
+    import threading
+
+    from turboapi.datastructures import UploadFile
+
+    spooled = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
+    spooled.write(b"x" * size)
+    spooled.seek(0)
+    threads: list[threading.Thread] = []
+    read = spooled.read
+
+    def recording_read(n: int = -1) -> bytes:
+        threads.append(threading.current_thread())
+        return read(n)
+
+    spooled.read = recording_read  # type: ignore[method-assign]
+    upload = UploadFile(spooled, size=size, filename="f")
+
+    async def main() -> bytes:
+        try:
+            return await upload.read()
+        finally:
+            await upload.close()
+
+    assert len(asyncio.run(main())) == size
+    assert (threads[0] is not threading.main_thread()) == in_thread

@@ -3,17 +3,19 @@
 Settings come, lowest first, from the defaults, ``[tool.turboapi]`` in ./pyproject.toml, the
 ``TURBOAPI_*`` environment variables, then the flags. With ``--workers N`` (N > 1) or ``dev``, a
 supervisor (``turboapi.workers``) runs the app in child processes; otherwise it runs here.
-A module or attribute that cannot be loaded is a one-line error and exit code 2.
+A module or attribute that cannot be loaded (``apploading``) is a one-line error and exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+from .apploading import UsageError, load_app
+from .workers import Supervisor
 
 EXIT_USAGE = 2
 
@@ -64,10 +66,6 @@ SETTING_FLAGS: list[tuple[str, str, Any, str]] = [
         "seconds a silent WebSocket peer is given past the ping (default 20)",
     ),
 ]
-
-
-class UsageError(Exception):
-    """A mistake in the command line or the app reference: one line, exit code 2."""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -127,55 +125,6 @@ def pyproject_settings(directory: str) -> dict[str, Any]:
     if not isinstance(table, dict):
         raise UsageError(f"[tool.turboapi] in {path} must be a table")
     return {key.replace("-", "_"): value for key, value in table.items()}
-
-
-def fastapi_alias_wanted() -> bool:
-    """``import fastapi`` resolves to turboapi unless TURBOAPI_FASTAPI_ALIAS says no (the
-    --no-fastapi-alias flag sets it, for the worker processes too)."""
-    value = os.environ.get("TURBOAPI_FASTAPI_ALIAS", "1").strip().lower()
-    if value in ("0", "false", "no", "off"):
-        return False
-    if value in ("1", "true", "yes", "on", ""):
-        return True
-    raise UsageError(f"TURBOAPI_FASTAPI_ALIAS must be 1/0, true/false, yes/no or on/off, not {value!r}")
-
-
-def load_app(reference: str) -> Any:
-    """The object named by ``module.path:attribute``, importing from the current directory (with
-    ``fastapi`` resolving to turboapi, unless turned off)."""
-    module_name, sep, attribute = reference.partition(":")
-    if not sep or not module_name or not attribute:
-        raise UsageError(f"app must look like module.path:attribute, not {reference!r}")
-    if fastapi_alias_wanted():
-        from .alias import FastAPIAliasError, install
-
-        try:
-            install()
-        except FastAPIAliasError as exc:
-            raise UsageError(str(exc)) from None
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            raise UsageError(f"cannot import module {module_name!r}: {exc}") from exc
-        raise
-    app: Any = module
-    for part in attribute.split("."):
-        try:
-            app = getattr(app, part)
-        except AttributeError:
-            raise UsageError(f"module {module_name!r} has no attribute {attribute!r}") from None
-    from .applications import TurboAPI
-
-    if not isinstance(app, TurboAPI):
-        if not callable(app):
-            raise UsageError(f"{reference!r} is {type(app).__name__}, not a turboapi app or an ASGI application")
-        from .serving import hosted
-
-        app = hosted(app)  # another framework's ASGI app: served whole, the ASGI way
-    return app
 
 
 def resolve(args: argparse.Namespace, cwd: str) -> tuple[str, int, int, dict[str, Any], str | None, Any]:
@@ -263,8 +212,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         host, port, workers, settings, log_level, resolved = resolve(args, os.getcwd())
         set_log_level(log_level)
         if args.command == "dev" or workers > 1:
-            from .workers import Supervisor
-
             return Supervisor(
                 args.app,
                 host,

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Match, NoMatchFound, get_route_path
 
 from .concurrency import run_in_threadpool
 from .exceptions import STARLETTE_HTTP_EXCEPTION, RequestValidationError
-from .routing import (
+from .fastapiscope import (
     _FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY,
     _FASTAPI_FRONTEND_PATH_KEY,
     _FASTAPI_FRONTEND_SPECIFICITY_KEY,

@@ -4,12 +4,16 @@ The core sends ``body`` as it is (no copy for large bodies) with ``raw_headers``
 renders through the app's encoder (orjson by default), and ``StreamingResponse`` iterates a sync
 iterator on a worker thread of its own; both are subclasses of Starlette's classes, so
 ``isinstance`` checks and Starlette's ASGI ``__call__`` work as with FastAPI.
+
+Every response class is importable from here. ``StreamingResponse``, ``FileResponse`` and
+``EventSourceResponse`` are defined in modules of their own (``streamingresponse``,
+``fileresponse``, ``sse``), below this one.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 import starlette.responses
@@ -22,9 +26,15 @@ from typing_extensions import deprecated
 # Imported here, not in render: an import inside a function warns (ImportWarning) when an
 # import alias has replaced this module's __spec__, as FastAPI's test suite's alias does.
 from . import _json
-from .concurrency import iterate_in_threadpool
 from .encoders import jsonable_encoder
 from .exceptions import FastAPIDeprecationWarning
+
+# The response classes with a module of their own, gathered here as Starlette gathers its own
+# (and as FastAPI's responses module re-exports them). Those modules sit below this one: none of
+# them imports it.
+from .fileresponse import FileResponse as FileResponse
+from .sse import EventSourceResponse as EventSourceResponse
+from .streamingresponse import StreamingResponse as StreamingResponse
 
 try:
     import ujson
@@ -106,24 +116,6 @@ def encode_chunk(chunk: Any, charset: str) -> bytes:
     raise TypeError(f"a streaming response's iterator yielded {type(chunk).__name__}, not str or bytes")
 
 
-class StreamingResponse(starlette.responses.StreamingResponse):
-    """A body from an iterator of ``bytes``/``str`` chunks (sync or async), sent as it comes, with
-    backpressure from the socket (``turboapi.streaming``)."""
-
-    def __init__(
-        self,
-        content: Any,
-        status_code: int = 200,
-        headers: Mapping[str, str] | None = None,
-        media_type: str | None = None,
-        background: Any = None,
-    ) -> None:
-        super().__init__(content, status_code, headers, media_type, background)
-        if not isinstance(content, AsyncIterable):
-            # A sync iterator steps on turboapi's worker threads, stopping when the client leaves.
-            self.body_iterator = iterate_in_threadpool(content)
-
-
 class SendsItself(abc.ABC):  # noqa: B024 - an ABC for its isinstance hook, not for methods
     """A Response whose class sends it by its own ASGI ``__call__`` (sse-starlette's
     ``EventSourceResponse``, a library's own streaming class): the core cannot read it as status,
@@ -158,16 +150,3 @@ def _sent_by_the_core() -> frozenset[Any]:
 RESPONSE_TYPES: tuple[type, ...] = (Response,)
 STREAM_TYPES: tuple[type, ...] = (starlette.responses.StreamingResponse,)
 STARLETTE_FILE_TYPES: tuple[type, ...] = (starlette.responses.FileResponse,)
-
-
-def __getattr__(name: str) -> Any:
-    # In their own modules (they import this one).
-    if name == "FileResponse":
-        from .fileresponse import FileResponse
-
-        return FileResponse
-    if name == "EventSourceResponse":
-        from .sse import EventSourceResponse
-
-        return EventSourceResponse
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

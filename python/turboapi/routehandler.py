@@ -25,7 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from .bodies import is_json_content_type
 from .concurrency import run_in_threadpool
+from .dependencyrunner import NOT_AWAITED
 from .exceptions import FastAPIError
 from .requests import _Shared
 
@@ -258,8 +260,6 @@ async def _fastapi_stacks(connection: Any) -> AsyncIterator[AsyncExitStack | Non
             yield request_stack
     except BaseException as exc:
         if await request_stack.__aexit__(type(exc), exc, exc.__traceback__):
-            from .solving import NOT_AWAITED
-
             raise FastAPIError(NOT_AWAITED) from exc
         raise
 
@@ -278,7 +278,6 @@ async def _read_body(spec: HandlerSpec, request: Any, ctx: Any) -> Any:
     """The body as FastAPI parses it: a form, a JSON value (by the content type), or the bytes."""
     from .exceptions import HTTPException, RequestValidationError
     from .params import Form
-    from .solving import is_json_content_type
 
     if spec.body_field is None:
         return None

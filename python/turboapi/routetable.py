@@ -31,9 +31,9 @@ from typing import Any
 import starlette.applications
 import starlette.routing
 
+from .fastapiscope import _FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY, _get_fastapi_scope
 from .requests import Request
 from .routing import (
-    _FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY,
     MOUNT_METHODS,
     APIRoute,
     APIRouter,
@@ -42,7 +42,6 @@ from .routing import (
     MountRoute,
     PlannedRoute,
     _EffectiveRouteContext,
-    _get_fastapi_scope,
     _IncludedRouter,
     _scope_set,
     reachable,

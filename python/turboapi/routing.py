@@ -22,10 +22,12 @@ from starlette.routing import NoMatchFound as NoMatchFound
 from starlette.routing import compile_path, request_response, websocket_session
 
 from . import dependencies as deps
+from . import frontend as _frontend
 from . import params
 from .concurrency import run_in_threadpool
 from .datastructures import Default
 from .datastructures import DefaultPlaceholder as _Default
+from .dependencyrunner import DependencyRunner, RequestScope
 from .exceptions import (
     FastAPIError,
     RequestValidationError,
@@ -33,9 +35,19 @@ from .exceptions import (
     WebSocketException,
     WebSocketRequestValidationError,
 )
+from .fastapiscope import (
+    _FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY,
+    _FASTAPI_FRONTEND_SPECIFICITY_KEY,
+    _FASTAPI_INCLUDED_ROUTER_KEY,
+    _SCOPE_MISSING,
+    _get_fastapi_scope,
+    _restore_fastapi_scope_key,
+    _scope_entry,
+    _update_scope,
+)
 from .requests import Request, request_for
 from .responses import RESPONSE_TYPES, JSONResponse, Response
-from .solving import DependencyRunner, RequestScope, solve_simple
+from .solving import solve_simple
 from .sse import _PING_INTERVAL as _PING_INTERVAL  # fastapi.routing has it; streaming reads it
 from .streaming import GeneratorStream, is_generator_function, stream_item_type
 from .websockets import WebSocket
@@ -1253,13 +1265,6 @@ class APIWebSocketRoute(DependantView, PlannedRoute, starlette.routing.WebSocket
 # route added to a router after it was included is served and documented too. The core serves the
 # flattened result (see routetable.py); Starlette's way (`APIRouter.app`) walks the same contexts.
 
-#: The request scope's key for FastAPI's own per-request entries.
-_FASTAPI_SCOPE_KEY = "fastapi"
-_FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY = "effective_route_context"
-_FASTAPI_FRONTEND_PATH_KEY = "frontend_path"
-_FASTAPI_FRONTEND_SPECIFICITY_KEY = "frontend_specificity"
-_FASTAPI_INCLUDED_ROUTER_KEY = "included_router"
-_SCOPE_MISSING = object()
 #: The included route whose handler ``APIRoute.get_route_handler`` is making (see ``APIRoute.handle``).
 _effective_route_context_var: ContextVar[Any] = ContextVar("turboapi_effective_route_context", default=None)
 
@@ -1270,38 +1275,6 @@ def _value_or_default(first: Any, *others: Any) -> Any:
         if not isinstance(value, _Default):
             return value
     return first
-
-
-def _get_fastapi_scope(scope: dict[str, Any]) -> dict[str, Any]:
-    fastapi_scope = scope.setdefault(_FASTAPI_SCOPE_KEY, {})
-    assert isinstance(fastapi_scope, dict)
-    return fastapi_scope
-
-
-def _update_scope(scope: dict[str, Any], child_scope: dict[str, Any]) -> None:
-    """``scope.update(child_scope)``, FastAPI's own entries merged rather than replaced."""
-    fastapi_child = child_scope.get(_FASTAPI_SCOPE_KEY)
-    for key, value in child_scope.items():
-        if key != _FASTAPI_SCOPE_KEY:
-            scope[key] = value
-    if isinstance(fastapi_child, dict):
-        _get_fastapi_scope(scope).update(fastapi_child)
-
-
-def _scope_entry(scope: dict[str, Any], key: str) -> Any:
-    fastapi_scope = scope.get(_FASTAPI_SCOPE_KEY)
-    return fastapi_scope.get(key) if isinstance(fastapi_scope, dict) else None
-
-
-def _restore_fastapi_scope_key(scope: dict[str, Any], key: str, previous: Any) -> None:
-    """Put back what ``scope["fastapi"][key]`` was before a tentative match set it."""
-    fastapi_scope = scope.get(_FASTAPI_SCOPE_KEY)
-    if not isinstance(fastapi_scope, dict):
-        return
-    if previous is _SCOPE_MISSING:
-        fastapi_scope.pop(key, None)
-    else:
-        fastapi_scope[key] = previous
 
 
 @contextlib.contextmanager
@@ -1808,7 +1781,6 @@ def _lifespan_context(router: APIRouter, lifespan: Any) -> Any:
 
 
 # The frontend module builds on the names above (imported last: it imports this module).
-from . import frontend as _frontend  # noqa: E402
 
 _FRONTEND_NAMES = {
     "_FrontendStaticFiles": "FrontendStaticFiles",

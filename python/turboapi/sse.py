@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
-from .responses import StreamingResponse
+from .streamingresponse import StreamingResponse
 
 #: Sent when a generator has been quiet for ``_PING_INTERVAL`` seconds, so proxies keep the
 #: connection (a comment line: ignored by EventSource clients).

@@ -17,6 +17,8 @@ import sys
 import time
 from typing import Any
 
+from .apploading import load_app
+
 POLL = 0.2
 #: A worker that dies this soon after starting is failing to start: stop rather than loop.
 EARLY_DEATH = 1.0
@@ -112,8 +114,6 @@ class Supervisor:
 
     # -- main loop ---------------------------------------------------------------------------
     def run(self) -> int:
-        from .cli import load_app
-
         load_app(self.reference)  # a bad reference fails here, once, with the one-line error
 
         def request_stop(signum: int, frame: Any) -> None:

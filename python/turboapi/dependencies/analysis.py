@@ -1,9 +1,13 @@
 """Signature analysis: a handler's parameters -> the route plan the core runs (sources, lookup keys,
-converters, defaults), plus the Python half of a request: pydantic validation of what the core
-could not settle, request bodies, and the ``Request`` parameter.
+converters, defaults), and the validation helpers the request side uses (``ParamSpec.validate``,
+``validate``, ``missing_error``, ``fresh_default``).
 
-Runs once per route at start-up; on a request only ``RouteSolver.solve`` runs, and only when the
-core asks for it (a value to validate, a body, a ``Request``).
+Runs once per route at start-up (``analyze``), and for a dependency override on the first request
+that meets it (``get_dependant``). On a request, the Python half (pydantic validation of what the
+core could not settle, request bodies, the ``Request`` parameter) is ``PlannedRoute.solve`` in
+``routing``, called only when the core asks for it (a value to validate, a body, a ``Request``):
+``solving.solve_simple`` for a route without dependencies, ``dependencyrunner.DependencyRunner``
+for one with them, both reading the body through ``bodies.ReceivedBody``.
 """
 
 from __future__ import annotations
