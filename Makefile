@@ -106,6 +106,8 @@ lint: build-release ## rustfmt --check, clippy -D warnings, ruff, and the _core.
 	@# (no allowlist: where PyO3 cannot render a Rust default, its signature and the stub say `...`).
 	$(PY) -m mypy.stubtest turboapi._core
 	$(PY) -m mypy --strict python/turboapi/_core.pyi
+	@# The core's modules stay in layers: no import cycle in src/ (ARCHITECTURE.md).
+	$(PY) scripts/module_graph.py rust > /dev/null || { $(PY) scripts/module_graph.py rust | grep CYCLE; exit 1; }
 
 fmt: $(STAMP) ## format Rust and Python sources
 	cargo fmt

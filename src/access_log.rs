@@ -11,7 +11,7 @@ use std::time::Duration;
 const QUEUE: usize = 65_536;
 
 pub struct AccessRecord {
-    pub client: Option<crate::request::Peer>,
+    pub client: Option<crate::peer::Peer>,
     pub method: String,
     pub target: String,
     pub version: &'static str,

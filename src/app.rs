@@ -1,118 +1,35 @@
-//! The served application as the core sees it: route table, plans, Python hooks, config, and
-//! the request pipeline shared by the socket server and the in-process TestClient.
+//! The request pipeline, shared by the socket server and the in-process TestClient: the native
+//! middleware, routing, parameter extraction, the hand-off to a pool thread or a loop shard (with
+//! its gate), and waiting for the reply. `App` holds what the pipeline needs.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyTuple};
 use tokio::sync::oneshot;
 
-use crate::dispatch::{Job, RequestInfo};
+use crate::contract::{Config, Hooks};
+use crate::dispatch::{Dispatch, Job, Shard};
 use crate::extract::{extract_all, parse_cookies, parse_query, RequestParts};
 use crate::gate::Gate;
 use crate::layers::{self, Before, Layer};
 use crate::plan::RoutePlan;
 use crate::pool::SyncPool;
-use crate::response::{body_from_pybytes, Reply};
+use crate::reply::{Refusal, Reply};
+use crate::request::RequestInfo;
 use crate::router::{RouteMatch, Router};
-use crate::shards::{Admission, ShardPolicy, ShardQueue};
-
-/// Python objects the core calls into, resolved once at start-up.
-pub struct Hooks {
-    /// `turboapi.responses.Response`, for isinstance checks.
-    pub response_class: Py<PyAny>,
-    /// JSON encoder: `dumps(obj, *dumps_args) -> bytes` (orjson, or the stdlib switch).
-    pub dumps: Py<PyAny>,
-    pub dumps_args: Vec<Py<PyAny>>,
-    /// Used when `dumps` refuses a value (orjson and integers beyond 64 bits).
-    pub fallback_dumps: Py<PyAny>,
-    /// `pydantic.BaseModel`, and the one-pass JSON dump used for a returned model (None when the
-    /// `json` switch asks for the standard library's exact output).
-    pub base_model: Py<PyAny>,
-    pub dump_model: Option<Py<PyAny>>,
-    /// `handle_exception(exc, request) -> Response | None`; None means "unhandled": log, 500.
-    pub handle_exception: Py<PyAny>,
-    /// `fresh_default(value)`: a per-request default (factory product or deep copy).
-    pub fresh_default: Py<PyAny>,
-    /// `_eager.start(coro, loop)`: the coroutine's first step, inside its real Task.
-    pub eager_start: Py<PyAny>,
-    /// `background.start(background, loop_or_none)`: called before a reply that carries a
-    /// background is sent; without a loop it returns the function to call once the reply is out.
-    pub start_background: Py<PyAny>,
-    /// `contextvars.Context`: a fresh context per sync request.
-    pub new_context: Py<PyAny>,
-    /// With `@app.middleware("http")` / `add_middleware`: `entry(request_data, next) -> coroutine`
-    /// runs the app's middleware stack; every request (404s too) then goes through a loop shard.
-    pub middleware_entry: Option<Py<PyAny>>,
-    /// `make_response(status, headers, body, background)`: a core reply as a Python Response,
-    /// for middleware that inspects what `call_next` returned.
-    pub make_response: Py<PyAny>,
-    /// Response classes whose body is an iterator (`StreamingResponse`, ours and Starlette's).
-    pub stream_types: Py<PyAny>,
-    /// `start_stream(response, writer, shard)`: the pump task on a shard's loop.
-    pub start_stream: Py<PyAny>,
-    /// `FileResponse` classes (ours and Starlette's): also in `stream_types`, but planned, not pumped.
-    pub file_types: Py<PyAny>,
-    /// `plan_file(response, method, range, if_range, if_none_match, if_modified_since)`:
-    /// (status, headers, path, segments).
-    pub plan_file: Py<PyAny>,
-    /// `log_error(exc)`: an unhandled error logged as the server logs them.
-    pub log_error: Py<PyAny>,
-}
-
-impl Hooks {
-    pub fn dumps(&self, py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Bytes> {
-        if let Some(dump_model) = &self.dump_model {
-            if obj.is_instance(self.base_model.bind(py))? {
-                let out = dump_model.bind(py).call1((obj,))?;
-                return Ok(body_from_pybytes(out.downcast::<PyBytes>()?));
-            }
-        }
-        let mut args = Vec::with_capacity(1 + self.dumps_args.len());
-        args.push(obj.clone());
-        args.extend(self.dumps_args.iter().map(|a| a.bind(py).clone()));
-        let out = match self.dumps.bind(py).call1(PyTuple::new(py, args)?) {
-            Ok(out) => out,
-            Err(_) => self.fallback_dumps.bind(py).call1((obj,))?,
-        };
-        Ok(body_from_pybytes(out.downcast::<PyBytes>()?))
-    }
-}
-
-pub struct Config {
-    pub max_body_size: usize,
-    /// Limit for `multipart/form-data` bodies, which are spooled to disk past 1 MiB.
-    pub max_upload_size: usize,
-    pub max_header_bytes: usize,
-    pub batch_size: usize,
-    pub shards: usize,
-    pub shard_policy: ShardPolicy,
-    /// Per-shard limit of handler coroutines in flight; `None` turns the gate off.
-    pub max_concurrent: Option<usize>,
-    pub gate_queue: usize,
-    pub gate_timeout: std::time::Duration,
-    pub websocket: crate::websocket::Settings,
-    /// A collected request body must arrive whole within this time (else 408); a streamed one
-    /// may wait this long for each next chunk.
-    pub body_read_timeout: std::time::Duration,
-    /// A handler's answer must come within this time (else 504); None: no limit.
-    pub request_timeout: Option<std::time::Duration>,
-}
+use crate::shards::{Admission, ShardQueue, Shards};
 
 pub struct App {
     pub router: Router,
-    /// WebSocket routes (indices into `plans`, as `router`'s).
+    /// WebSocket routes (indices into the plans, as `router`'s).
     pub ws_router: Router,
-    pub plans: Vec<RoutePlan>,
-    pub hooks: Hooks,
+    /// The route plans, the hooks and the loop shards: what running a job in Python needs.
+    pub dispatch: Arc<Dispatch>,
     pub config: Config,
     /// Sync handlers: Python pool threads take jobs from here.
-    pub pool: Arc<SyncPool>,
-    pub shards: Vec<Arc<ShardQueue>>,
-    next_shard: AtomicUsize,
+    pub pool: Arc<SyncPool<Job>>,
     /// Standard middleware run in Rust, outermost first (empty when Python runs the stack).
     pub layers: Vec<Layer>,
     /// The access log, when it is on.
@@ -167,7 +84,7 @@ pub struct Incoming {
     pub body_file: Option<Arc<tempfile::TempPath>>,
     /// A body handed over as it arrives (a route that streams it), instead of `body`.
     pub body_stream: Option<Arc<crate::bodystream::BodyStream>>,
-    pub client: Option<crate::request::Peer>,
+    pub client: Option<crate::peer::Peer>,
     pub server: Option<SocketAddr>,
 }
 
@@ -180,22 +97,20 @@ impl App {
         config: Config,
         layers: Vec<Layer>,
     ) -> Self {
-        let shards = (0..config.shards.max(1))
+        let queues = (0..config.shards.max(1))
             .map(|_| {
                 let gate = config.max_concurrent.map(|n| Gate::new(n, config.gate_queue, config.gate_timeout));
-                Arc::new(ShardQueue::new(gate))
+                Arc::new(ShardQueue::new(gate, config.batch_size))
             })
             .collect();
         let any_stream_body = plans.iter().any(|p| p.stream_body);
+        let shards = Shards::new(queues, config.shard_policy);
         App {
             router,
             ws_router,
-            plans,
-            hooks,
+            dispatch: Arc::new(Dispatch { plans, hooks, shards }),
             config,
             pool: Arc::new(SyncPool::new()),
-            shards,
-            next_shard: AtomicUsize::new(0),
             layers,
             access_log: None,
             trusted_proxies: None,
@@ -245,50 +160,50 @@ impl App {
     }
 
     async fn route_and_run(self: &Arc<Self>, req: Incoming) -> Reply {
-        let (path, route_start) = self.root_path.split(decode_path(req.uri.path()));
-        let (before_route, route_path) = path.split_at(route_start);
-        let via_middleware = self.hooks.middleware_entry.is_some();
+        let (path, route_start, found) = self.locate(&self.router, req.method.as_str(), &req.uri);
+        let via_middleware = self.dispatch.hooks.middleware_entry.is_some();
         // A reply the core gives by itself; with middleware it still goes through the stack.
-        let (route, path_values, fixed) = match self.router.lookup(req.method.as_str(), route_path) {
+        let (route, path_values, fixed) = match found {
             RouteMatch::Found { route, params } => (Some(route), params, None),
-            RouteMatch::NotFound => (None, Vec::new(), Some(Reply::not_found())),
+            RouteMatch::NotFound => (None, Vec::new(), Some(Refusal::NotFound.into())),
             RouteMatch::RedirectSlash { path: toggled } => {
-                (None, Vec::new(), Some(redirect_slash(&req, &format!("{before_route}{toggled}"))))
+                (None, Vec::new(), Some(redirect_slash(&req, &format!("{}{toggled}", &path[..route_start]))))
             }
-            RouteMatch::MethodNotAllowed { allow } => (None, Vec::new(), Some(Reply::method_not_allowed(&allow))),
+            RouteMatch::MethodNotAllowed { allow } => (None, Vec::new(), Some(Refusal::MethodNotAllowed(allow).into())),
         };
         if !via_middleware {
             if let Some(reply) = fixed {
                 return reply;
             }
         }
-        let on_shard = via_middleware || route.is_some_and(|r| self.plans[r].is_async);
-        let shard_index = if on_shard { self.pick_shard(route.unwrap_or(0)) } else { 0 };
-        let id = if on_shard { self.shards[shard_index].next_job_id() } else { 0 };
+        let shards = &self.dispatch.shards;
+        let on_shard = via_middleware || route.is_some_and(|r| self.dispatch.plans[r].is_async);
+        let shard_index = if on_shard { shards.pick(route.unwrap_or(0)) } else { 0 };
+        let id = if on_shard { shards[shard_index].next_job_id() } else { 0 };
         let (mut job, reply_rx) = self.job(req, route, (path, path_values), (shard_index, id), None);
         job.fixed = fixed;
         if !on_shard {
             if !self.pool.submit(job) {
-                return Reply::overloaded(1);
+                return Refusal::Overloaded(1).into();
             }
             // A dropped sender means the Python side died before answering: never hang.
             return self.await_reply(reply_rx).await.0;
         }
-        let shard = &self.shards[shard_index];
+        let shard = &shards[shard_index];
         if let Some(stream) = &job.request.body_stream {
-            stream.bind_shard(shard.clone());
+            stream.bind_shard(shard.inbox.clone());
         }
         let permit = match &shard.gate {
             None => None,
             Some(gate) => match gate.enter().await {
                 Ok(permit) => Some(permit),
-                Err(_) => return Reply::overloaded(gate.retry_after_secs()),
+                Err(_) => return Refusal::Overloaded(gate.retry_after_secs()).into(),
             },
         };
         // The admission travels with the job and is released when the handler's task ends,
         // not when this future does: a cancelled task still counts until it has unwound.
         let mut job = job;
-        job.admission = Some(Admission::new(shard.clone(), permit));
+        job.admission = Some(Admission::new(shard, permit));
         shard.push(job);
         // If hyper drops this future (the client went away), the guard cancels the task.
         let mut guard = CancelOnDrop { shard, id, armed: true };
@@ -305,7 +220,15 @@ impl App {
             return false;
         }
         let (path, start) = self.root_path.split(decode_path(raw_path));
-        matches!(self.router.lookup(method.as_str(), &path[start..]), RouteMatch::Found { route, .. } if self.plans[route].stream_body)
+        matches!(self.router.lookup(method.as_str(), &path[start..]), RouteMatch::Found { route, .. } if self.dispatch.plans[route].stream_body)
+    }
+
+    /// The first step of every request, HTTP or WebSocket: `scope["path"]`, where the part
+    /// routes match starts (after the root path), and what `router` makes of that part.
+    pub(crate) fn locate(&self, router: &Router, method: &str, uri: &http::Uri) -> (String, usize, RouteMatch) {
+        let (path, route_start) = self.root_path.split(decode_path(uri.path()));
+        let found = router.lookup(method, &path[route_start..]);
+        (path, route_start, found)
     }
 
     pub fn websockets_open(&self) -> usize {
@@ -321,9 +244,9 @@ impl App {
         route: Option<usize>,
         (path, path_values): (String, Vec<String>),
         (shard, id): (usize, u64),
-        websocket: Option<Arc<crate::websocket::Session>>,
+        websocket: Option<Arc<crate::ws_session::Session>>,
     ) -> (Job, oneshot::Receiver<Reply>) {
-        let plan = route.map(|r| &self.plans[r]);
+        let plan = route.map(|r| &self.dispatch.plans[r]);
         let query_string = req.uri.query().unwrap_or("").to_string();
         let extracted = match plan {
             Some(plan) => {
@@ -370,27 +293,10 @@ impl App {
             None => reply_rx.await,
             Some(limit) => match tokio::time::timeout(limit, reply_rx).await {
                 Ok(answered) => answered,
-                Err(_) => return (Reply::detail(504, "Gateway Timeout"), true),
+                Err(_) => return (Refusal::GatewayTimeout.into(), true),
             },
         };
         (answered.unwrap_or_else(|_| Reply::internal_error(None)), false)
-    }
-
-    /// The shard an async request runs on, by `shard_policy`.
-    pub fn pick_shard(&self, route: usize) -> usize {
-        let n = self.shards.len();
-        if n == 1 {
-            return 0;
-        }
-        let turn = self.next_shard.fetch_add(1, Ordering::Relaxed);
-        match self.config.shard_policy {
-            ShardPolicy::RoundRobin => turn % n,
-            ShardPolicy::RouteHash => route % n,
-            ShardPolicy::LeastLoaded => (0..n)
-                .map(|i| (turn + i) % n)
-                .min_by_key(|&i| self.shards[i].in_flight.load(Ordering::Relaxed))
-                .expect("at least one shard"),
-        }
     }
 }
 
@@ -408,7 +314,7 @@ pub async fn stopped(rx: &mut tokio::sync::watch::Receiver<bool>) {
 
 /// Cancels a request's task when the request's future is dropped before its reply arrived.
 pub(crate) struct CancelOnDrop<'a> {
-    pub shard: &'a ShardQueue,
+    pub shard: &'a Shard,
     pub id: u64,
     pub armed: bool,
 }
@@ -427,11 +333,11 @@ fn redirect_slash(req: &Incoming, path: &str) -> Reply {
     let query = req.uri.query().map(|q| format!("?{q}")).unwrap_or_default();
     let encoded = percent_encoding::utf8_percent_encode(path, PATH_UNSAFE);
     let location = format!("{}://{host}{encoded}{query}", req.scheme);
-    let mut reply = Reply::new(307, "text/plain; charset=utf-8", Bytes::new());
+    let mut reply = Reply::new(307, crate::reply::TEXT, Bytes::new());
     reply.headers.clear();
     match http::HeaderValue::from_str(&location) {
         Ok(value) => reply.headers.push((http::header::LOCATION, value)),
-        Err(_) => return Reply::not_found(),
+        Err(_) => return Refusal::NotFound.into(),
     }
     reply
 }

@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use tokio::sync::Notify;
 
-use crate::shards::{ShardQueue, Waiter};
+use crate::shards::{ShardLoop, Waiter};
 
 /// Queued bytes past which the task stops reading the socket.
 const HIGH_WATER: usize = 256 * 1024;
@@ -38,7 +38,7 @@ pub struct BodyStream {
     /// The queue drained below `HIGH_WATER`: wakes the reading task (which holds it strongly).
     room: Arc<Notify>,
     /// The loop shard of the request's handler: where its waits are resolved. Set when routed.
-    shard: OnceLock<Arc<ShardQueue>>,
+    shard: OnceLock<Arc<ShardLoop>>,
 }
 
 impl BodyStream {
@@ -51,7 +51,7 @@ impl BodyStream {
         stream
     }
 
-    pub fn bind_shard(&self, shard: Arc<ShardQueue>) {
+    pub fn bind_shard(&self, shard: Arc<ShardLoop>) {
         let _ = self.shard.set(shard);
     }
 

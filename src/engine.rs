@@ -3,19 +3,17 @@
 //! requests in-process (the TestClient).
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use bytes::Bytes;
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
-use crate::app::{App, Config, Hooks, Incoming};
-use crate::plan::RoutePlan;
-use crate::response::{Later, Reply};
+use crate::app::{App, Incoming};
+use crate::contract::{EngineSettings, Hooks, ServerConfig};
+use crate::reply::{Later, Refusal, ResponseBody};
 use crate::router::Router;
-use crate::server::{self, ServerConfig};
-use crate::shards::ShardPolicy;
+use crate::server;
 
 #[pyclass(frozen, module = "turboapi._core")]
 pub struct Engine {
@@ -25,32 +23,13 @@ pub struct Engine {
     server_config: Mutex<Option<ServerConfig>>,
 }
 
-/// A duration setting: a number of seconds that is finite and not negative (a ValueError naming
-/// the setting otherwise, where `Duration::from_secs_f64` would panic).
-fn seconds(config: &Bound<'_, PyDict>, key: &str) -> PyResult<Duration> {
-    let value: f64 = get(config, key)?;
-    Duration::try_from_secs_f64(value)
-        .map_err(|_| PyValueError::new_err(format!("{key} must be a finite number of seconds, not {value}")))
-}
-
-fn optional_seconds(config: &Bound<'_, PyDict>, key: &str) -> PyResult<Option<Duration>> {
-    match get::<Option<f64>>(config, key)? {
-        None => Ok(None),
-        Some(_) => seconds(config, key).map(Some),
-    }
-}
-
-fn get<'py, T: FromPyObject<'py>>(config: &Bound<'py, PyDict>, key: &str) -> PyResult<T> {
-    config.get_item(key)?.ok_or_else(|| PyValueError::new_err(format!("engine config is missing {key:?}")))?.extract()
-}
-
 #[pymethods]
 impl Engine {
-    /// `routes`: route objects in registration order; `hooks`: object with `response_class`,
-    /// `dumps`, `dumps_args`, `handle_exception`, `fresh_default`, `eager_start`, `start_background`, `fallback_dumps`, `base_model`, `dump_model`; `config`: dict of settings.
+    /// `routes`: route objects in registration order; `hooks`: the hooks object; `config`: dict
+    /// of settings. What the core reads of each is in contract.rs (python/turboapi/contract.py).
     #[new]
     fn new(routes: &Bound<'_, PyList>, hooks: &Bound<'_, PyAny>, config: &Bound<'_, PyDict>) -> PyResult<Self> {
-        let plans = routes.iter().map(|r| RoutePlan::from_py(&r)).collect::<PyResult<Vec<_>>>()?;
+        let plans = routes.iter().map(|r| crate::contract::route_plan(&r)).collect::<PyResult<Vec<_>>>()?;
         // Both tables index `plans`: WebSocket routes declare no HTTP method; a mounted ASGI app
         // is in both.
         let table: Vec<(Vec<String>, String)> = plans.iter().map(|p| (p.methods.clone(), p.path.clone())).collect();
@@ -60,80 +39,23 @@ impl Engine {
             .map(|p| (if p.websocket { vec!["GET".to_string()] } else { Vec::new() }, p.path.clone()))
             .collect();
         let ws_router = Router::new(&ws_table).map_err(|e| PyValueError::new_err(e.0))?;
-        let layers = hooks
-            .getattr("native_layers")?
-            .downcast::<PyList>()?
-            .iter()
-            .map(|item| crate::layers::Layer::from_py(&item))
-            .collect::<PyResult<Vec<_>>>()?;
-        let hooks_struct = Hooks {
-            response_class: hooks.getattr("response_class")?.unbind(),
-            dumps: hooks.getattr("dumps")?.unbind(),
-            dumps_args: hooks.getattr("dumps_args")?.extract()?,
-            fallback_dumps: hooks.getattr("fallback_dumps")?.unbind(),
-            base_model: hooks.getattr("base_model")?.unbind(),
-            dump_model: hooks.getattr("dump_model")?.extract()?,
-            handle_exception: hooks.getattr("handle_exception")?.unbind(),
-            fresh_default: hooks.getattr("fresh_default")?.unbind(),
-            eager_start: hooks.getattr("eager_start")?.unbind(),
-            start_background: hooks.getattr("start_background")?.unbind(),
-            new_context: py_context_class(hooks.py())?,
-            middleware_entry: hooks.getattr("middleware_entry")?.extract()?,
-            make_response: hooks.getattr("make_response")?.unbind(),
-            stream_types: hooks.getattr("stream_types")?.unbind(),
-            start_stream: hooks.getattr("start_stream")?.unbind(),
-            file_types: hooks.getattr("file_types")?.unbind(),
-            plan_file: hooks.getattr("plan_file")?.unbind(),
-            log_error: hooks.getattr("log_error")?.unbind(),
-        };
-        let policy: String = get(config, "shard_policy")?;
-        let app_config = Config {
-            max_body_size: get(config, "max_body_size")?,
-            max_upload_size: get(config, "max_upload_size")?,
-            max_header_bytes: get(config, "max_header_bytes")?,
-            batch_size: get(config, "batch_size")?,
-            shards: get::<usize>(config, "shards")?.max(1),
-            shard_policy: ShardPolicy::parse(&policy)
-                .ok_or_else(|| PyValueError::new_err(format!("unknown shard_policy {policy:?}")))?,
-            max_concurrent: get(config, "max_concurrent")?,
-            gate_queue: get(config, "gate_queue")?,
-            gate_timeout: seconds(config, "gate_timeout")?,
-            websocket: crate::websocket::Settings {
-                max_size: get(config, "ws_max_size")?,
-                ping_interval: optional_seconds(config, "ws_ping_interval")?.filter(|d| !d.is_zero()),
-                ping_timeout: optional_seconds(config, "ws_ping_timeout")?.unwrap_or(Duration::from_secs(20)),
-            },
-            body_read_timeout: seconds(config, "body_read_timeout")?,
-            request_timeout: optional_seconds(config, "request_timeout")?,
-        };
-        let io_threads: usize = get(config, "io_threads")?;
+        let layers = Hooks::layers(hooks)?;
+        let settings = EngineSettings::from_py(config)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(io_threads.max(1))
+            .worker_threads(settings.io_threads.max(1))
             .thread_name("turboapi-io")
             .enable_all()
             .build()
             .map_err(|e| PyRuntimeError::new_err(format!("cannot start the I/O runtime: {e}")))?;
-        let server_config = ServerConfig {
-            header_read_timeout: seconds(config, "header_read_timeout")?,
-            graceful_timeout: seconds(config, "graceful_timeout")?,
-            max_header_bytes: get(config, "max_header_bytes")?,
-            max_headers: get(config, "max_headers")?,
-            keep_alive_timeout: seconds(config, "keep_alive_timeout")?,
-            max_connections: get(config, "max_connections")?,
-            half_close_timeout: seconds(config, "half_close_timeout")?,
-        };
-        let mut app = App::new(router, ws_router, plans, hooks_struct, app_config, layers);
-        if get::<bool>(config, "access_log")? {
+        let mut app = App::new(router, ws_router, plans, Hooks::from_py(hooks)?, settings.app, layers);
+        if settings.access_log {
             app.access_log = Some(crate::access_log::AccessLog::new());
         }
-        if get::<bool>(config, "proxy_headers")? {
-            let list: String = get(config, "forwarded_allow_ips")?;
+        if let Some(list) = settings.forwarded_allow_ips {
             app.trusted_proxies = Some(crate::proxy::parse_trusted(&list).map_err(PyValueError::new_err)?);
         }
-        app.root_path = crate::app::RootPath {
-            prefix: get(config, "path_prefix")?,
-            root: Arc::from(get::<String>(config, "root_path")?),
-        };
+        app.root_path = crate::app::RootPath { prefix: settings.path_prefix, root: Arc::from(settings.root_path) };
+        let server_config = settings.server;
         Ok(Engine {
             app: Arc::new(app),
             runtime,
@@ -174,7 +96,7 @@ impl Engine {
         loop {
             // Drain the queue under one GIL hold.
             while let Some(job) = pool.take() {
-                crate::dispatch::run_sync(py, &self.app, job);
+                crate::dispatch::run_sync(py, &self.app.dispatch, job);
                 pool.job_done();
             }
             if pool.is_stopping() || !py.allow_threads(|| pool.park()) {
@@ -198,9 +120,7 @@ impl Engine {
         Some(
             records
                 .into_iter()
-                .map(|r| {
-                    (r.client.as_ref().map(crate::request::Peer::host_port), r.method, r.target, r.version, r.status)
-                })
+                .map(|r| (r.client.as_ref().map(crate::peer::Peer::host_port), r.method, r.target, r.version, r.status))
                 .collect(),
         )
     }
@@ -212,7 +132,7 @@ impl Engine {
 
     #[getter]
     fn shard_count(&self) -> usize {
-        self.app.shards.len()
+        self.app.dispatch.shards.len()
     }
 
     fn shard_fileno(&self, index: usize) -> PyResult<i32> {
@@ -227,7 +147,7 @@ impl Engine {
 
     /// The loop's reader callback for shard `index`: start the next batch of queued requests.
     fn drain_shard(&self, py: Python<'_>, index: usize) -> PyResult<()> {
-        self.shard(index)?.drain(py, &self.app);
+        self.shard(index)?.drain(py, &self.app.dispatch);
         Ok(())
     }
 
@@ -243,7 +163,7 @@ impl Engine {
         client: Option<(String, u16)>,
         scheme: &str,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        use crate::websocket::Opened;
+        use crate::ws_handshake::Opened;
         let uri: http::Uri =
             target.parse().map_err(|e| PyValueError::new_err(format!("invalid request target: {e}")))?;
         let handshake = Incoming {
@@ -254,15 +174,15 @@ impl Engine {
             body: Bytes::new(),
             body_file: None,
             body_stream: None,
-            client: client.map(|(host, port)| crate::request::Peer::Named(host, port)),
+            client: client.map(|(host, port)| crate::peer::Peer::Named(host, port)),
             server: None,
         };
         let app = self.app.clone();
-        let opened = py.allow_threads(|| self.runtime.block_on(crate::websocket::open(&app, handshake)));
+        let opened = py.allow_threads(|| self.runtime.block_on(crate::ws_handshake::open(&app, handshake)));
         match opened {
             Opened::Accepted { session, subprotocol, headers, done } => {
                 let connection =
-                    crate::websocket::WebSocketTestConnection::start(&self.runtime, self.app.clone(), session, done);
+                    crate::ws_test::WebSocketTestConnection::start(&self.runtime, self.app.clone(), session, done);
                 let out_headers = PyList::empty(py);
                 for (name, value) in &headers {
                     out_headers.append((name.as_str(), PyBytes::new(py, value.as_bytes())))?;
@@ -302,7 +222,7 @@ impl Engine {
         client: Option<(String, u16)>,
         scheme: &str,
     ) -> PyResult<(crate::request::RequestData, crate::dispatch::Next)> {
-        if route >= self.app.plans.len() || shard >= self.app.shards.len() {
+        if route >= self.app.dispatch.plans.len() || shard >= self.app.dispatch.shards.len() {
             return Err(PyValueError::new_err(format!("no route {route} or shard {shard} in this engine")));
         }
         let method =
@@ -315,15 +235,15 @@ impl Engine {
             scheme: if scheme == "https" || scheme == "wss" { "https" } else { "http" },
             uri,
             headers: header_map(headers)?,
-            body: crate::response::body_from_pybytes(body),
+            body: crate::pybytes::body_from_pybytes(body),
             body_file: None,
             body_stream: None,
-            client: client.map(|(host, port)| crate::request::Peer::Named(host, port)),
+            client: client.map(|(host, port)| crate::peer::Peer::Named(host, port)),
             server: None,
         };
         let (job, _reply) = self.app.job(incoming, Some(route), (path, path_values), (shard, 0), None);
         let data = crate::request::RequestData { info: job.request.clone() };
-        Ok((data, crate::dispatch::Next::for_job(self.app.clone(), job)))
+        Ok((data, crate::dispatch::Next::for_job(self.app.dispatch.clone(), job)))
     }
 
     #[pyo3(signature = (method, target, headers, body, client=None, scheme="http", stream=false))]
@@ -344,7 +264,7 @@ impl Engine {
         let uri: http::Uri =
             target.parse().map_err(|e| PyValueError::new_err(format!("invalid request target: {e}")))?;
         let header_map = header_map(headers)?;
-        let client = client.map(|(host, port)| crate::request::Peer::Named(host, port));
+        let client = client.map(|(host, port)| crate::peer::Peer::Named(host, port));
         let scheme = if scheme == "https" { "https" } else { "http" };
         let app = self.app.clone();
         let reply = py.allow_threads(|| {
@@ -354,7 +274,7 @@ impl Engine {
                 app.config.max_body_size
             };
             if body.len() > limit {
-                return Reply::payload_too_large();
+                return Refusal::PayloadTooLarge.into();
             }
             let incoming = Incoming {
                 method,
@@ -375,8 +295,8 @@ impl Engine {
         if stream && matches!(reply.later, Later::Stream(_) | Later::File(_)) {
             let head = std::mem::take(&mut reply.later);
             let body = match head {
-                Later::Stream(r) => crate::response::ResponseBody::Stream(r),
-                Later::File(f) => crate::response::ResponseBody::File(f),
+                Later::Stream(r) => ResponseBody::Stream(r),
+                Later::File(f) => ResponseBody::File(f),
                 _ => unreachable!("matched above"),
             };
             reader = Some(ReplyBody { runtime: self.runtime.handle().clone(), body: Mutex::new(Some(body)) });
@@ -429,7 +349,7 @@ impl Engine {
 #[pyclass(frozen, module = "turboapi._core")]
 pub struct ReplyBody {
     runtime: tokio::runtime::Handle,
-    body: Mutex<Option<crate::response::ResponseBody>>,
+    body: Mutex<Option<ResponseBody>>,
 }
 
 #[pymethods]
@@ -471,15 +391,11 @@ impl ReplyBody {
 }
 
 impl Engine {
-    fn shard(&self, index: usize) -> PyResult<&Arc<crate::shards::ShardQueue>> {
-        self.app.shards.get(index).ok_or_else(|| PyValueError::new_err(format!("no shard {index}")))
+    fn shard(&self, index: usize) -> PyResult<&Arc<crate::dispatch::Shard>> {
+        self.app.dispatch.shards.get(index).ok_or_else(|| PyValueError::new_err(format!("no shard {index}")))
     }
 }
 
 fn header_map(headers: Vec<(Vec<u8>, Vec<u8>)>) -> PyResult<http::HeaderMap> {
-    Ok(crate::response::header_pairs(headers)?.into_iter().collect())
-}
-
-fn py_context_class(py: Python<'_>) -> PyResult<Py<PyAny>> {
-    Ok(py.import("contextvars")?.getattr("Context")?.unbind())
+    Ok(crate::reply::header_pairs(headers)?.into_iter().collect())
 }

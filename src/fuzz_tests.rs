@@ -166,6 +166,6 @@ proptest! {
     #[test]
     fn fuzz_is_upgrade(values in proptest::collection::vec(header_bytes(), 0..3)) {
         let headers = headers_with(http::header::UPGRADE, values);
-        let _ = crate::websocket::is_upgrade(&http::Method::GET, http::Version::HTTP_11, &headers);
+        let _ = crate::ws_handshake::is_upgrade(&http::Method::GET, http::Version::HTTP_11, &headers);
     }
 }

@@ -4,6 +4,8 @@ mod access_log;
 mod app;
 mod bodystream;
 mod connection;
+mod contract;
+mod convert;
 mod dispatch;
 mod engine;
 mod extract;
@@ -12,17 +14,24 @@ mod filebody;
 mod fuzz_tests;
 mod gate;
 mod layers;
+mod peer;
 mod plan;
 mod pool;
 mod proxy;
+mod pybytes;
+mod reply;
 mod request;
-mod response;
 mod router;
 mod server;
 mod shards;
 mod spool;
 mod stream;
-mod websocket;
+#[cfg(test)]
+mod testing;
+mod ws_driver;
+mod ws_handshake;
+mod ws_session;
+mod ws_test;
 
 use pyo3::prelude::*;
 
@@ -33,11 +42,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<request::RequestData>()?;
     m.add_class::<dispatch::Completion>()?;
     m.add_class::<dispatch::Next>()?;
-    m.add_class::<dispatch::HandlerDone>()?;
     m.add_class::<stream::BodyWriter>()?;
-    m.add_class::<websocket::WebSocketChannel>()?;
+    m.add_class::<ws_session::WebSocketChannel>()?;
     m.add_class::<bodystream::BodyReader>()?;
-    m.add_class::<websocket::WebSocketTestConnection>()?;
+    m.add_class::<ws_test::WebSocketTestConnection>()?;
     m.add_function(wrap_pyfunction!(layers::native_regex_supported, m)?)?;
     m.add_function(wrap_pyfunction!(request::live_requests, m)?)?;
     Ok(())

@@ -1,8 +1,8 @@
-//! Route plans, compiled once at start-up from the Python side's signature analysis
-//! (`turboapi/dependencies.py`): for each parameter its source, lookup key, converter and default.
+//! Route plans, compiled once at start-up from the Python side's signature analysis (read from
+//! Python in contract.rs): for each parameter its source, lookup key, converter and default.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString};
+use pyo3::types::PyString;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Source {
@@ -63,76 +63,4 @@ pub struct RoutePlan {
     pub stream_body: bool,
     /// WebSocket handshakes are routed here (`@app.websocket`, a mounted ASGI app).
     pub websocket: bool,
-}
-
-fn attr<'py, T: FromPyObject<'py>>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<T> {
-    obj.getattr(name)?.extract()
-}
-
-impl ParamPlan {
-    fn from_py(spec: &Bound<'_, PyAny>, path_names: &[String]) -> PyResult<Self> {
-        let source = match attr::<String>(spec, "source")?.as_str() {
-            "path" => Source::Path,
-            "query" => Source::Query,
-            "header" => Source::Header,
-            "cookie" => Source::Cookie,
-            other => return Err(pyo3::exceptions::PyValueError::new_err(format!("unknown source {other:?}"))),
-        };
-        let scalar = match attr::<String>(spec, "scalar")?.as_str() {
-            "str" => Scalar::Str,
-            "int" => Scalar::Int,
-            "float" => Scalar::Float,
-            "bool" => Scalar::Bool,
-            "bytes" => Scalar::Bytes,
-            _ => Scalar::Other,
-        };
-        let key: String = attr(spec, "key")?;
-        let path_index = if source == Source::Path {
-            path_names.iter().position(|n| *n == key).ok_or_else(|| {
-                pyo3::exceptions::PyValueError::new_err(format!("path parameter {key:?} is not in the route path"))
-            })?
-        } else {
-            0
-        };
-        let required: bool = attr(spec, "required")?;
-        let default = spec.getattr("default")?;
-        Ok(ParamPlan {
-            name: PyString::new(spec.py(), &attr::<String>(spec, "name")?).unbind(),
-            key,
-            source,
-            scalar,
-            is_list: attr(spec, "is_list")?,
-            fast: attr(spec, "fast")?,
-            required,
-            default: (!required).then(|| default.unbind()),
-            copy_default: attr(spec, "copy_default")?,
-            path_index,
-        })
-    }
-}
-
-impl RoutePlan {
-    pub fn from_py(route: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let path: String = attr(route, "path")?;
-        let parsed = crate::router::parse_path(&path).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.0))?;
-        let specs = route.getattr("param_specs")?;
-        let specs = specs.downcast::<PyList>()?;
-        let params = specs.iter().map(|s| ParamPlan::from_py(&s, &parsed.names)).collect::<PyResult<Vec<_>>>()?;
-        let needs_cookies = params.iter().any(|p| p.source == Source::Cookie);
-        Ok(RoutePlan {
-            methods: attr(route, "methods_list")?,
-            path,
-            endpoint: route.getattr("core_endpoint")?.unbind(),
-            is_async: attr(route, "core_is_async")?,
-            status_code: attr(route, "status_code_or_default")?,
-            params,
-            route: route.clone().unbind(),
-            always_solve: attr(route, "always_solve")?,
-            custom_serialize: attr(route, "custom_serialize")?,
-            needs_cookies,
-            websocket: attr(route, "accepts_websocket")?,
-            stream_body: attr(route, "streams_body")?,
-            path_names: parsed.names.into(),
-        })
-    }
 }

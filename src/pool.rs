@@ -1,4 +1,5 @@
-//! The sync pool: long-lived Python threads that run `def` handlers.
+//! The sync pool: long-lived Python threads that run `def` handlers (jobs of any type `J`: the
+//! pool only queues them and wakes the threads that take them).
 //!
 //! Under one GIL, more than one thread running Python at a time only adds hand-offs: with 16
 //! threads all woken by a shared channel, GIL contention cost two thirds of the throughput of
@@ -13,8 +14,6 @@ use std::sync::{Arc, Mutex};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-use crate::dispatch::Job;
-
 /// How long the running workers may go without finishing a job before a spare is woken.
 const STALL: Duration = Duration::from_millis(1);
 
@@ -26,8 +25,8 @@ struct Worker {
     woken: AtomicBool,
 }
 
-pub struct SyncPool {
-    queue: Mutex<VecDeque<Job>>,
+pub struct SyncPool<J> {
+    queue: Mutex<VecDeque<J>>,
     /// Parked workers, most recently parked last: it is woken first (its caches are warm).
     idle: Mutex<Vec<Arc<Worker>>>,
     /// Workers not parked.
@@ -39,7 +38,7 @@ pub struct SyncPool {
     epoch: Instant,
 }
 
-impl SyncPool {
+impl<J: Send + 'static> SyncPool<J> {
     pub fn new() -> Self {
         SyncPool {
             queue: Mutex::new(VecDeque::new()),
@@ -69,7 +68,7 @@ impl SyncPool {
     }
 
     /// Queue a job (from a tokio thread). Returns false once the pool is stopping.
-    pub fn submit(self: &Arc<Self>, job: Job) -> bool {
+    pub fn submit(self: &Arc<Self>, job: J) -> bool {
         {
             // Checked under the queue lock, which `stop` also takes: no job slips in after it.
             let mut queue = self.queue.lock().unwrap();
@@ -98,7 +97,7 @@ impl SyncPool {
     }
 
     /// The next job for a worker, or None when the queue is empty.
-    pub fn take(&self) -> Option<Job> {
+    pub fn take(&self) -> Option<J> {
         self.queue.lock().unwrap().pop_front()
     }
 
@@ -163,7 +162,7 @@ impl SyncPool {
 
 /// Runs while jobs are queued: wakes a spare worker when the running ones make no progress
 /// (blocked in a handler), or when none is running.
-async fn watchdog(pool: Arc<SyncPool>) {
+async fn watchdog<J: Send + 'static>(pool: Arc<SyncPool<J>>) {
     loop {
         tokio::time::sleep(STALL).await;
         if pool.queue_is_empty() {

@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use http::HeaderMap;
 
-use crate::request::Peer;
+use crate::peer::Peer;
 
 /// One entry of `forwarded_allow_ips`: an address, a network (CIDR), or `*` (everyone).
 #[derive(Debug, Clone, PartialEq)]

@@ -8,24 +8,6 @@ use bytes::Bytes;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
-/// The client as the request reports it: a socket peer, or a name (the TestClient's "testclient",
-/// or an X-Forwarded-For hop that is not an address, such as "unknown").
-#[derive(Clone, Debug, PartialEq)]
-pub enum Peer {
-    Addr(SocketAddr),
-    Named(String, u16),
-}
-
-impl Peer {
-    /// `(host, port)` as ASGI's `scope["client"]`.
-    pub fn host_port(&self) -> (String, u16) {
-        match self {
-            Peer::Addr(a) => (a.ip().to_string(), a.port()),
-            Peer::Named(host, port) => (host.clone(), *port),
-        }
-    }
-}
-
 /// Everything known about one request, owned, shared between the Rust job and Python.
 pub struct RequestInfo {
     pub method: http::Method,
@@ -45,7 +27,7 @@ pub struct RequestInfo {
     pub body_file: Option<Arc<tempfile::TempPath>>,
     /// A body read as it arrives (then `body` is empty): see bodystream.rs.
     pub body_stream: Option<Arc<crate::bodystream::BodyStream>>,
-    pub client: Option<Peer>,
+    pub client: Option<crate::peer::Peer>,
     pub server: Option<SocketAddr>,
     pub path_names: Arc<[String]>,
     pub path_values: Vec<String>,
@@ -55,7 +37,7 @@ pub struct RequestInfo {
     /// Work to run once the reply is sent (dependency exits, form files), set by Python.
     pub after: std::sync::Mutex<Option<Py<PyAny>>>,
     /// The connection, for a WebSocket handshake.
-    pub websocket: Option<Arc<crate::websocket::Session>>,
+    pub websocket: Option<Arc<crate::ws_session::Session>>,
     pub live: Live,
 }
 
@@ -179,7 +161,7 @@ impl RequestData {
 
     #[getter]
     fn client(&self) -> Option<(String, u16)> {
-        self.info.client.as_ref().map(Peer::host_port)
+        self.info.client.as_ref().map(crate::peer::Peer::host_port)
     }
 
     #[getter]
@@ -204,7 +186,35 @@ impl RequestData {
 
     /// The connection's channel, for a WebSocket handshake (None for HTTP requests).
     #[getter]
-    fn websocket(&self) -> Option<crate::websocket::WebSocketChannel> {
-        self.info.websocket.clone().map(crate::websocket::WebSocketChannel::new)
+    fn websocket(&self) -> Option<crate::ws_session::WebSocketChannel> {
+        self.info.websocket.clone().map(crate::ws_session::WebSocketChannel::new)
+    }
+}
+
+#[cfg(test)]
+impl RequestInfo {
+    /// A plain request for unit tests: `method path`, no headers, no body.
+    pub fn for_test(method: http::Method, path: &str) -> Self {
+        RequestInfo {
+            method,
+            scheme: "http",
+            shard: 0,
+            path: path.to_string(),
+            raw_path: path.to_string(),
+            root_path: Arc::from(""),
+            query_string: String::new(),
+            headers: http::HeaderMap::new(),
+            body: Bytes::new(),
+            body_file: None,
+            body_stream: None,
+            client: None,
+            server: None,
+            path_names: Arc::from(Vec::new()),
+            path_values: Vec::new(),
+            state: std::sync::Mutex::new(None),
+            after: std::sync::Mutex::new(None),
+            websocket: None,
+            live: Live::new(),
+        }
     }
 }

@@ -15,24 +15,8 @@ use tokio::net::TcpListener;
 
 use crate::app::{App, Incoming};
 use crate::connection::{Activity, Busy, ClientIo, TrackedBody};
-use crate::response::{Later, Reply};
-
-pub struct ServerConfig {
-    /// A client must send its complete request head within this time.
-    pub header_read_timeout: Duration,
-    /// On shutdown, in-flight requests get this long to finish.
-    pub graceful_timeout: Duration,
-    /// Largest request head hyper buffers; beyond it the answer is 431.
-    pub max_header_bytes: usize,
-    pub max_headers: usize,
-    /// A keep-alive connection with no request for this long is closed.
-    pub keep_alive_timeout: Duration,
-    /// Connections open at once; past it new ones wait in the listen backlog (None: no limit).
-    pub max_connections: Option<usize>,
-    /// A client that shut its sending side still gets its answer while the answer writes to it
-    /// at least this often (zero: such a client is taken as gone at once).
-    pub half_close_timeout: Duration,
-}
+use crate::contract::ServerConfig;
+use crate::reply::{Later, Refusal, Reply, ResponseBody};
 
 /// Bind a listening socket (SO_REUSEADDR; port 0 picks a free one).
 /// With `reuse_port`, several worker processes listen on the same port and the kernel spreads
@@ -118,7 +102,7 @@ pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: Serve
                 let reply = catch_panics(handle(app, req, Some(client), server_addr, slot, &busy)).await;
                 // Counted as being answered until hyper has sent the body (or dropped it); a
                 // stream only until it starts (see `connection`).
-                let streamed = matches!(reply.body(), crate::response::ResponseBody::Stream(_));
+                let streamed = matches!(reply.body(), ResponseBody::Stream(_));
                 Ok::<_, Infallible>(reply.map(|body| TrackedBody::new(body, (!streamed).then_some(busy))))
             }
         });
@@ -199,9 +183,9 @@ pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: Serve
 }
 
 /// A panic while answering a request is that request's 500 (logged), never the process's end.
-async fn catch_panics<F>(future: F) -> http::Response<crate::response::ResponseBody>
+async fn catch_panics<F>(future: F) -> http::Response<ResponseBody>
 where
-    F: std::future::Future<Output = http::Response<crate::response::ResponseBody>>,
+    F: std::future::Future<Output = http::Response<ResponseBody>>,
 {
     use futures_util::FutureExt;
     match std::panic::AssertUnwindSafe(future).catch_unwind().await {
@@ -250,13 +234,13 @@ async fn handle(
     server: Option<SocketAddr>,
     slot: Slot,
     busy: &Busy,
-) -> http::Response<crate::response::ResponseBody> {
+) -> http::Response<ResponseBody> {
     if let Some(problem) = malformed_head(req.uri(), req.version(), req.headers()) {
-        return Reply::closing(400, problem).into_http();
+        return Reply::from(Refusal::BadRequest(problem)).into_http();
     }
     // The upgrade future is taken before the request is split (hyper keeps it in the request).
-    let on_upgrade =
-        crate::websocket::is_upgrade(req.method(), req.version(), req.headers()).then(|| hyper::upgrade::on(&mut req));
+    let on_upgrade = crate::ws_handshake::is_upgrade(req.method(), req.version(), req.headers())
+        .then(|| hyper::upgrade::on(&mut req));
     let (parts, body) = req.into_parts();
     let target = if app.access_log.is_some() {
         parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".to_string())
@@ -281,7 +265,7 @@ async fn handle(
     let method = incoming.method.clone();
     let reply = if too_large_head {
         // hyper's own check is per read, so it can overshoot; this one is exact.
-        Reply::closing(431, "Request Header Fields Too Large")
+        Reply::from(Refusal::HeadersTooLarge)
     } else if let Some(on_upgrade) = on_upgrade {
         upgrade(&app, incoming, on_upgrade, slot).await
     } else {
@@ -324,7 +308,7 @@ async fn with_body(app: &App, mut req: Incoming, body: HyperBody, busy: &Busy) -
     let multipart = crate::spool::is_multipart(&req.headers);
     let limit = if multipart || streamed { app.config.max_upload_size } else { app.config.max_body_size };
     if declared.is_some_and(|len| len > limit as u64) {
-        return Err(Reply::payload_too_large());
+        return Err(Refusal::PayloadTooLarge.into());
     }
     if streamed {
         req.body_stream = Some(crate::bodystream::BodyStream::start(body, limit, app.config.body_read_timeout));
@@ -333,15 +317,15 @@ async fn with_body(app: &App, mut req: Incoming, body: HyperBody, busy: &Busy) -
     let read = tokio::time::timeout(app.config.body_read_timeout, crate::spool::read(body, limit, multipart)).await;
     busy.body_read();
     // A client sending its body too slowly (a slow POST) does not hold the request open.
-    let read = read.map_err(|_| Reply::closing(408, "Request Timeout"))?;
+    let read = read.map_err(|_| Reply::from(Refusal::BodyTimeout))?;
     match read {
         Ok(crate::spool::Body::Memory(bytes)) => req.body = bytes,
         Ok(crate::spool::Body::File(path)) => req.body_file = Some(path),
-        Err(crate::spool::BodyError::TooLarge) => return Err(Reply::payload_too_large()),
-        Err(crate::spool::BodyError::Broken) => return Err(Reply::closing(400, "Invalid request body")),
+        Err(crate::spool::BodyError::TooLarge) => return Err(Refusal::PayloadTooLarge.into()),
+        Err(crate::spool::BodyError::Broken) => return Err(Refusal::BadRequest("Invalid request body").into()),
         Err(crate::spool::BodyError::Io(e)) => {
             eprintln!("turboapi: could not spool an upload to disk: {e}");
-            return Err(Reply::new(507, crate::response::TEXT, "Insufficient Storage"));
+            return Err(Refusal::InsufficientStorage.into());
         }
     }
     Ok(req)
@@ -391,9 +375,9 @@ fn apply_forwarded(
     app: &App,
     client: Option<SocketAddr>,
     headers: &mut http::HeaderMap,
-) -> (&'static str, Option<crate::request::Peer>) {
+) -> (&'static str, Option<crate::peer::Peer>) {
     let mut scheme = "http";
-    let mut peer = client.map(crate::request::Peer::Addr);
+    let mut peer = client.map(crate::peer::Peer::Addr);
     if let Some(trusted) = &app.trusted_proxies {
         if let Some(fwd) = crate::proxy::forwarded(trusted, client, headers) {
             if fwd.client.is_some() {
@@ -411,25 +395,22 @@ fn apply_forwarded(
 /// A WebSocket opening handshake: the handler decides; on `accept` the answer is 101 and the
 /// upgraded socket goes to a driver task (`websocket::drive`), which keeps the connection's slot.
 async fn upgrade(app: &Arc<App>, req: Incoming, on_upgrade: hyper::upgrade::OnUpgrade, slot: Slot) -> Reply {
-    use crate::websocket::Opened;
+    use crate::ws_handshake::Opened;
     let Some(key) = req.headers.get(http::header::SEC_WEBSOCKET_KEY).cloned() else {
-        return Reply::new(400, crate::response::TEXT, "Missing Sec-WebSocket-Key header");
+        return Refusal::MissingWebSocketKey.into();
     };
     if req.headers.get(http::header::SEC_WEBSOCKET_VERSION).is_none_or(|v| v != "13") {
-        // RFC 6455 §4.4: name the version this server speaks.
-        let mut reply = Reply::new(426, crate::response::TEXT, "Unsupported WebSocket version");
-        reply.headers.push((http::header::SEC_WEBSOCKET_VERSION, http::HeaderValue::from_static("13")));
-        return reply;
+        return Refusal::UnsupportedWebSocketVersion.into();
     }
-    match crate::websocket::open(app, req).await {
+    match crate::ws_handshake::open(app, req).await {
         Opened::Refused(reply) => reply,
         // uvicorn's answer to a close before accept.
-        Opened::Denied { .. } => Reply::new(403, crate::response::TEXT, "Forbidden"),
+        Opened::Denied { .. } => Refusal::Forbidden.into(),
         Opened::Accepted { session, subprotocol, headers, done } => {
-            let reply = crate::websocket::switching_protocols(&key, subprotocol.as_deref(), headers);
+            let reply = crate::ws_handshake::switching_protocols(&key, subprotocol.as_deref(), headers);
             let slot = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
             // Counted from here, so that a stopping server waits for this connection too.
-            let open = crate::websocket::OpenCount::enter(app);
+            let open = crate::ws_driver::OpenCount::enter(app);
             let app = app.clone();
             tokio::spawn(async move {
                 let _slot = slot;
@@ -437,9 +418,9 @@ async fn upgrade(app: &Arc<App>, req: Incoming, on_upgrade: hyper::upgrade::OnUp
                     Ok(upgraded) => {
                         let io = TokioIo::new(upgraded);
                         let role = tokio_tungstenite::tungstenite::protocol::Role::Server;
-                        crate::websocket::drive(app, open, session, io, role, done).await
+                        crate::ws_driver::drive(app, open, session, io, role, done).await
                     }
-                    Err(_) => crate::websocket::abandon(session, done).await,
+                    Err(_) => crate::ws_driver::abandon(session, done).await,
                 }
             });
             reply
@@ -449,6 +430,7 @@ async fn upgrade(app: &Arc<App>, req: Incoming, on_upgrade: hyper::upgrade::OnUp
 
 #[cfg(test)]
 mod tests {
+    use crate::reply::{Refusal, Reply};
 
     #[test]
     fn a_panic_while_answering_is_that_requests_500() {
@@ -457,12 +439,12 @@ mod tests {
             if "a bug".len() == 5 {
                 panic!("a bug in the core");
             }
-            crate::response::Reply::not_found().into_http()
+            Reply::from(Refusal::NotFound).into_http()
         };
         let response = runtime.block_on(super::catch_panics(failing));
         assert_eq!(response.status(), 500);
         // The runtime (and the process) carry on.
-        let fine = runtime.block_on(super::catch_panics(async { crate::response::Reply::not_found().into_http() }));
+        let fine = runtime.block_on(super::catch_panics(async { Reply::from(Refusal::NotFound).into_http() }));
         assert_eq!(fine.status(), 404);
     }
 }

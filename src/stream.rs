@@ -17,7 +17,7 @@ use http_body::{Body, Frame};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::shards::{ShardQueue, Waiter};
+use crate::shards::{ShardLoop, Waiter};
 
 /// Queued bytes past which the writer waits; one chunk is always taken when the queue is empty,
 /// so memory per stream stays near max(chunk size, HIGH_WATER).
@@ -51,7 +51,7 @@ struct State {
     writer_waiting: Option<Waiter>,
     waker: Option<Waker>,
     /// The pump's task is tracked on this shard under this id: cancelled if the reader goes away.
-    pump: Option<(Arc<ShardQueue>, u64)>,
+    pump: Option<(Arc<ShardLoop>, u64)>,
     after: After,
 }
 
@@ -236,13 +236,13 @@ impl Body for StreamReader {
 pub struct BodyWriter {
     channel: Arc<Channel>,
     /// The shard whose loop runs the pump, and the pump's id there.
-    shard: Arc<ShardQueue>,
+    shard: Arc<ShardLoop>,
     id: u64,
 }
 
 impl BodyWriter {
-    pub fn new(channel: Arc<Channel>, shard: Arc<ShardQueue>) -> Self {
-        let id = shard.next_job_id();
+    pub fn new(channel: Arc<Channel>, shard: Arc<ShardLoop>) -> Self {
+        let id = shard.next_id();
         BodyWriter { channel, shard, id }
     }
 
@@ -259,10 +259,17 @@ impl BodyWriter {
     }
 }
 
-/// `send`'s answers.
-const SENT: u8 = 0;
-const FULL: u8 = 1;
-const GONE: u8 = 2;
+/// What a `send` into a bounded channel did (a stream's, a WebSocket's): the Python side reads
+/// it as `contract.SendOutcome`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum SendOutcome {
+    Sent = 0,
+    /// The queue is over its high-water mark: wait until it is writable, then send again.
+    Full = 1,
+    /// The reader is gone: stop.
+    Gone = 2,
+}
 
 #[pymethods]
 impl BodyWriter {
@@ -271,19 +278,19 @@ impl BodyWriter {
     fn send(&self, chunk: &Bound<'_, PyBytes>) -> u8 {
         let mut state = self.channel.state();
         if state.reader_gone {
-            return GONE;
+            return SendOutcome::Gone as u8;
         }
         if state.queued >= HIGH_WATER && !state.chunks.is_empty() {
-            return FULL;
+            return SendOutcome::Full as u8;
         }
-        let chunk = crate::response::body_from_pybytes(chunk);
+        let chunk = crate::pybytes::body_from_pybytes(chunk);
         if chunk.is_empty() {
-            return SENT;
+            return SendOutcome::Sent as u8;
         }
         state.queued += chunk.len();
         state.chunks.push_back(chunk);
         self.channel.wake_reader(&mut state);
-        SENT
+        SendOutcome::Sent as u8
     }
 
     /// Resolve `future` (of the pump's loop) once a chunk fits or the reader is gone. False when
@@ -335,5 +342,115 @@ impl Drop for BodyWriter {
     fn drop(&mut self) {
         // A pump that never ran (its shard stopped) must not leave the reader waiting.
         self.end(End::Failed(None));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pyo3::types::PyBytes;
+
+    use super::*;
+    use crate::shards::{JobRunner, ShardQueue};
+    use crate::testing::{eval, with_python};
+
+    struct NoJobs;
+
+    impl JobRunner<()> for NoJobs {
+        fn start(&self, _: Python<'_>, _: &ShardQueue<()>, _: &Bound<'_, PyAny>, _: ()) {}
+        fn abandoned(&self, _: &()) -> bool {
+            false
+        }
+    }
+
+    const PYTHON: &str = "
+class Task:
+    def __init__(self): self.cancelled = False
+    def cancel(self): self.cancelled = True
+class Future:
+    def __init__(self): self.resolved = False
+    def done(self): return self.resolved
+    def set_result(self, value): self.resolved = True
+";
+
+    #[test]
+    fn chunks_reach_the_reader_in_order_and_the_end_ends_the_body() {
+        with_python(|py| {
+            let shard: ShardQueue<()> = ShardQueue::new(None, 8);
+            let channel = Channel::new();
+            let reader = StreamReader::new(channel.clone());
+            let writer = BodyWriter::new(channel, shard.inbox.clone());
+            for chunk in [&b"one "[..], b"", b"two"] {
+                assert_eq!(writer.send(&PyBytes::new(py, chunk)), SendOutcome::Sent as u8);
+            }
+            writer.finish();
+            assert_eq!(py.allow_threads(|| reader.read_to_end()).0, b"one two");
+        });
+    }
+
+    #[test]
+    fn a_full_queue_makes_the_writer_wait_until_the_reader_drains_it() {
+        with_python(|py| {
+            let shard: ShardQueue<()> = ShardQueue::new(None, 8);
+            shard.bind_loop(Some(py.None()));
+            let channel = Channel::new();
+            let mut reader = StreamReader::new(channel.clone());
+            let writer = BodyWriter::new(channel, shard.inbox.clone());
+            let big = PyBytes::new(py, &vec![b'x'; HIGH_WATER]);
+            assert_eq!(writer.send(&big), SendOutcome::Sent as u8);
+            assert_eq!(writer.send(&big), SendOutcome::Full as u8, "over the high-water mark");
+            let future = eval(py, PYTHON, "Future()").unbind();
+            assert!(writer.wait_writable(future.clone_ref(py)));
+            // hyper takes the chunk: the queue drains and the waiting future is resolved on the loop.
+            let waker = futures_util::task::noop_waker();
+            let frame = Pin::new(&mut reader).poll_frame(&mut Context::from_waker(&waker));
+            assert!(matches!(frame, Poll::Ready(Some(Ok(_)))));
+            shard.drain(py, &NoJobs);
+            assert!(future.bind(py).getattr("resolved").unwrap().is_truthy().unwrap());
+            assert_eq!(writer.send(&big), SendOutcome::Sent as u8);
+        });
+    }
+
+    #[test]
+    fn a_reader_that_goes_away_stops_the_writer_and_cancels_the_pump() {
+        with_python(|py| {
+            let shard: ShardQueue<()> = ShardQueue::new(None, 8);
+            shard.bind_loop(Some(py.None()));
+            let channel = Channel::new();
+            let reader = StreamReader::new(channel.clone());
+            let writer = BodyWriter::new(channel, shard.inbox.clone());
+            let task = eval(py, PYTHON, "Task()").unbind();
+            assert!(writer.set_task(task.clone_ref(py)));
+            drop(reader);
+            assert_eq!(writer.send(&PyBytes::new(py, b"late")), SendOutcome::Gone as u8);
+            shard.drain(py, &NoJobs);
+            assert!(task.bind(py).getattr("cancelled").unwrap().is_truthy().unwrap());
+        });
+    }
+
+    #[test]
+    fn a_failed_iterator_ends_the_body_with_its_error() {
+        with_python(|py| {
+            let shard: ShardQueue<()> = ShardQueue::new(None, 8);
+            let channel = Channel::new();
+            let reader = StreamReader::new(channel.clone());
+            let writer = BodyWriter::new(channel, shard.inbox.clone());
+            writer.send(&PyBytes::new(py, b"partial"));
+            writer.fail(Some(eval(py, "", "ValueError('boom')").unbind()));
+            let (body, error) = py.allow_threads(|| reader.read_to_end());
+            assert_eq!(body, b"partial");
+            assert_eq!(error.expect("the error").bind(py).to_string(), "boom");
+        });
+    }
+
+    #[test]
+    fn work_deferred_to_the_end_of_a_stream_is_handed_back_once_the_pump_is_done() {
+        with_python(|py| {
+            let channel = Channel::new();
+            let shard: ShardQueue<()> = ShardQueue::new(None, 8);
+            let writer = BodyWriter::new(channel.clone(), shard.inbox.clone());
+            assert!(channel.defer_after((Some(py.None()), None)).is_none(), "kept until the end");
+            assert!(writer.take_after().is_some(), "the pump takes it at the end");
+            assert!(channel.defer_after((Some(py.None()), None)).is_some(), "after the end: run now");
+        });
     }
 }

@@ -9,6 +9,8 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, Self, TypeAlias, final, overload
 
+from .contract import CoreRoute, EngineConfig, Hooks
+
 # What PyO3 lists in the module's __all__ (every add_class/add_function in src/lib.rs, in order).
 __all__ = [
     "Engine",
@@ -16,7 +18,6 @@ __all__ = [
     "RequestData",
     "Completion",
     "Next",
-    "HandlerDone",
     "BodyWriter",
     "WebSocketChannel",
     "BodyReader",
@@ -57,10 +58,10 @@ _Refused: TypeAlias = tuple[Literal["refuse"], int, bytes, BaseException | None]
 class Engine:
     """The core for one app: routes, sync pool, loop shards, socket server, in-process calls."""
 
-    def __new__(cls, routes: list[Any], hooks: Any, config: dict[str, Any]) -> Self:
-        """Build from route objects (registration order), the Python hooks object
-        (`serving._Hooks`) and the settings dict (`serving.Runtime`; every key src/engine.rs reads
-        is required); ValueError on a missing or bad setting."""
+    def __new__(cls, routes: Sequence[CoreRoute], hooks: Hooks, config: EngineConfig) -> Self:
+        """Build from route objects (registration order), the hooks and the settings (the
+        contract: python/turboapi/contract.py, src/contract.rs); ValueError or AttributeError
+        naming a missing or bad setting, hook or route attribute."""
 
     # serving a socket
     def bind(self, host: str, port: int, backlog: int, reuse_port: bool = False) -> _HostPort:
@@ -243,17 +244,11 @@ class RequestData:
 
 @final
 class Completion:
-    """Done-callback of a request's task: sends its reply back to the core."""
+    """Done-callback of a request's task (the handler's, the middleware stack's or an async
+    exception handler's): sends its reply back to the core."""
 
     def __call__(self, task: asyncio.Future[Any]) -> None:
         """Answer the request from the finished task."""
-
-@final
-class HandlerDone:
-    """Done-callback of an async exception handler's task: sends its reply back."""
-
-    def __call__(self, task: asyncio.Future[Any]) -> None:
-        """Answer the request from the finished handler."""
 
 @final
 class Next:

@@ -17,10 +17,13 @@ from asyncio import tasks
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from .contract import EagerState
+
 _enter_task = tasks._enter_task  # type: ignore[attr-defined]
 _leave_task = tasks._leave_task  # type: ignore[attr-defined]
 
-DONE, FAILED, WAITING = 0, 1, 2
+# Plain ints, not enum members: the core reads them as numbers (contract.EagerState).
+DONE, FAILED, WAITING = int(EagerState.DONE), int(EagerState.FAILED), int(EagerState.WAITING)
 
 #: Loop -> what gives the context requests started on it copy from: the TestClient's, which runs
 #: the app in a copy of its caller's context as Starlette's does (None: the loop's own). Empty

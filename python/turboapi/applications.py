@@ -17,6 +17,7 @@ import typing_extensions
 from .asgi import SERVED_BY_CORE
 from .background import Sequence
 from .concurrency import run_to_end_in_thread
+from .contract import AwaitHandler, Handled, HandledAndReported, Handling
 from .datastructures import State
 from .exception_handlers import (
     SYNC_DEFAULTS,
@@ -558,18 +559,18 @@ class TurboAPI(starlette.applications.Starlette):
         logger.error("Exception in request handler", exc_info=exc)
 
     def _failed_handler(self, request: Request, failure: Exception) -> Any:
-        """An exception handler raised: the 500/Exception handler answers, as Starlette's
-        ServerErrorMiddleware does, or None (logged; a plain 500)."""
+        """An exception handler raised: the 500/Exception handler answers (its Response, or an
+        ``AwaitHandler``), as Starlette's ServerErrorMiddleware does, or None (logged; a plain
+        500)."""
         logger.error("Exception in exception handler", exc_info=failure)
         handler = self._server_error_handler()
         if handler is None:
             return None
-        return _call_handler(handler, request, failure, keep_error=False)
+        return _call_handler(handler, request, failure, report=False)
 
-    def _handle_exception(self, exc: BaseException, data: Any) -> Any:
-        """A Response for ``exc``; None when unhandled (logged; the core answers 500); or, from a
-        500/Exception handler, ``(response, True)``: sent, and the error still reported (the
-        TestClient raises it, as Starlette's ServerErrorMiddleware re-raises)."""
+    def _handle_exception(self, exc: BaseException, data: Any) -> Handling:
+        """What the app's exception handlers make of ``exc`` (``contract.Handling``): None when
+        unhandled (logged; the core answers 500)."""
         if data.websocket is not None:
             # A WebSocket handler's error its route did not handle: logged, the connection closed
             # (500 before accept, 1011 after). Server-level (500/Exception) handlers are HTTP's.
@@ -581,15 +582,18 @@ class TurboAPI(starlette.applications.Starlette):
         if handler is not None:
             request = Request(data, app=self)
             try:
-                return _call_handler(handler, request, exc, keep_error=False, fallback=self._failed_handler)
+                result = _call_handler(handler, request, exc, report=False, fallback=self._failed_handler)
             except Exception as failure:
-                return self._failed_handler(request, failure)
+                result = self._failed_handler(request, failure)
+            if result is None or isinstance(result, (AwaitHandler, HandledAndReported)):
+                return result
+            return Handled(result)
         logger.error("Exception in request handler", exc_info=exc)
         handler = self._server_error_handler()
         if handler is None:
             return None
-        response = _call_handler(handler, Request(data, app=self), exc, keep_error=True)
-        return response if isinstance(response, tuple) else (response, True)
+        result = _call_handler(handler, Request(data, app=self), exc, report=True)
+        return result if isinstance(result, AwaitHandler) else HandledAndReported(result)
 
     # -- serving ---------------------------------------------------------------------------
     def run(self, host: str = "127.0.0.1", port: int = 8000, **settings: Any) -> None:
@@ -618,12 +622,12 @@ def _call_handler(
     request: Request,
     exc: BaseException,
     *,
-    keep_error: bool,
+    report: bool,
     fallback: Callable[[Request, Exception], Any] | None = None,
 ) -> Any:
-    """The handler's Response. An async handler on a loop shard comes back as
-    ``("await", coroutine, keep_error)``: the core runs it as a task (it may wait on I/O) and
-    answers when it is done. On a pool thread (no loop) it runs to completion here."""
+    """The handler's Response. An async handler on a loop shard comes back as an
+    ``AwaitHandler``: the core runs it as a task (it may wait on I/O) and answers when it is
+    done. On a pool thread (no loop) it runs to completion here."""
     sync_default = SYNC_DEFAULTS.get(handler)
     if sync_default is not None:
         return sync_default(exc)
@@ -631,7 +635,7 @@ def _call_handler(
     if not inspect.isawaitable(result):
         return result
     if asyncio._get_running_loop() is not None:
-        return ("await", _awaited(result, request, fallback), keep_error)
+        return AwaitHandler(_awaited(result, request, fallback), report)
     return asyncio.run(_awaited(result, request, fallback))
 
 
@@ -642,8 +646,8 @@ async def _awaited(awaitable: Any, request: Request, fallback: Callable[[Request
         if fallback is None:
             raise
         response = fallback(request, failure)
-        if isinstance(response, tuple):  # the 500 handler is async too: run it here
-            response = await response[1]
+        if isinstance(response, AwaitHandler):  # the 500 handler is async too: run it here
+            response = await response.coro
         if inspect.isawaitable(response):
             response = await response
         if response is None:

@@ -18,6 +18,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from .contract import Received
+
 #: Core calls in flight at once (requests being answered, WebSockets waiting for a message).
 THREADS = 64
 #: Seconds a WebSocket's wait for its next message lasts before it is renewed.
@@ -155,11 +157,11 @@ class ASGIAdapter:
                     kind, value = await self._call(connection.receive, _POLL)
                 except TimeoutError:
                     continue
-                if kind == 2:
+                if kind == Received.DISCONNECT:
                     code, reason = value
                     await send({"type": "websocket.close", "code": code, "reason": reason})
                     return
-                await send({"type": "websocket.send", "text" if kind == 0 else "bytes": value})
+                await send({"type": "websocket.send", "text" if kind == Received.TEXT else "bytes": value})
 
         async def from_client() -> None:
             while True:

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from . import _eager, _json, background, routehandler, routetable, streaming
 from ._core import Engine
+from .contract import EngineConfig, Hooks
 from .dependencies import fresh_default
 from .responses import RESPONSE_TYPES, STARLETTE_FILE_TYPES, STREAM_TYPES, ReplyResponse, Response, SendsItself
 
@@ -217,31 +218,67 @@ def connection_limit() -> int:
     return max(64, min(soft, 1 << 20) - 256)
 
 
-class _Hooks:
-    """The Python callables the core needs, gathered once."""
+def core_hooks(app: Any, settings: Settings, *, served_asgi: bool) -> Hooks:
+    """The Python callables the core needs, gathered once per engine."""
+    from .fileresponse import FileResponse, plan
 
-    def __init__(self, app: Any, settings: Settings, *, served_asgi: bool) -> None:
-        self.response_class = RESPONSE_TYPES
-        self.dumps, self.dumps_args = _json.engine_hook()
+    stack = app._core_middleware(native=settings.native_middleware, served_asgi=served_asgi)
+    file_types = (FileResponse, *STARLETTE_FILE_TYPES)
+    dumps, dumps_args = _json.engine_hook()
+    return Hooks(
+        response_class=RESPONSE_TYPES,
+        dumps=dumps,
+        dumps_args=dumps_args,
         # orjson refuses ints beyond 64 bits; the standard library takes over for those.
-        self.fallback_dumps = _json.stdlib_dumps
-        self.base_model = BaseModel
-        self.dump_model = _json.dump_model if _json.dumps is _json.orjson_dumps else None
-        self.handle_exception = app._handle_exception
-        self.fresh_default = fresh_default
-        self.eager_start = _eager.start
-        self.start_background = background.start
-        stack = app._core_middleware(native=settings.native_middleware, served_asgi=served_asgi)
-        self.middleware_entry = app._middleware_entry if stack is not None else None
-        self.native_layers = app._native_layers
-        self.make_response = _core_response
-        from .fileresponse import FileResponse, plan
+        fallback_dumps=_json.stdlib_dumps,
+        base_model=BaseModel,
+        dump_model=_json.dump_model if _json.dumps is _json.orjson_dumps else None,
+        handle_exception=app._handle_exception,
+        fresh_default=fresh_default,
+        eager_start=_eager.start,
+        start_background=background.start,
+        middleware_entry=app._middleware_entry if stack is not None else None,
+        native_layers=app._native_layers,
+        make_response=_core_response,
+        stream_types=(*STREAM_TYPES, *file_types, SendsItself),
+        start_stream=streaming.start,
+        file_types=file_types,
+        plan_file=plan,
+        log_error=app._log_error,
+    )
 
-        self.file_types = (FileResponse, *STARLETTE_FILE_TYPES)
-        self.stream_types = (*STREAM_TYPES, *self.file_types, SendsItself)
-        self.start_stream = streaming.start
-        self.plan_file = plan
-        self.log_error = app._log_error
+
+def engine_config(settings: Settings, *, root_path: str) -> EngineConfig:
+    """The engine's settings (contract.EngineConfig) from the server's; ``root_path`` is what
+    ``scope["root_path"]`` reports (the app's, else the server's)."""
+    return EngineConfig(
+        max_body_size=settings.max_body_size,
+        max_upload_size=settings.max_upload_size,
+        batch_size=settings.batch_size,
+        io_threads=settings.io_threads,
+        header_read_timeout=float(settings.header_read_timeout),
+        graceful_timeout=float(settings.graceful_timeout),
+        max_header_bytes=settings.max_header_bytes,
+        max_headers=settings.max_headers,
+        shards=settings.shards,
+        shard_policy=settings.shard_policy,
+        max_concurrent=settings.max_concurrent,
+        gate_queue=settings.gate_queue,
+        gate_timeout=float(settings.gate_timeout),
+        access_log=settings.access_log,
+        proxy_headers=settings.proxy_headers,
+        forwarded_allow_ips=str(settings.forwarded_allow_ips),
+        root_path=root_path,
+        path_prefix=settings.root_path,
+        keep_alive_timeout=float(settings.keep_alive_timeout),
+        half_close_timeout=float(settings.half_close_timeout),
+        body_read_timeout=float(settings.body_read_timeout),
+        request_timeout=None if settings.request_timeout is None else float(settings.request_timeout),
+        max_connections=settings.max_connections or connection_limit(),
+        ws_max_size=settings.ws_max_size,
+        ws_ping_interval=settings.ws_ping_interval,
+        ws_ping_timeout=settings.ws_ping_timeout,
+    )
 
 
 def _core_response(status: int, headers: list[tuple[bytes, bytes]], body: bytes, background: Any) -> Response:
@@ -293,35 +330,8 @@ class Runtime:
         entries = served + plan_only
         self.engine = Engine(
             entries,
-            _Hooks(app, settings, served_asgi=bool(self.asgi_reasons)),
-            {
-                "max_body_size": settings.max_body_size,
-                "max_upload_size": settings.max_upload_size,
-                "batch_size": settings.batch_size,
-                "io_threads": settings.io_threads,
-                "header_read_timeout": float(settings.header_read_timeout),
-                "graceful_timeout": float(settings.graceful_timeout),
-                "max_header_bytes": settings.max_header_bytes,
-                "max_headers": settings.max_headers,
-                "shards": settings.shards,
-                "shard_policy": settings.shard_policy,
-                "max_concurrent": settings.max_concurrent,
-                "gate_queue": settings.gate_queue,
-                "gate_timeout": float(settings.gate_timeout),
-                "access_log": settings.access_log,
-                "proxy_headers": settings.proxy_headers,
-                "forwarded_allow_ips": str(settings.forwarded_allow_ips),
-                "root_path": app_root_path or settings.root_path,
-                "path_prefix": settings.root_path,
-                "keep_alive_timeout": float(settings.keep_alive_timeout),
-                "half_close_timeout": float(settings.half_close_timeout),
-                "body_read_timeout": float(settings.body_read_timeout),
-                "request_timeout": None if settings.request_timeout is None else float(settings.request_timeout),
-                "max_connections": settings.max_connections or connection_limit(),
-                "ws_max_size": settings.ws_max_size,
-                "ws_ping_interval": settings.ws_ping_interval,
-                "ws_ping_timeout": settings.ws_ping_timeout,
-            },
+            core_hooks(app, settings, served_asgi=bool(self.asgi_reasons)),
+            engine_config(settings, root_path=app_root_path or settings.root_path),
         )
         routetable.assign(self.engine, entries)
         self._workers: list[threading.Thread] = []

@@ -22,6 +22,7 @@ from pydantic import TypeAdapter
 
 from . import background, sse
 from .concurrency import iterate_in_threadpool
+from .contract import SendOutcome
 from .dependencies import validate
 from .encoders import jsonable_encoder
 from .exceptions import ResponseValidationError, endpoint_context
@@ -30,8 +31,8 @@ from .sse import EventSourceResponse, ServerSentEvent, format_sse_event
 
 logger = logging.getLogger("turboapi.error")
 
-# BodyWriter.send's answers (src/stream.rs).
-SENT, FULL, GONE = 0, 1, 2
+# BodyWriter.send's answers, as plain ints (compared per chunk).
+SENT, FULL, GONE = int(SendOutcome.SENT), int(SendOutcome.FULL), int(SendOutcome.GONE)
 
 #: The pumps running, so that their tasks are not garbage-collected mid-stream.
 _running: set[asyncio.Task[None]] = set()

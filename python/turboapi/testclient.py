@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from . import _eager, background
+from .contract import Received
 from .serving import Runtime, Settings
 from .websockets import WebSocketDisconnect
 
@@ -293,9 +294,9 @@ class WebSocketTestSession:
     # -- receiving ---------------------------------------------------------------------------
     def receive(self) -> dict[str, Any]:
         kind, value = self._live().receive(self.timeout)
-        if kind == 0:
+        if kind == Received.TEXT:
             return {"type": "websocket.send", "text": value}
-        if kind == 1:
+        if kind == Received.BYTES:
             return {"type": "websocket.send", "bytes": value}
         self._closed = True
         # The handler failed after accepting: raise its exception, as Starlette's TestClient does.

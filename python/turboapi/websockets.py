@@ -20,6 +20,7 @@ from starlette.websockets import WebSocketDisconnect as WebSocketDisconnect
 from starlette.websockets import WebSocketDisconnected as WebSocketDisconnected
 from starlette.websockets import WebSocketState as WebSocketState
 
+from .contract import Received, SendOutcome
 from .requests import CoreConnection
 
 __all__ = ["WebSocket", "WebSocketClose", "WebSocketDisconnect", "WebSocketDisconnected", "WebSocketState"]
@@ -31,9 +32,9 @@ def _sendable_close_code(code: Any) -> bool:
     return isinstance(code, int) and (code in (1000, 1001, 1002, 1003) or 1007 <= code <= 1014 or 3000 <= code <= 4999)
 
 
-# What the channel's `send_*` answer (see src/websocket.rs).
-_FULL = 1
-_GONE = 2
+# What the channel's `send_*` and `receive` answer, as plain ints (contract.SendOutcome, .Received).
+_FULL, _GONE = int(SendOutcome.FULL), int(SendOutcome.GONE)
+_TEXT, _BYTES = int(Received.TEXT), int(Received.BYTES)
 
 
 class WebSocket(CoreConnection, starlette.websockets.WebSocket):
@@ -65,9 +66,9 @@ class WebSocket(CoreConnection, starlette.websockets.WebSocket):
         if self.client_state == WebSocketState.DISCONNECTED:
             raise WebSocketDisconnected('Cannot call "receive" once a disconnect message has been received.')
         kind, value = await self._next()
-        if kind == 0:
+        if kind == _TEXT:
             return {"type": "websocket.receive", "text": value}
-        if kind == 1:
+        if kind == _BYTES:
             return {"type": "websocket.receive", "bytes": value}
         self.client_state = WebSocketState.DISCONNECTED
         code, reason = value
@@ -166,9 +167,9 @@ class WebSocket(CoreConnection, starlette.websockets.WebSocket):
         if self.client_state == WebSocketState.CONNECTED:
             # The common case without the message dict: a text message is waiting, or comes.
             kind, value = await self._next()
-            if kind == 0:
+            if kind == _TEXT:
                 return value
-            if kind == 1:
+            if kind == _BYTES:
                 raise KeyError("text")  # as Starlette's message["text"] on a bytes message
             # A disconnect stays queued: receive() reports it and the state moves on.
         message = await self.receive()
