@@ -275,27 +275,29 @@ fn param_plan(spec: &Bound<'_, PyAny>, path_names: &[String]) -> PyResult<ParamP
     })
 }
 
-/// A route's plan from the Python route object (`turboapi.routing.APIRoute`'s core attributes).
-pub fn route_plan(route: &Bound<'_, PyAny>) -> PyResult<RoutePlan> {
-    let path: String = attr(route, "path")?;
-    let parsed = crate::router::parse_path(&path).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.0))?;
-    let specs = route.getattr("param_specs")?;
+/// A route's plan from its `contract.CorePlan`.
+pub fn route_plan(plan: &Bound<'_, PyAny>) -> PyResult<RoutePlan> {
+    let path: String = attr(plan, "path")?;
+    let parsed = crate::router::parse_path(&path).map_err(|e| PyValueError::new_err(e.0))?;
+    let specs = plan.getattr("params")?;
     let specs = specs.downcast::<PyList>()?;
     let params = specs.iter().map(|s| param_plan(&s, &parsed.names)).collect::<PyResult<Vec<_>>>()?;
     let needs_cookies = params.iter().any(|p| p.source == Source::Cookie);
     Ok(RoutePlan {
-        methods: attr(route, "methods_list")?,
+        methods: attr(plan, "methods")?,
         path,
-        endpoint: route.getattr("core_endpoint")?.unbind(),
-        is_async: attr(route, "core_is_async")?,
-        status_code: attr(route, "status_code_or_default")?,
+        endpoint: plan.getattr("endpoint")?.unbind(),
+        is_async: attr(plan, "is_async")?,
+        status_code: attr(plan, "status_code")?,
         params,
-        route: route.clone().unbind(),
-        always_solve: attr(route, "always_solve")?,
-        custom_serialize: attr(route, "custom_serialize")?,
+        solve: plan.getattr("solve")?.unbind(),
+        serialize: plan.getattr("serialize")?.unbind(),
+        route: plan.getattr("route")?.unbind(),
+        always_solve: attr(plan, "always_solve")?,
+        custom_serialize: attr(plan, "custom_serialize")?,
         needs_cookies,
-        websocket: attr(route, "accepts_websocket")?,
-        stream_body: attr(route, "streams_body")?,
+        websocket: attr(plan, "websocket")?,
+        stream_body: attr(plan, "stream_body")?,
         path_names: parsed.names.into(),
     })
 }

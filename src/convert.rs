@@ -46,7 +46,7 @@ pub fn from_result(
     let status = plan.status_code;
     let body = if plan.custom_serialize {
         // response_model, response_class or a `Response` parameter: the route's Python decides.
-        let out = plan.route.bind(py).call_method1(pyo3::intern!(py, "serialize"), (result, kwargs))?;
+        let out = plan.serialize.bind(py).call1((result, kwargs))?;
         match out.downcast::<PyBytes>() {
             Ok(bytes) => body_from_pybytes(bytes),
             Err(_) => return from_response_object(hooks, &out),

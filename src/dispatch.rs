@@ -135,7 +135,7 @@ fn build_args<'py>(
     if pending.is_some() || plan.always_solve {
         let pending = pending.unwrap_or_else(|| PyList::empty(py));
         let data = RequestData { info: request.clone() };
-        let solved = plan.route.bind(py).call_method1(pyo3::intern!(py, "solve"), (&kwargs, pending, data))?;
+        let solved = plan.solve.bind(py).call1((&kwargs, pending, data))?;
         scope = (!solved.is_none()).then_some(solved);
     }
     Ok(Args { kwargs, scope })
@@ -652,9 +652,9 @@ mod tests {
         let setup = format!(
             "{HOOKS}\n{endpoint}\nparam = types.SimpleNamespace(name='q', key='q', source='query', scalar='str', \
              is_list=False, fast=True, required=True, default=None, copy_default=False)\n\
-             route = types.SimpleNamespace(path='/items', methods_list=['GET'], param_specs=[param], \
-             core_endpoint=endpoint, core_is_async={}, status_code_or_default=200, always_solve=False, \
-             custom_serialize=False, accepts_websocket=False, streams_body=False)\n",
+             route = types.SimpleNamespace(path='/items', methods=['GET'], params=[param], \
+             endpoint=endpoint, is_async={}, status_code=200, always_solve=False, custom_serialize=False, \
+             websocket=False, stream_body=False, solve=None, serialize=None, route=None)\n",
             if is_async { "True" } else { "False" }
         );
         let (hooks, route) =

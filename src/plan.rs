@@ -48,8 +48,11 @@ pub struct RoutePlan {
     pub is_async: bool,
     pub status_code: u16,
     pub params: Vec<ParamPlan>,
-    /// The Python route object: `solve(kwargs, pending, request)` finishes what Rust could not
-    /// (pydantic validation, bodies, Request), `serialize(result)` applies a response_model.
+    /// `solve(kwargs, pending, request)` finishes what Rust could not (pydantic validation,
+    /// bodies, Request); `serialize(result, kwargs)` applies a response_model or class.
+    pub solve: Py<PyAny>,
+    pub serialize: Py<PyAny>,
+    /// The Python route object (`scope["route"]` for the middleware).
     pub route: Py<PyAny>,
     /// Python must run `solve` (and with dependencies, `solve` returns the one argument the
     /// endpoint, then the route's dependency runner, takes) for this route on every request (body, Request parameter...).

@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, Self, TypeAlias, final, overload
 
-from .contract import CoreRoute, EngineConfig, Hooks
+from .contract import CorePlan, EngineConfig, Hooks
 
 # What PyO3 lists in the module's __all__ (every add_class/add_function in src/lib.rs, in order).
 __all__ = [
@@ -58,8 +58,8 @@ _Refused: TypeAlias = tuple[Literal["refuse"], int, bytes, BaseException | None]
 class Engine:
     """The core for one app: routes, sync pool, loop shards, socket server, in-process calls."""
 
-    def __new__(cls, routes: Sequence[CoreRoute], hooks: Hooks, config: EngineConfig) -> Self:
-        """Build from route objects (registration order), the hooks and the settings (the
+    def __new__(cls, routes: Sequence[CorePlan], hooks: Hooks, config: EngineConfig) -> Self:
+        """Build from the routes' plans (registration order), the hooks and the settings (the
         contract: python/turboapi/contract.py, src/contract.rs); ValueError or AttributeError
         naming a missing or bad setting, hook or route attribute."""
 

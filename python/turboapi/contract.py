@@ -7,7 +7,8 @@ agree, and the engine refuses a missing attribute at start-up, naming it.
 
 - ``Hooks``: the Python functions and classes the core calls (built once per engine).
 - ``EngineConfig``: the settings the engine reads (``Settings.engine_config()``).
-- ``CoreRoute``: what the core reads of a route to plan it, and calls on it per request.
+- ``CorePlan``: a route as the core runs it, made at start-up from a route object (the core
+  never reads the route itself: ``CorePlan.of`` says what it takes from one, ``CoreRoute``).
 - ``EagerState``, ``SendOutcome``, ``Received``: states that cross the boundary as small ints (ints,
   not enum members, on the hot path: the core compares them as numbers).
 - ``Handled``, ``HandledAndReported``, ``AwaitHandler``: what the app's exception handlers made
@@ -172,7 +173,8 @@ class CoreParam(Protocol):
 
 
 class CoreRoute(Protocol):
-    """What the core reads of a route at start-up and calls on it per request."""
+    """What ``CorePlan.of`` takes from a route object (``routing.PlannedRoute`` and the core's
+    other entries in ``routetable``)."""
 
     path: str
     methods_list: list[str]
@@ -194,3 +196,50 @@ class CoreRoute(Protocol):
     def serialize(self, result: Any, kwargs: dict[str, Any] | None) -> Any:
         """The endpoint's result as body bytes or a Response (response_model, response_class)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class CorePlan:
+    """A route as the core runs it (src/contract.rs ``route_plan``): how it is matched, what the
+    core extracts, what it calls. Made once at start-up by ``CorePlan.of``."""
+
+    path: str
+    #: HTTP methods the core routes here ([] for a route it plans but does not route to).
+    methods: list[str]
+    params: list[CoreParam]
+    #: What the core calls: the handler with its keyword arguments, or (``always_solve`` with
+    #: dependencies) the dependency runner with the one scope ``solve`` returned.
+    endpoint: Callable[..., Any]
+    is_async: bool
+    status_code: int
+    #: ``solve`` runs on every request (a body, a Request parameter, dependencies...), not only
+    #: when some value was left to pydantic.
+    always_solve: bool
+    #: ``serialize`` turns the result into the body (response_model, response_class...).
+    custom_serialize: bool
+    #: WebSocket handshakes are routed here.
+    websocket: bool
+    #: The request body is handed over as it arrives (a mounted ASGI app).
+    stream_body: bool
+    solve: Callable[[dict[str, Any], list[tuple[int, Any]], Any], Any]
+    serialize: Callable[[Any, dict[str, Any] | None], Any]
+    #: The route object: ``scope["route"]`` for the middleware, ``Next.route``.
+    route: Any
+
+    @classmethod
+    def of(cls, route: CoreRoute) -> CorePlan:
+        return cls(
+            path=route.path,
+            methods=list(route.methods_list),
+            params=list(route.param_specs),
+            endpoint=route.core_endpoint,
+            is_async=bool(route.core_is_async),
+            status_code=route.status_code_or_default,
+            always_solve=bool(route.always_solve),
+            custom_serialize=bool(route.custom_serialize),
+            websocket=bool(route.accepts_websocket),
+            stream_body=bool(route.streams_body),
+            solve=route.solve,
+            serialize=route.serialize,
+            route=route,
+        )

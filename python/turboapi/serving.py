@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from . import _eager, _json, background, routehandler, routetable, streaming
 from ._core import Engine
-from .contract import EngineConfig, Hooks
+from .contract import CorePlan, EngineConfig, Hooks
 from .dependencies import fresh_default
 from .responses import RESPONSE_TYPES, STARLETTE_FILE_TYPES, STREAM_TYPES, ReplyResponse, Response, SendsItself
 
@@ -329,7 +329,7 @@ class Runtime:
         served, plan_only, self._asgi_mounts = routetable.build(app, served_asgi=bool(self.asgi_reasons))
         entries = served + plan_only
         self.engine = Engine(
-            entries,
+            [CorePlan.of(entry) for entry in entries],
             core_hooks(app, settings, served_asgi=bool(self.asgi_reasons)),
             engine_config(settings, root_path=app_root_path or settings.root_path),
         )
