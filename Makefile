@@ -97,7 +97,7 @@ FUZZ_EXAMPLES ?= 1000
 fuzz: build-release ## the core's parsers with 20,000 random inputs each (proptest), forms and coercion vs FastAPI (hypothesis)
 	$(PY) bench/fuzz.py --cases $(FUZZ_CASES) --examples $(FUZZ_EXAMPLES)
 
-lint: build-release ## rustfmt --check, clippy -D warnings, ruff, and the _core.pyi stub against the extension
+lint: build-release ## rustfmt --check, clippy -D warnings, ruff, mypy --strict, the _core.pyi stub, no cycle in src/
 	cargo fmt --check
 	PYO3_PYTHON=$(PYTHON) cargo clippy --quiet --all-targets -- -D warnings
 	$(VENV)/bin/ruff check python tests bench examples
@@ -106,6 +106,8 @@ lint: build-release ## rustfmt --check, clippy -D warnings, ruff, and the _core.
 	@# (no allowlist: where PyO3 cannot render a Rust default, its signature and the stub say `...`).
 	$(PY) -m mypy.stubtest turboapi._core
 	$(PY) -m mypy --strict python/turboapi/_core.pyi
+	@# The whole package, typed at the strictness pyproject.toml's [tool.mypy] sets (and says why).
+	$(PY) -m mypy
 	@# The core's modules stay in layers: no import cycle in src/ (ARCHITECTURE.md).
 	$(PY) scripts/module_graph.py rust > /dev/null || { $(PY) scripts/module_graph.py rust | grep CYCLE; exit 1; }
 

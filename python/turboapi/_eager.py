@@ -19,8 +19,8 @@ from typing import Any
 
 from .contract import EagerState
 
-_enter_task = tasks._enter_task  # type: ignore[attr-defined]
-_leave_task = tasks._leave_task  # type: ignore[attr-defined]
+_enter_task = tasks._enter_task
+_leave_task = tasks._leave_task
 
 # Plain ints, not enum members: the core reads them as numbers (contract.EagerState).
 DONE, FAILED, WAITING = int(EagerState.DONE), int(EagerState.FAILED), int(EagerState.WAITING)

@@ -7,8 +7,8 @@ import contextlib
 import inspect
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any, Literal
+from collections.abc import AsyncIterator, Callable, Mapping, MutableMapping
+from typing import Any, Literal, cast
 
 import starlette.applications
 import starlette.middleware.exceptions
@@ -18,7 +18,7 @@ from .asgi import SERVED_BY_CORE
 from .background import Sequence
 from .concurrency import run_to_end_in_thread
 from .contract import AwaitHandler, Handled, HandledAndReported, Handling
-from .datastructures import State
+from .datastructures import Default, State
 from .exception_handlers import (
     SYNC_DEFAULTS,
     http_exception_handler,
@@ -37,7 +37,7 @@ from .middleware.asgi import ASGILayer
 from .middleware.base import BaseHTTPMiddleware
 from .requests import Request
 from .responses import JSONResponse
-from .routing import _ON_EVENT_DEPRECATION, APIRouter, Default, _generate_unique_id, effective_routes
+from .routing import _ON_EVENT_DEPRECATION, APIRouter, _generate_unique_id, effective_routes
 
 logger = logging.getLogger("turboapi.error")
 
@@ -105,7 +105,7 @@ class TurboAPI(starlette.applications.Starlette):
         self.state = State()
         # The router keeps the startup and shutdown handlers and the lifespan, as FastAPI's: an
         # included router's are merged into them (see APIRouter.include_router).
-        self.router = APIRouter(
+        self.router: APIRouter = APIRouter(
             routes=routes,
             redirect_slashes=redirect_slashes,
             dependency_overrides_provider=self,
@@ -244,7 +244,7 @@ class TurboAPI(starlette.applications.Starlette):
         check_dir = resolve_check_dir(directory=directory, check_dir=check_dir)
         self.router.frontend(path, directory=directory, fallback=fallback, check_dir=check_dir)
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         """The app as an ASGI 3 application. Called by the core (a mounted app, or middleware that
         needs ASGI): Starlette's middleware stack, router and routes. Called by another server
         (uvicorn, Starlette's TestClient): the request goes through turboapi's core in-process,
@@ -322,7 +322,7 @@ class TurboAPI(starlette.applications.Starlette):
 
     @typing_extensions.deprecated(_ON_EVENT_DEPRECATION)
     def on_event(self, event_type: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        return self.router.on_event(event_type)  # type: ignore[no-any-return]
+        return self.router.on_event(event_type)
 
     def exception_handler(self, exc_class_or_status_code: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -388,7 +388,8 @@ class TurboAPI(starlette.applications.Starlette):
             root = root_path(request)
             redirect = self.swagger_ui_oauth2_redirect_url
             return docs.get_swagger_ui_html(
-                openapi_url=root + self.openapi_url,
+                # Not None: the docs are routed only with an OpenAPI URL (cast: for the checker).
+                openapi_url=root + cast(str, self.openapi_url),
                 title=f"{self.title} - Swagger UI",
                 swagger_js_url=root + assets.url("swagger-ui-bundle.js"),
                 swagger_css_url=root + assets.url("swagger-ui.css"),
@@ -404,7 +405,7 @@ class TurboAPI(starlette.applications.Starlette):
         def redoc_html(request: Request) -> Any:
             root = root_path(request)
             return docs.get_redoc_html(
-                openapi_url=root + self.openapi_url,
+                openapi_url=root + cast(str, self.openapi_url),
                 title=f"{self.title} - ReDoc",
                 redoc_js_url=root + assets.url("redoc.standalone.js"),
                 redoc_favicon_url=root + assets.url("favicon.png"),
@@ -458,7 +459,7 @@ class TurboAPI(starlette.applications.Starlette):
             self._lookup_exception_handler(ROUTER_HTTP_EXCEPTION(status)) is not http_exception_handler
             for status in (404, 405)
         )
-        self._native_layers: list[tuple[str, dict[str, Any]]] = []
+        self._native_layers = []
         if not self.user_middleware and not self._errors_in_python:
             return None
         layers = native_layers(self.user_middleware) if native and not self._errors_in_python else None
@@ -479,7 +480,11 @@ class TurboAPI(starlette.applications.Starlette):
             while start > 0 and needs_asgi(entries[start - 1][0]):
                 start -= 1
             below = [tuple(m) for m in self.user_middleware[len(entries) :]]
-            stack = ASGILayer(entries[start:], stack, lambda below=below: self._starlette_stack(below))
+
+            def remainder(below: list[Any] = below) -> Any:
+                return self._starlette_stack(below)
+
+            stack = ASGILayer(entries[start:], stack, remainder)
             del entries[start:]
         self._middleware_stack = stack
         return stack

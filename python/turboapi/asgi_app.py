@@ -83,8 +83,8 @@ class ASGIAdapter:
     # -- HTTP -------------------------------------------------------------------------------------
     @staticmethod
     def _target(scope: dict[str, Any]) -> str:
-        path = scope.get("raw_path") or scope["path"].encode("utf-8")
-        query = scope.get("query_string") or b""
+        path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
+        query: bytes = scope.get("query_string") or b""
         return (path + (b"?" + query if query else b"")).decode("latin-1")
 
     async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:

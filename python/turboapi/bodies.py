@@ -140,7 +140,7 @@ class ReceivedBody:
             if not errors:
                 values[only.name] = value
             return errors
-        errors: list[dict[str, Any]] = []
+        errors = []
         for f in fields:
             loc = ("body", f.alias)
             value = None

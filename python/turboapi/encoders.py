@@ -89,7 +89,7 @@ def jsonable_encoder(
         for type_, encoder in custom_encoder.items():
             if isinstance(obj, type_):
                 return encoder(obj)
-    options = {
+    options: dict[str, Any] = {
         "by_alias": by_alias,
         "exclude_unset": exclude_unset,
         "exclude_defaults": exclude_defaults,

@@ -39,7 +39,8 @@ async def http_exception_handler(request: Any, exc: HTTPException) -> Response:
     return http_exception_response(exc)
 
 
-async def request_validation_exception_handler(request: Any, exc: RequestValidationError) -> JSONResponse:
+# Response, not FastAPI's JSONResponse: errors holding lone surrogates go out as a plain Response.
+async def request_validation_exception_handler(request: Any, exc: RequestValidationError) -> Response:
     return validation_error_response(exc)
 
 

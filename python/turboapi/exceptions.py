@@ -19,7 +19,10 @@ class HTTPException(starlette.exceptions.HTTPException):
 
 #: Ours, and Starlette's (its handler catches both, as in FastAPI). The last one is what
 #: Starlette's own parts raise (the router for unknown paths, StaticFiles).
-HTTP_EXCEPTIONS: tuple[type[Exception], ...] = (HTTPException, starlette.exceptions.HTTPException)
+HTTP_EXCEPTIONS: tuple[type[starlette.exceptions.HTTPException], ...] = (
+    HTTPException,
+    starlette.exceptions.HTTPException,
+)
 STARLETTE_HTTP_EXCEPTION: Any = starlette.exceptions.HTTPException
 
 

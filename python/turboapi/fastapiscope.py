@@ -3,6 +3,7 @@ context an included router adds, a frontend's matched path. Shared by routing an
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 #: The request scope's key for FastAPI's own per-request entries.
@@ -14,13 +15,13 @@ _FASTAPI_INCLUDED_ROUTER_KEY = "included_router"
 _SCOPE_MISSING = object()
 
 
-def _get_fastapi_scope(scope: dict[str, Any]) -> dict[str, Any]:
+def _get_fastapi_scope(scope: MutableMapping[str, Any]) -> dict[str, Any]:
     fastapi_scope = scope.setdefault(_FASTAPI_SCOPE_KEY, {})
     assert isinstance(fastapi_scope, dict)
     return fastapi_scope
 
 
-def _update_scope(scope: dict[str, Any], child_scope: dict[str, Any]) -> None:
+def _update_scope(scope: MutableMapping[str, Any], child_scope: MutableMapping[str, Any]) -> None:
     """``scope.update(child_scope)``, FastAPI's own entries merged rather than replaced."""
     fastapi_child = child_scope.get(_FASTAPI_SCOPE_KEY)
     for key, value in child_scope.items():
@@ -30,12 +31,12 @@ def _update_scope(scope: dict[str, Any], child_scope: dict[str, Any]) -> None:
         _get_fastapi_scope(scope).update(fastapi_child)
 
 
-def _scope_entry(scope: dict[str, Any], key: str) -> Any:
+def _scope_entry(scope: MutableMapping[str, Any], key: str) -> Any:
     fastapi_scope = scope.get(_FASTAPI_SCOPE_KEY)
     return fastapi_scope.get(key) if isinstance(fastapi_scope, dict) else None
 
 
-def _restore_fastapi_scope_key(scope: dict[str, Any], key: str, previous: Any) -> None:
+def _restore_fastapi_scope_key(scope: MutableMapping[str, Any], key: str, previous: Any) -> None:
     """Put back what ``scope["fastapi"][key]`` was before a tentative match set it."""
     fastapi_scope = scope.get(_FASTAPI_SCOPE_KEY)
     if not isinstance(fastapi_scope, dict):

@@ -194,7 +194,7 @@ def _plain(status: int, message: str, head: bool) -> Plan:
 
 
 def plan(
-    response: Any,
+    response: object,
     method: str,
     range_header: str | None,
     if_range: str | None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 from collections.abc import Iterator
 from tempfile import SpooledTemporaryFile
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import unquote_plus
 
 from python_multipart.exceptions import FormParserError
@@ -18,6 +18,10 @@ from python_multipart.multipart import MultipartParser, QuerystringParser, parse
 
 from .datastructures import FormData, Headers, UploadFile
 from .exceptions import HTTPException
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
+    from starlette.datastructures import UploadFile as StarletteUploadFile
 
 MAX_FILES = 1000
 MAX_FIELDS = 1000
@@ -58,7 +62,8 @@ def read_form(body: bytes, content_type: str | None, path: str | None = None) ->
 
 
 def _parse_urlencoded(body: bytes) -> FormData:
-    items: list[tuple[str, str]] = []
+    # FormData's item type (a list's item type must match exactly), though all values are str here.
+    items: list[tuple[str, str | StarletteUploadFile]] = []
     name = bytearray()
     value = bytearray()
 
@@ -106,7 +111,7 @@ class _MultipartCollector:
 
     def __init__(self, charset: str) -> None:
         self.charset = charset
-        self.items: list[tuple[str, str | UploadFile]] = []
+        self.items: list[tuple[str, str | StarletteUploadFile]] = []  # FormData's item type
         self.files = 0
         self.fields = 0
         self.header_name = bytearray()
@@ -147,7 +152,8 @@ class _MultipartCollector:
             if self.files > MAX_FILES:
                 raise FormError(f"Too many files. Maximum number of files is {MAX_FILES}.")
             self.upload = UploadFile(
-                SpooledTemporaryFile(max_size=SPOOL_MAX_SIZE),
+                # A binary file, though typeshed's SpooledTemporaryFile is no BinaryIO (Starlette ignores it too).
+                SpooledTemporaryFile(max_size=SPOOL_MAX_SIZE),  # type: ignore[arg-type]
                 size=0,
                 filename=_decode(options[b"filename"], self.charset),
                 headers=Headers(raw=self.headers),
@@ -213,17 +219,14 @@ def _parse_multipart(body: bytes, options: dict[bytes, bytes], path: str | None)
     if boundary is None:  # an empty one is parsed, as Starlette does
         raise FormError("Missing boundary in multipart.")
     collector = _MultipartCollector(charset)
-    callbacks = {
-        name: getattr(collector, name)
-        for name in (
-            "on_part_begin",
-            "on_part_data",
-            "on_part_end",
-            "on_header_field",
-            "on_header_value",
-            "on_header_end",
-            "on_headers_finished",
-        )
+    callbacks: MultipartCallbacks = {
+        "on_part_begin": collector.on_part_begin,
+        "on_part_data": collector.on_part_data,
+        "on_part_end": collector.on_part_end,
+        "on_header_field": collector.on_header_field,
+        "on_header_value": collector.on_header_value,
+        "on_header_end": collector.on_header_end,
+        "on_headers_finished": collector.on_headers_finished,
     }
     parser = MultipartParser(boundary, callbacks)
     try:

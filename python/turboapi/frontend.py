@@ -12,9 +12,11 @@ import warnings
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, Literal
 
+from starlette._utils import get_route_path
 from starlette.datastructures import URL
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Match, NoMatchFound, get_route_path
+from starlette.routing import BaseRoute, Match, NoMatchFound
+from starlette.types import Scope
 
 from .concurrency import run_in_threadpool
 from .exceptions import STARLETTE_HTTP_EXCEPTION, RequestValidationError
@@ -95,17 +97,17 @@ class FrontendStaticFiles(StaticFiles):
         if not self._fallback_file_exists(fallback):
             raise self._missing_fallback(fallback)
 
-    def get_path(self, scope: dict[str, Any]) -> str:
+    def get_path(self, scope: Scope) -> str:
         path = _scope_entry(scope, _FASTAPI_FRONTEND_PATH_KEY) or ""
         return os.path.normpath(os.path.join(*path.split("/")))
 
-    async def get_response_for_scope(self, scope: dict[str, Any]) -> Response:
+    async def get_response_for_scope(self, scope: Scope) -> Response:
         if not self.config_checked:
             await self.check_config()
             self.config_checked = True
         return await self.get_response(self.get_path(scope), scope)
 
-    async def get_response(self, path: str, scope: dict[str, Any]) -> Response:
+    async def get_response(self, path: str, scope: Scope) -> Response:
         if scope["method"] not in ("GET", "HEAD"):
             # A file that exists refuses the method; anything else is simply not there.
             status = 405 if await self._lookup_static_resource(path) is not None else 404
@@ -154,7 +156,7 @@ class FrontendStaticFiles(StaticFiles):
         _, stat_result = self.lookup_path(fallback)
         return stat_result is not None and stat.S_ISREG(stat_result.st_mode)
 
-    async def _fallback_response(self, fallback: str, scope: dict[str, Any], *, status_code: int) -> Response:
+    async def _fallback_response(self, fallback: str, scope: Scope, *, status_code: int) -> Response:
         full_path, stat_result = await run_in_threadpool(self.lookup_path, fallback)
         if stat_result is None or not stat.S_ISREG(stat_result.st_mode):
             raise self._missing_fallback(fallback)
@@ -173,7 +175,7 @@ def _accepted_media_types(accept: str) -> Iterator[tuple[str, float]]:
         yield f"{message.get_content_maintype()}/{message.get_content_subtype()}", quality
 
 
-def is_navigation_request(scope: dict[str, Any]) -> bool:
+def is_navigation_request(scope: Scope) -> bool:
     """A browser asking for a page (HTML accepted with a non-zero quality): index.html answers."""
     accept = ""
     for name, value in scope.get("headers") or []:
@@ -198,10 +200,10 @@ class FrontendRoute(BaseRoute):
         self.methods = {"GET", "HEAD"}
         self.app = FrontendStaticFiles(directory=directory, fallback=fallback, check_dir=check_dir)
 
-    def matches(self, scope: dict[str, Any]) -> tuple[Match, dict[str, Any]]:
+    def matches(self, scope: Scope) -> tuple[Match, dict[str, Any]]:
         return self.matches_with_path(scope, self.path)
 
-    def matches_with_path(self, scope: dict[str, Any], path: str) -> tuple[Match, dict[str, Any]]:
+    def matches_with_path(self, scope: Scope, path: str) -> tuple[Match, dict[str, Any]]:
         if scope["type"] != "http":
             return Match.NONE, {}
         frontend_path = self._frontend_path(path, get_route_path(scope))
@@ -226,7 +228,7 @@ class FrontendRoute(BaseRoute):
             return route_path[len(path) + 1 :]
         return None
 
-    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def handle(self, scope: Scope, receive: Any, send: Any) -> None:
         response = await self.app.get_response_for_scope(scope)
         await response(scope, receive, send)
 
@@ -255,15 +257,15 @@ class FrontendRouteGroup(BaseRoute):
     ) -> None:
         self.routes.append(FrontendRoute(path, directory=directory, fallback=fallback, check_dir=check_dir))
 
-    def matches(self, scope: dict[str, Any]) -> tuple[Match, dict[str, Any]]:
+    def matches(self, scope: Scope) -> tuple[Match, dict[str, Any]]:
         match, child_scope, _ = self._match(scope, prefix="")
         return match, child_scope
 
-    def matches_with_prefix(self, scope: dict[str, Any], prefix: str) -> tuple[Match, dict[str, Any]]:
+    def matches_with_prefix(self, scope: Scope, prefix: str) -> tuple[Match, dict[str, Any]]:
         match, child_scope, _ = self._match(scope, prefix=prefix)
         return match, child_scope
 
-    def _match(self, scope: dict[str, Any], *, prefix: str) -> tuple[Match, dict[str, Any], FrontendRoute | None]:
+    def _match(self, scope: Scope, *, prefix: str) -> tuple[Match, dict[str, Any], FrontendRoute | None]:
         best: dict[Match, tuple[dict[str, Any], FrontendRoute, int]] = {}
         for route in self.routes:
             path = join_paths(prefix, route.path)
@@ -279,7 +281,7 @@ class FrontendRouteGroup(BaseRoute):
                 return match, child_scope, route
         return Match.NONE, {}, None
 
-    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def handle(self, scope: Scope, receive: Any, send: Any) -> None:
         context = _scope_entry(scope, _FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY)
         if context is not None and getattr(context, "original_route", None) is self:
             prefix = context.frontend_prefix
@@ -306,9 +308,7 @@ class FrontendRouteGroup(BaseRoute):
 
 
 @contextlib.asynccontextmanager
-async def _solved(
-    scope: dict[str, Any], receive: Any, send: Any, dependencies: list[Any], overrides: Any
-) -> AsyncIterator[Any]:
+async def _solved(scope: Scope, receive: Any, send: Any, dependencies: list[Any], overrides: Any) -> AsyncIterator[Any]:
     """The frontend's dependencies solved as a path operation's are (their exits run after the
     response), or the request refused with their validation errors."""
     from .dependencies.utils import get_dependant, get_parameterless_sub_dependant, solve_dependencies

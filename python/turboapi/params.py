@@ -86,7 +86,7 @@ def _deprecated(message: str) -> None:
     warnings.warn(message, category=FastAPIDeprecationWarning, stacklevel=_user_stacklevel())
 
 
-class _Marker(FieldInfo):
+class _Marker(FieldInfo):  # type: ignore[misc]  # FieldInfo is @final to checkers; FastAPI's markers subclass it too
     """What all markers share: ``...`` means required, FastAPI's alias rules, ``regex``, ``example``."""
 
     def __init__(
@@ -151,7 +151,7 @@ class _Marker(FieldInfo):
         return f"{self.__class__.__name__}({self.default})"
 
 
-class Param(_Marker):
+class Param(_Marker):  # type: ignore[misc]  # FieldInfo is final: see _Marker
     """A request-parts parameter. ``in_`` names the source (a bare ``Param`` reads the query)."""
 
     in_: ParamTypes
@@ -167,7 +167,7 @@ class Param(_Marker):
         super().__init__(default, **kwargs)
 
 
-class Path(Param):
+class Path(Param):  # type: ignore[misc]  # FieldInfo is final: see _Marker
     in_ = ParamTypes.path
 
     def __init__(self, default: Any = ..., **kwargs: Any) -> None:
@@ -177,19 +177,19 @@ class Path(Param):
         super().__init__(..., **kwargs)
 
 
-class Query(Param):
+class Query(Param):  # type: ignore[misc]  # FieldInfo is final: see _Marker
     in_ = ParamTypes.query
 
 
-class Header(Param):
+class Header(Param):  # type: ignore[misc]  # FieldInfo is final: see _Marker
     in_ = ParamTypes.header
 
 
-class Cookie(Param):
+class Cookie(Param):  # type: ignore[misc]  # FieldInfo is final: see _Marker
     in_ = ParamTypes.cookie
 
 
-class Body(_Marker):
+class Body(_Marker):  # type: ignore[misc]  # FieldInfo is final: see _Marker
     """A body parameter; ``embed=True`` nests it under its name even when it is the only one."""
 
     def __init__(
@@ -205,7 +205,7 @@ class Body(_Marker):
         super().__init__(default, **kwargs)
 
 
-class Form(Body):
+class Form(Body):  # type: ignore[misc]  # FieldInfo is final: see _Marker
     """A form field (urlencoded or multipart)."""
 
     def __init__(
@@ -214,7 +214,7 @@ class Form(Body):
         super().__init__(default, media_type=media_type, **kwargs)
 
 
-class File(Form):
+class File(Form):  # type: ignore[misc]  # FieldInfo is final: see _Marker
     """A multipart file field: ``bytes`` or ``UploadFile``."""
 
     def __init__(self, default: Any = Undefined, *, media_type: str = "multipart/form-data", **kwargs: Any):

@@ -11,8 +11,8 @@ Request unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from http.cookies import _unquote  # type: ignore[attr-defined]
+from collections.abc import Mapping, MutableMapping
+from http.cookies import _unquote
 from typing import Any
 
 import starlette.requests
@@ -38,7 +38,7 @@ class _Shared:
 
     def __init__(self) -> None:
         self.state: State | None = None
-        self.scope: dict[str, Any] | None = None
+        self.scope: MutableMapping[str, Any] | None = None
         self.request: Any = None
         #: The route the core matched, when a handler or dependency asked for the request.
         self.route: Any = None
@@ -72,8 +72,9 @@ class CoreConnection:
         return self._data.shared_state(_Shared)  # type: ignore[no-any-return]
 
     # -- the scope, built when read --------------------------------------------------------------
+    # Starlette's type (an ASGI scope): a scope set on the request is kept as it is given.
     @property
-    def scope(self) -> dict[str, Any]:  # type: ignore[override]
+    def scope(self) -> MutableMapping[str, Any]:
         if self._data is None:
             return self.__dict__["_scope"]  # type: ignore[no-any-return]
         shared = self._shared
@@ -82,7 +83,7 @@ class CoreConnection:
         return shared.scope
 
     @scope.setter
-    def scope(self, scope: dict[str, Any]) -> None:
+    def scope(self, scope: MutableMapping[str, Any]) -> None:
         if self._data is None:
             self.__dict__["_scope"] = scope
         else:
@@ -141,7 +142,7 @@ class CoreConnection:
         headers = self.__dict__.get("_headers")
         if headers is None:
             headers = self.__dict__["_headers"] = Headers(raw=self._data.headers)
-        return headers  # type: ignore[no-any-return]
+        return headers
 
     @property
     def query_params(self) -> QueryParams:
@@ -150,7 +151,7 @@ class CoreConnection:
         params = self.__dict__.get("_query_params")
         if params is None:
             params = self.__dict__["_query_params"] = QueryParams(self._data.query_string)
-        return params  # type: ignore[no-any-return]
+        return params
 
     @property
     def path_params(self) -> dict[str, Any]:
@@ -178,7 +179,7 @@ class CoreConnection:
                     if key or value:
                         cookies[key] = _unquote(value)
             self.__dict__["_cookies"] = cookies
-        return cookies  # type: ignore[no-any-return]
+        return cookies
 
     @property
     def url(self) -> URL:
@@ -196,7 +197,7 @@ class CoreConnection:
             if data.websocket is not None:
                 scheme = "wss" if scheme == "https" else "ws"
             url = self.__dict__["_url"] = URL(f"{scheme}://{host}{data.path}" + (f"?{query}" if query else ""))
-        return url  # type: ignore[no-any-return]
+        return url
 
     @property
     def base_url(self) -> URL:
@@ -236,6 +237,10 @@ class Request(CoreConnection, starlette.requests.Request):
     """Starlette's Request. ``Request(scope, receive, send)`` as in Starlette; the core makes one
     from its RequestData with ``Request(data, app=app)``."""
 
+    #: Declared for the type checker only: what the app's middleware entry sets on the request it
+    #: makes, the core's handle on the rest of the request (applications.TurboAPI._call_route).
+    _core_next: Any
+
     def __init__(self, scope: Any, receive: Any = empty_receive, send: Any = empty_send, *, app: Any = None) -> None:
         if isinstance(scope, Mapping):
             super().__init__(scope, receive, send)  # type: ignore[arg-type]
@@ -258,7 +263,7 @@ class Request(CoreConnection, starlette.requests.Request):
     async def body(self) -> bytes:
         if self._data is None:
             return await super().body()
-        body = self.__dict__.get("_body")
+        body: bytes | None = self.__dict__.get("_body")
         if body is None:
             path = self._data.body_path
             if path is not None:  # a spooled upload, read whole only because the caller asks for it
@@ -268,7 +273,7 @@ class Request(CoreConnection, starlette.requests.Request):
             else:
                 body = self._data.body
             self._body = body
-        return body  # type: ignore[no-any-return]
+        return body
 
     async def is_disconnected(self) -> bool:
         if self._data is None:

@@ -39,7 +39,7 @@ from .streamingresponse import StreamingResponse as StreamingResponse
 try:
     import ujson
 except ImportError:  # optional, as in FastAPI
-    ujson = None  # type: ignore[assignment]
+    ujson = None
 try:
     import orjson
 except ImportError:  # pragma: no cover - turboapi's own JSON needs it
@@ -125,7 +125,7 @@ class SendsItself(abc.ABC):  # noqa: B024 - an ABC for its isinstance hook, not 
     @classmethod
     def __subclasshook__(cls, subclass: type) -> bool:
         if not issubclass(subclass, Response):
-            return NotImplemented
+            return NotImplemented  # type: ignore[no-any-return]  # the ABC protocol's "no opinion", not a bool
         return subclass.__call__ not in _sent_by_the_core()
 
 
@@ -147,6 +147,6 @@ def _sent_by_the_core() -> frozenset[Any]:
 
 
 #: What the core takes as a Response, a stream, and Starlette's file response.
-RESPONSE_TYPES: tuple[type, ...] = (Response,)
-STREAM_TYPES: tuple[type, ...] = (starlette.responses.StreamingResponse,)
+RESPONSE_TYPES: tuple[type[Response], ...] = (Response,)
+STREAM_TYPES: tuple[type[starlette.responses.StreamingResponse], ...] = (starlette.responses.StreamingResponse,)
 STARLETTE_FILE_TYPES: tuple[type, ...] = (starlette.responses.FileResponse,)

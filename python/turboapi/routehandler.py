@@ -316,7 +316,8 @@ def standalone_request_handler(spec: HandlerSpec) -> Any:
     async def handler(request: Any) -> Any:
         async with _fastapi_stacks(request) as request_stack:
             response = await _respond(spec, request)
-        if request_stack is not None and request_stack._exit_callbacks:
+        # _exit_callbacks: CPython's private list (typeshed leaves it out), whether anything was entered.
+        if request_stack is not None and request_stack._exit_callbacks:  # type: ignore[attr-defined]
             response.background = _ThenClose(response.background, request_stack)
         return response
 

@@ -178,6 +178,7 @@ def build(app: Any, served_asgi: bool = False) -> tuple[list[Any], list[Any], li
         if isinstance(route, _EffectiveRouteContext):
             if isinstance(route.original_route, APIRoute):
                 effective = route.route
+                assert effective is not None  # an APIRoute's context holds its planned copy
                 effective._application = app
                 route.original_route._application = app
                 if handled_its_own_way(route.original_route):

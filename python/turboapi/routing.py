@@ -10,16 +10,18 @@ import inspect
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Literal, get_type_hints
 
 import starlette.routing
 import typing_extensions
 from pydantic import TypeAdapter
+from starlette._utils import get_route_path
 from starlette.routing import Mount as Mount
 from starlette.routing import NoMatchFound as NoMatchFound
 from starlette.routing import compile_path, request_response, websocket_session
+from starlette.types import Scope
 
 from . import dependencies as deps
 from . import frontend as _frontend
@@ -90,6 +92,11 @@ class PlannedRoute:
 
     #: A ``MountRoute`` (below) answers every path under its prefix.
     is_mount = False
+    #: Set on an included route's effective copy: the route the user registered (what
+    #: ``scope["route"]`` reports), and the include context it belongs to. (Annotations only:
+    #: a route that is not a copy has neither.)
+    original_route: Any
+    _effective_context: Any
     #: An ``APIWebSocketRoute`` (below) is reached only by WebSocket handshakes.
     is_websocket = False
     #: The core routes WebSocket handshakes here (a WebSocket route, a mounted ASGI app).
@@ -143,9 +150,10 @@ class PlannedRoute:
         self.response_model_exclude_none = response_model_exclude_none
         self.path = path
         self.endpoint = endpoint
-        self.methods = {m.upper() for m in (methods or ["GET"])}
+        # Typed as Starlette's Route declares them (APIRoute is one).
+        self.methods: set[str] | None = {m.upper() for m in (methods or ["GET"])}
         self.methods_list = sorted(self.methods)
-        self.name = name or getattr(endpoint, "__name__", "endpoint")
+        self.name: str = name if name else getattr(endpoint, "__name__", "endpoint")
         self.status_code = status_code
         self.status_code_or_default = status_code or 200
         self.tags = tags or []
@@ -475,11 +483,12 @@ class APIRoute(DependantView, PlannedRoute, starlette.routing.Route):
     that needs a real scope, or a mounted app."""
 
     @property
-    def app(self) -> Any:  # type: ignore[override]
+    def app(self) -> Any:
         app = self.__dict__.get("_asgi_app")
         if app is None:
-            app = request_response(self.get_route_handler())
-            app._turboapi_default = True  # not a replacement (see routetable.handled_its_own_way)
+            # (Our Request is Starlette's subclass, which request_response makes: the handler takes it.)
+            app = request_response(self.get_route_handler())  # type: ignore[arg-type]
+            app._turboapi_default = True  # type: ignore[attr-defined]  # not a replacement (routetable.handled_its_own_way)
             self.__dict__["_asgi_app"] = app
         return app
 
@@ -573,11 +582,11 @@ class APIRoute(DependantView, PlannedRoute, starlette.routing.Route):
         finally:
             _handler_route.reset(token)
 
-    def _context_in(self, scope: dict[str, Any]) -> Any:
+    def _context_in(self, scope: Scope) -> Any:
         context = _scope_entry(scope, _FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY)
         return context if context is not None and context.original_route is self else None
 
-    def matches(self, scope: dict[str, Any]) -> tuple[starlette.routing.Match, dict[str, Any]]:
+    def matches(self, scope: Scope) -> tuple[starlette.routing.Match, Scope]:
         """Starlette's match; for a route of an included router, against its effective path."""
         context = self._context_in(scope)
         if context is not None:
@@ -588,7 +597,7 @@ class APIRoute(DependantView, PlannedRoute, starlette.routing.Route):
             child_scope["route"] = self
         return match, child_scope
 
-    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def handle(self, scope: Scope, receive: Any, send: Any) -> None:
         context = self._context_in(scope)
         if context is None:
             await super().handle(scope, receive, send)
@@ -606,17 +615,17 @@ class APIRoute(DependantView, PlannedRoute, starlette.routing.Route):
             return
         token = _effective_route_context_var.set(context)
         try:
-            app = request_response(self.get_route_handler())
+            app = request_response(self.get_route_handler())  # type: ignore[arg-type]
         finally:
             _effective_route_context_var.reset(token)
         await app(scope, receive, send)
 
 
-def reachable(routes: list[APIRoute]) -> list[APIRoute]:
+def reachable(routes: list[Any]) -> list[Any]:
     """The routes a request can reach. Starlette tries routes in order and a mount takes every path
     below its prefix, so a route registered after a mount, under its prefix, is never reached;
     without this, the core's router (which prefers static segments) would pick it."""
-    out: list[APIRoute] = []
+    out: list[Any] = []
     prefixes: list[str] = []
     for route in routes:
         if any(route.path.startswith(prefix) for prefix in prefixes):
@@ -787,7 +796,7 @@ class APIRouter(starlette.routing.Router):
         self,
         path: str,
         endpoint: Callable[..., Any],
-        methods: Sequence[str] | None = None,
+        methods: Collection[str] | None = None,
         name: str | None = None,
         include_in_schema: bool = True,
     ) -> None:
@@ -857,12 +866,12 @@ class APIRouter(starlette.routing.Router):
             if isinstance(route, _IncludedRouter):
                 yield from route.effective_low_priority_routes()
 
-    def _match_low_priority(self, scope: dict[str, Any]) -> tuple[Any, dict[str, Any], Any, Any]:
+    def _match_low_priority(self, scope: Scope) -> tuple[Any, Scope, Any, Any]:
         """The low-priority route for the request: the most specific frontend, else the first
         route, full matches before partial ones."""
         Match = starlette.routing.Match
-        full: tuple[dict[str, Any], Any, Any] | None = None
-        partial: tuple[dict[str, Any], Any, Any] | None = None
+        full: tuple[Scope, Any, Any] | None = None
+        partial: tuple[Scope, Any, Any] | None = None
         for candidate in self._iter_low_priority_routes():
             context = candidate if isinstance(candidate, _EffectiveRouteContext) else None
             if context is not None and isinstance(context.original_route, APIRoute):
@@ -889,7 +898,7 @@ class APIRouter(starlette.routing.Router):
         return Match.NONE, {}, None, None
 
     @staticmethod
-    def _frontend_match_is_more_specific(child_scope: dict[str, Any], previous: dict[str, Any]) -> bool:
+    def _frontend_match_is_more_specific(child_scope: Scope, previous: Scope) -> bool:
         specificity = _scope_entry(child_scope, _FASTAPI_FRONTEND_SPECIFICITY_KEY)
         before = _scope_entry(previous, _FASTAPI_FRONTEND_SPECIFICITY_KEY)
         if not isinstance(specificity, int) or not isinstance(before, int):
@@ -897,7 +906,7 @@ class APIRouter(starlette.routing.Router):
         return specificity > before
 
     # -- Starlette's way: the router as an ASGI app ------------------------------------------------
-    async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:  # type: ignore[override]
+    async def app(self, scope: Scope, receive: Any, send: Any) -> None:
         """Starlette's routing (first full match, else first partial, else a slash redirect), then
         the low-priority routes, then ``default`` (404)."""
         assert scope["type"] in ("http", "websocket", "lifespan")
@@ -907,7 +916,7 @@ class APIRouter(starlette.routing.Router):
         if scope["type"] == "lifespan":
             await self.lifespan(scope, receive, send)
             return
-        partial: tuple[Any, dict[str, Any]] | None = None
+        partial: tuple[Any, Any] | None = None
         for route in self.routes:
             match, child_scope = route.matches(scope)
             if match == Match.FULL:
@@ -921,7 +930,7 @@ class APIRouter(starlette.routing.Router):
             scope.update(child_scope)
             await route.handle(scope, receive, send)
             return
-        route_path = starlette.routing.get_route_path(scope)
+        route_path = get_route_path(scope)
         if scope["type"] == "http" and self.redirect_slashes and route_path != "/":
             redirect_scope = dict(scope)
             if route_path.endswith("/"):
@@ -943,14 +952,14 @@ class APIRouter(starlette.routing.Router):
             return
         await self.default(scope, receive, send)
 
-    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def handle(self, scope: Scope, receive: Any, send: Any) -> None:
         included = _scope_entry(scope, _FASTAPI_INCLUDED_ROUTER_KEY)
         if isinstance(included, _IncludedRouter) and included.original_router is self:
             await included._handle_selected(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
-    def matches(self, scope: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    def matches(self, scope: Scope) -> tuple[Any, Scope]:
         included = _scope_entry(scope, _FASTAPI_INCLUDED_ROUTER_KEY)
         if isinstance(included, _IncludedRouter) and included.original_router is self:
             match, child_scope, _, _ = included._match(scope)
@@ -1050,11 +1059,11 @@ def _adopted_router(router: Any) -> APIRouter:
             for context in route.effective_route_contexts():
                 original = context.original_route
                 if _is_api_route(original) and getattr(context, "dependant", None) is not None:
-                    adopted.routes.append(_adopted(context))
+                    adopted.routes.append(_adopted(context))  # type: ignore[arg-type]  # an APIRoute
                 elif getattr(context, "starlette_route", None) is not None:
                     adopted.routes.append(context.starlette_route)
             continue
-        adopted.routes.append(route if not _is_api_route(route) or isinstance(route, PlannedRoute) else _adopted(route))
+        adopted.routes.append(route if not _is_api_route(route) or isinstance(route, PlannedRoute) else _adopted(route))  # type: ignore[arg-type]
     adopted.on_startup = list(getattr(router, "on_startup", []) or [])
     adopted.on_shutdown = list(getattr(router, "on_shutdown", []) or [])
     return adopted
@@ -1068,7 +1077,9 @@ def _is_api_route(route: Any) -> bool:
 def _adopted(route: Any) -> PlannedRoute:
     """Another FastAPI's APIRoute or APIWebSocketRoute, as this package's route with its options."""
     if isinstance(route, starlette.routing.WebSocketRoute):
-        return APIWebSocketRoute(route.path, route.endpoint, name=route.name, dependencies=list(route.dependencies))
+        # Real FastAPI's APIWebSocketRoute: a WebSocketRoute with dependencies.
+        dependencies = list(route.dependencies)  # type: ignore[attr-defined]
+        return APIWebSocketRoute(route.path, route.endpoint, name=route.name, dependencies=dependencies)
 
     def default(value: Any) -> Any:
         # FastAPI's DefaultPlaceholder: a default the including router may still replace.
@@ -1162,7 +1173,7 @@ class APIWebSocketRoute(DependantView, PlannedRoute, starlette.routing.WebSocket
     accepts_websocket = True
 
     @property
-    def app(self) -> Any:  # type: ignore[override]
+    def app(self) -> Any:
         app = self.__dict__.get("_asgi_app")
         if app is None:
             token = _handler_route.set(self)
@@ -1174,8 +1185,8 @@ class APIWebSocketRoute(DependantView, PlannedRoute, starlette.routing.WebSocket
                 )
             finally:
                 _handler_route.reset(token)
-            app = websocket_session(handler)
-            app._turboapi_default = True
+            app = websocket_session(handler)  # type: ignore[arg-type]  # our WebSocket is Starlette's subclass
+            app._turboapi_default = True  # type: ignore[attr-defined]
             self.__dict__["_asgi_app"] = app
         return app
 
@@ -1278,7 +1289,7 @@ def _value_or_default(first: Any, *others: Any) -> Any:
 
 
 @contextlib.contextmanager
-def _scope_set(scope: dict[str, Any], key: str, value: Any) -> Any:
+def _scope_set(scope: Scope, key: str, value: Any) -> Any:
     fastapi_scope = _get_fastapi_scope(scope)
     previous = fastapi_scope.get(key, _SCOPE_MISSING)
     fastapi_scope[key] = value
@@ -1359,7 +1370,8 @@ class _RouterIncludeContext:
         )
 
     def path_for(self, route: Any) -> str:
-        return self.prefix + route.path
+        path: str = route.path
+        return self.prefix + path
 
 
 def _effective_api_route(route: APIRoute, include: _RouterIncludeContext) -> APIRoute:
@@ -1410,6 +1422,10 @@ class _EffectiveRouteContext:
     mount, ``starlette_route`` is a copy under the include's prefix; for a frontend group,
     ``frontend_prefix`` and the include's dependencies."""
 
+    #: Set for a frontend group's context (``for_frontend_group``); others read the route's.
+    dependencies: list[Any]
+    dependency_overrides_provider: Any
+
     def __init__(
         self,
         original_route: Any,
@@ -1441,7 +1457,7 @@ class _EffectiveRouteContext:
         context.dependency_overrides_provider = include.dependency_overrides_provider
         return context
 
-    def matches(self, scope: dict[str, Any]) -> tuple[starlette.routing.Match, dict[str, Any]]:
+    def matches(self, scope: Scope) -> tuple[starlette.routing.Match, Scope]:
         if getattr(self.original_route, "is_frontend_group", False):
             return self.original_route.matches_with_prefix(scope, self.frontend_prefix)  # type: ignore[no-any-return]
         if self.route is not None:
@@ -1596,13 +1612,14 @@ class _IncludedRouter(starlette.routing.BaseRoute):
             return _EffectiveRouteContext(route, starlette_route=host)
         return None
 
-    def _match(self, scope: dict[str, Any]) -> tuple[Any, dict[str, Any], Any, _EffectiveRouteContext | None]:
+    def _match(self, scope: Scope) -> tuple[Any, Scope, Any, _EffectiveRouteContext | None]:
         """(match, child scope, route to handle, its effective context): the first full match,
         else the first partial one, as Starlette's router."""
         Match = starlette.routing.Match
-        partial: tuple[dict[str, Any], Any, Any] | None = None
+        partial: tuple[Scope, Any, Any] | None = None
         for candidate in self.effective_candidates():
             context: _EffectiveRouteContext | None
+            route: Any
             if isinstance(candidate, _IncludedRouter):
                 match, child_scope = candidate.matches(scope)
                 route, context = candidate, None
@@ -1622,16 +1639,16 @@ class _IncludedRouter(starlette.routing.BaseRoute):
             return Match.PARTIAL, *partial
         return Match.NONE, {}, None, None
 
-    def matches(self, scope: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    def matches(self, scope: Scope) -> tuple[Any, Scope]:
         with _scope_set(scope, _FASTAPI_INCLUDED_ROUTER_KEY, self):
             match, _ = self.original_router.matches(scope)
         return match, {}
 
-    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def handle(self, scope: Scope, receive: Any, send: Any) -> None:
         _get_fastapi_scope(scope)[_FASTAPI_INCLUDED_ROUTER_KEY] = self
         await self.original_router.handle(scope, receive, send)
 
-    async def _handle_selected(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def _handle_selected(self, scope: Scope, receive: Any, send: Any) -> None:
         match, child_scope, route, context = self._match(scope)
         if match == starlette.routing.Match.NONE or route is None:
             await self.original_router.default(scope, receive, send)
@@ -1656,7 +1673,7 @@ class _IncludedRouter(starlette.routing.BaseRoute):
 
 
 async def _handle_route(
-    scope: dict[str, Any], receive: Any, send: Any, route: Any, context: _EffectiveRouteContext | None
+    scope: Scope, receive: Any, send: Any, route: Any, context: _EffectiveRouteContext | None
 ) -> None:
     """Handle a matched route; an included one with its effective context in the scope."""
     if isinstance(route, _IncludedRouter):

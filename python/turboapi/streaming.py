@@ -79,7 +79,8 @@ async def _pump(response: Any, writer: Any) -> None:
                 await aclose()
         except Exception as exc:  # a generator whose cleanup raises: logged, the stream still ends
             logger.error("Exception closing a streaming response's iterator", exc_info=exc)
-        work = writer.take_after()
+        # (background, after-work). Annotated: mypy reads `*work` of type Any as filling every parameter.
+        work: tuple[Any, Any] | None = writer.take_after()
         if work is not None:
             background.start(*work, loop)
         if error is None:
@@ -181,7 +182,7 @@ class GeneratorStream:
         )
         #: The type each item is validated and documented as (None: items go out as they are).
         self.item_type = item_type if typed else None
-        self.item_adapter = TypeAdapter(item_type) if typed else None
+        self.item_adapter = TypeAdapter(item_type) if typed else None  # type: ignore[arg-type]  # typed: not None
 
     def response(self, items: Any, status: int, sub: Any) -> Any:
         source = items if isinstance(items, AsyncIterable) else iterate_in_threadpool(items)
@@ -227,7 +228,7 @@ class GeneratorStream:
         return format_sse_event(data_str=data, event=item.event, id=item.id, retry=item.retry, comment=item.comment)
 
 
-async def _mapped(items: AsyncIterator[Any], encode: Any) -> AsyncIterator[bytes]:
+async def _mapped(items: AsyncIterable[Any], encode: Any) -> AsyncIterator[bytes]:
     async for item in items:
         yield encode(item)
 
@@ -248,7 +249,7 @@ def _ping_interval() -> float:
     return min(sse._PING_INTERVAL, getattr(routing, "_PING_INTERVAL", sse._PING_INTERVAL))
 
 
-async def _sse(items: AsyncIterator[Any], encode: Any) -> AsyncIterator[bytes]:
+async def _sse(items: AsyncIterable[Any], encode: Any) -> AsyncIterator[bytes]:
     """The events, with a keep-alive comment whenever the generator has been quiet for
     ``sse._PING_INTERVAL`` seconds. A producer task pulls from the generator, so a ping never
     interrupts it (a timeout around the generator itself would cancel it)."""

@@ -63,6 +63,9 @@ class Jinja2Templates:
     ``return templates.TemplateResponse(request, "index.html", {"item": item})``.
     """
 
+    #: Declared here, where ``jinja2`` is the module (imported for the checker only).
+    env: jinja2.Environment
+
     def __init__(
         self,
         directory: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,

@@ -83,7 +83,13 @@ class _EngineTransport(httpx.BaseTransport):
         if not background.inside_background() and not background.pending.wait_idle(timeout=60):
             raise RuntimeError("background tasks still running after 60 s")
         # `stream=`: httpx adds no Content-Length of its own (a streamed reply has none, as in Starlette).
-        return httpx.Response(status, headers=out_headers, stream=httpx.ByteStream(body), request=request)
+        # The core's (str, bytes) pairs: httpx takes either type for each; its type wants one for both.
+        return httpx.Response(
+            status,
+            headers=out_headers,  # type: ignore[arg-type]
+            stream=httpx.ByteStream(body),
+            request=request,
+        )
 
 
 class TestClient(httpx.Client):
@@ -197,7 +203,8 @@ class TestClient(httpx.Client):
         super().close()
 
 
-class WebSocketDenialResponse(httpx.Response, WebSocketDisconnect):
+# Both an httpx response and an exception, as Starlette's is (their __setstate__ differ: ignored, as Starlette does).
+class WebSocketDenialResponse(httpx.Response, WebSocketDisconnect):  # type: ignore[misc]
     """The handshake was answered over HTTP (no WebSocket route, a middleware's answer, an error)."""
 
 
@@ -230,8 +237,8 @@ class WebSocketTestSession:
             _done_with(client)
             raise
         if outcome[0] == "accept":
-            _, self._connection, self.accepted_subprotocol, headers = outcome
-            self.extra_headers = [(name.encode("latin-1"), value) for name, value in headers]
+            _, self._connection, self.accepted_subprotocol, reply_headers = outcome
+            self.extra_headers = [(name.encode("latin-1"), value) for name, value in reply_headers]
             return self  # in use until __exit__
         _done_with(client)
         if outcome[0] == "deny":
@@ -312,12 +319,12 @@ class WebSocketTestSession:
     def receive_text(self) -> str:
         message = self.receive()
         self._raise_on_close(message)
-        return message["text"]
+        return message["text"]  # type: ignore[no-any-return]
 
     def receive_bytes(self) -> bytes:
         message = self.receive()
         self._raise_on_close(message)
-        return message["bytes"]
+        return message["bytes"]  # type: ignore[no-any-return]
 
     def receive_json(self, mode: str = "text") -> Any:
         message = self.receive()

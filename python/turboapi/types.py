@@ -3,14 +3,17 @@
 import types as _types
 from collections.abc import Callable, Mapping
 from enum import Enum
-from typing import Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from pydantic import BaseModel
 
-try:
+if TYPE_CHECKING:  # the checker sees pydantic's alias (the pydantic it checks against has it)
     from pydantic.main import IncEx as IncEx
-except ImportError:  # an older pydantic 2 without the alias: the same shape, as a string alias
-    IncEx: TypeAlias = "set[int] | set[str] | Mapping[int, IncEx | bool] | Mapping[str, IncEx | bool]"  # type: ignore[no-redef]
+else:
+    try:
+        from pydantic.main import IncEx as IncEx
+    except ImportError:  # an older pydantic 2 without the alias: the same shape, as a string alias
+        IncEx: TypeAlias = "set[int] | set[str] | Mapping[int, IncEx | bool] | Mapping[str, IncEx | bool]"
 
 # A decorator that hands back the function it decorates, unchanged (``@app.get(...)``).
 DecoratedCallable = TypeVar("DecoratedCallable", bound=Callable[..., Any])

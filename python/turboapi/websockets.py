@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import starlette.websockets
 from starlette.websockets import WebSocketClose as WebSocketClose
@@ -22,6 +22,9 @@ from starlette.websockets import WebSocketState as WebSocketState
 
 from .contract import Received, SendOutcome
 from .requests import CoreConnection
+
+if TYPE_CHECKING:
+    from ._core import WebSocketChannel
 
 __all__ = ["WebSocket", "WebSocketClose", "WebSocketDisconnect", "WebSocketDisconnected", "WebSocketState"]
 
@@ -46,7 +49,8 @@ class WebSocket(CoreConnection, starlette.websockets.WebSocket):
             super().__init__(scope, receive, send)  # type: ignore[arg-type]
             return
         self._init_core(scope, app)
-        self._channel = scope.websocket
+        # Never None past the check below (None: the RequestData is not a handshake's).
+        self._channel: WebSocketChannel = scope.websocket
         if self._channel is None:
             raise RuntimeError("a WebSocket is made only for a WebSocket handshake")
         self.client_state = WebSocketState.CONNECTING
@@ -55,7 +59,7 @@ class WebSocket(CoreConnection, starlette.websockets.WebSocket):
         self._loop = asyncio.get_running_loop()
 
     # -- the ASGI-shaped layer -------------------------------------------------------------------
-    async def receive(self) -> dict[str, Any]:  # type: ignore[override]
+    async def receive(self) -> dict[str, Any]:
         """The next message: ``websocket.connect`` first, then ``websocket.receive`` messages,
         then one ``websocket.disconnect``."""
         if self._data is None:
@@ -76,7 +80,7 @@ class WebSocket(CoreConnection, starlette.websockets.WebSocket):
 
     async def send(self, message: dict[str, Any]) -> None:  # type: ignore[override]
         if self._data is None:
-            return await super().send(message)  # type: ignore[arg-type]
+            return await super().send(message)
         kind = message["type"]
         if self.application_state == WebSocketState.CONNECTING:
             if kind == "websocket.accept":
@@ -168,13 +172,13 @@ class WebSocket(CoreConnection, starlette.websockets.WebSocket):
             # The common case without the message dict: a text message is waiting, or comes.
             kind, value = await self._next()
             if kind == _TEXT:
-                return value
+                return value  # type: ignore[no-any-return]
             if kind == _BYTES:
                 raise KeyError("text")  # as Starlette's message["text"] on a bytes message
             # A disconnect stays queued: receive() reports it and the state moves on.
         message = await self.receive()
         self._raise_on_disconnect(message)
-        return message["text"]
+        return message["text"]  # type: ignore[no-any-return]
 
     async def send_text(self, data: str) -> None:
         if self._data is not None and self.application_state == WebSocketState.CONNECTED and type(data) is str:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, is_dataclass, replace
 from enum import Enum
 from functools import cached_property, partial
 from types import UnionType
-from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Union, cast, get_args, get_origin, get_type_hints
 
 from pydantic import BaseModel, Json, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
@@ -151,8 +151,10 @@ def missing_error(loc: tuple[Any, ...]) -> dict[str, Any]:
 
 
 class _DefaultFactory:
-    def __init__(self, factory: Callable[[], Any]) -> None:
-        self.factory = factory
+    def __init__(self, factory: Callable[[], Any] | Callable[[dict[str, Any]], Any]) -> None:
+        # Called with no arguments, as FastAPI's markers declare it; pydantic's FieldInfo types it
+        # as possibly taking the validated data too.
+        self.factory = cast(Callable[[], Any], factory)
 
 
 def fresh_default(value: Any) -> Any:
@@ -168,7 +170,7 @@ def _adapter(annotation: Any, info: FieldInfo) -> TypeAdapter[Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if info.metadata:
-            return TypeAdapter(Annotated[(annotation, *info.metadata)])  # type: ignore[valid-type]
+            return TypeAdapter(Annotated[(annotation, *info.metadata)])
         return TypeAdapter(annotation)
 
 
@@ -256,7 +258,7 @@ def _analyze_param(
         chosen = found[-1] if found else None
         kept = [e for e in extras if e is not chosen and not isinstance(e, params.Depends)]
         if kept:
-            type_ = Annotated[(type_, *kept)]  # type: ignore[valid-type]
+            type_ = Annotated[(type_, *kept)]
         if isinstance(chosen, params.Depends):
             depends = chosen
         elif chosen is not None:

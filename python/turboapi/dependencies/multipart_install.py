@@ -34,7 +34,7 @@ def ensure_multipart_is_installed() -> None:
         return
     try:
         # Both python-multipart's old name and the unrelated ``multipart`` package have a version.
-        from multipart import __version__  # type: ignore[import-untyped]
+        from multipart import __version__
 
         assert __version__
     except (ImportError, AssertionError):
@@ -42,7 +42,7 @@ def ensure_multipart_is_installed() -> None:
         raise RuntimeError(multipart_not_installed_error) from None
     try:
         # Only python-multipart has this.
-        from multipart.multipart import parse_options_header  # type: ignore[import-untyped]
+        from multipart.multipart import parse_options_header
 
         assert parse_options_header
     except (ImportError, AssertionError):

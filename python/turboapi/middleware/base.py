@@ -4,7 +4,7 @@ the rest of the app). On turboapi's request-to-response stack its ``dispatch`` r
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.middleware.base import BaseHTTPMiddleware
@@ -30,7 +30,7 @@ def dispatch_layer(instance: BaseHTTPMiddleware, inner: CallNext) -> CallNext:
     return layer
 
 
-async def _encoded(chunks: AsyncIterator[Any], charset: str) -> AsyncIterator[bytes]:
+async def _encoded(chunks: AsyncIterable[Any], charset: str) -> AsyncIterator[bytes]:
     async for chunk in chunks:
         yield encode_chunk(chunk, charset)
 

@@ -13,7 +13,7 @@ import inspect
 import re
 import warnings
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import starlette.responses
 from pydantic import AnyUrl, BaseModel, TypeAdapter, create_model
@@ -29,6 +29,9 @@ from ..params import Undefined, _Unset
 from ..routing import PATH_PARAM, APIRoute
 from ..security.base import SecurityBase
 from ..sse import _SSE_EVENT_SCHEMA as SSE_EVENT_SCHEMA
+
+if TYPE_CHECKING:
+    from pydantic.json_schema import JsonSchemaMode
 
 REF_PREFIX = "#/components/schemas/"
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -81,7 +84,8 @@ def _unique_id(route: Any) -> str:
 
 
 def generate_operation_summary(*, route: Any, method: str) -> str:
-    return route.summary or route.name.replace("_", " ").title()
+    summary: str = route.summary or route.name.replace("_", " ").title()
+    return summary
 
 
 class _Field:
@@ -89,7 +93,7 @@ class _Field:
 
     __slots__ = ("adapter", "annotation", "mode", "title", "alias", "info")
 
-    def __init__(self, annotation: Any, info: FieldInfo | None, mode: str, alias: str) -> None:
+    def __init__(self, annotation: Any, info: FieldInfo | None, mode: JsonSchemaMode, alias: str) -> None:
         self.annotation = annotation
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # alias/default on a TypeAdapter: schema-only here
@@ -122,7 +126,7 @@ class _RouteFields:
         # Parameters of each distinct dependant (pre-order), grouped by source as FastAPI lists them.
         # Security schemes met on the way, with the OAuth2 scopes that reach them.
         seen: list[Any] = []
-        by_source: dict[str, list[tuple[ParamSpec, _Field]]] = {s: [] for s in ("path", "query", "header", "cookie")}
+        by_source: dict[str, list[tuple[_Param, _Field]]] = {s: [] for s in ("path", "query", "header", "cookie")}
         self.security: list[tuple[Any, list[str]]] = []
         stack: list[tuple[Dependant, list[str], bool]] = [(root, [], True)]
         while stack:
@@ -246,7 +250,7 @@ def _body_field(route: Any) -> _Field | None:
         definitions[f.name] = (_documented_type(f), info)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = create_model(f"Body_{_unique_id(route)}", **definitions)  # type: ignore[call-overload]
+        model = create_model(f"Body_{_unique_id(route)}", **definitions)
     default = ... if any(f.required for f in fields) else None
     if any(isinstance(f.info, params.File) for f in fields):
         return _BodyModel(model, params.File(default))
@@ -271,7 +275,7 @@ class _BodyModel(_Field):
 
 
 def _schema(field: _Field, mapping: dict[Any, Any]) -> dict[str, Any]:
-    schema = copy.deepcopy(mapping[(id(field), field.mode)])  # type: ignore[index]
+    schema: dict[str, Any] = copy.deepcopy(mapping[(id(field), field.mode)])
     if "$ref" not in schema:
         schema["title"] = field.title or field.alias.title().replace("_", " ")
     return schema
@@ -280,11 +284,12 @@ def _schema(field: _Field, mapping: dict[Any, Any]) -> dict[str, Any]:
 def _definitions(all_fields: list[_Field]) -> tuple[dict[Any, Any], dict[str, Any]]:
     generator = _SchemaGenerator(ref_template=REF_TEMPLATE)
     inputs = [(id(f), f.mode, f.adapter.core_schema) for f in all_fields]
-    mapping, definitions = generator.generate_definitions(inputs=inputs)  # type: ignore[arg-type]
+    mapping, definitions = generator.generate_definitions(inputs=inputs)
     for item in definitions.values():
         if "description" in item:
             item["description"] = item["description"].split("\f")[0]
-    return mapping, dict(definitions)
+    # Keyed by pydantic's DefsRef, a NewType of str.
+    return mapping, dict(cast("dict[str, Any]", definitions))
 
 
 def _parameters(route_fields: _RouteFields, mapping: dict[Any, Any]) -> list[dict[str, Any]]:
