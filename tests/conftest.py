@@ -18,8 +18,9 @@ test module's import), so that it inherits both from the profile.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -107,3 +108,13 @@ def pytest_configure(config: pytest.Config) -> None:
     if hasattr(providers, "_get_local_constants"):
         none = Constants()
         providers._get_local_constants = lambda: none
+
+
+@pytest.fixture
+def make_client() -> Iterator[Any]:
+    """``make_client(pkg, app, turbo=..., **kw)``: that framework's TestClient (FastAPI's or
+    turboapi's, for the differential tests), closed at teardown."""
+    from fastapi_reference import Clients  # imports FastAPI: only the tests that use it pay for it
+
+    with Clients() as clients:
+        yield clients

@@ -5,7 +5,7 @@ body parameter on a route without one (422, not 500).
 """
 
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,14 +15,6 @@ pytest.importorskip("fastapi")
 from pydantic import BaseModel  # noqa: E402
 
 from fastapi_reference import Clients, differential, framework  # noqa: E402
-
-
-@pytest.fixture
-def make_client() -> Iterator[Clients]:
-    """``make_client(pkg, app, turbo=..., **kw)``: that framework's TestClient, closed at teardown."""
-    with Clients() as clients:
-        yield clients
-
 
 # --------------------------------------------------------------------------- dependency cache across scopes
 

@@ -5,7 +5,6 @@ read (run in Python, answering as FastAPI's).
 """
 
 import importlib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,14 +16,6 @@ from starlette.middleware.base import BaseHTTPMiddleware  # noqa: E402
 import turboapi  # noqa: E402
 from fastapi_reference import Clients, both, differential, framework  # noqa: E402
 from turboapi.testclient import TestClient  # noqa: E402
-
-
-@pytest.fixture
-def make_client() -> Iterator[Clients]:
-    """``make_client(pkg, app, turbo=..., **kw)``: that framework's TestClient, closed at teardown."""
-    with Clients() as clients:
-        yield clients
-
 
 # --------------------------------------------------------------------------- middleware added after start
 

@@ -16,7 +16,6 @@ FastAPI observes:
 
 import contextvars
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,14 +26,6 @@ import turboapi  # noqa: E402
 import turboapi.background  # noqa: E402
 from fastapi_reference import Clients, both, differential, framework  # noqa: E402
 from turboapi.testclient import TestClient  # noqa: E402
-
-
-@pytest.fixture
-def make_client() -> Iterator[Clients]:
-    """``make_client(pkg, app, turbo=..., **kw)``: that framework's TestClient, closed at teardown."""
-    with Clients() as clients:
-        yield clients
-
 
 # --------------------------------------------------------------------------- ContextVar leak
 

@@ -6,7 +6,6 @@ tests/test_starlette_objects.py.
 """
 
 import types
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,14 +17,6 @@ import starlette.requests  # noqa: E402
 import starlette.responses  # noqa: E402
 
 from fastapi_reference import Clients, differential, framework  # noqa: E402
-
-
-@pytest.fixture
-def make_client() -> Iterator[Clients]:
-    """``make_client(pkg, app, turbo=..., **kw)``: that framework's TestClient, closed at teardown."""
-    with Clients() as clients:
-        yield clients
-
 
 STARLETTE_PATHS = (
     "/json",
