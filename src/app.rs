@@ -10,7 +10,7 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use crate::contract::{Config, Hooks};
-use crate::dispatch::{Dispatch, Job, Shard};
+use crate::dispatch::{Dispatch, Job};
 use crate::extract::{extract_all, parse_cookies, parse_query, RequestParts};
 use crate::gate::Gate;
 use crate::layers::{self, Before, Layer};
@@ -19,7 +19,7 @@ use crate::pool::SyncPool;
 use crate::reply::{Refusal, Reply};
 use crate::request::RequestInfo;
 use crate::router::{RouteMatch, Router};
-use crate::shards::{Admission, ShardQueue, Shards};
+use crate::shards::{Admission, ShardLoop, ShardQueue, Shards};
 
 pub struct App {
     pub router: Router,
@@ -179,7 +179,7 @@ impl App {
         let shards = &self.dispatch.shards;
         let on_shard = via_middleware || route.is_some_and(|r| self.dispatch.plans[r].is_async);
         let shard_index = if on_shard { shards.pick(route.unwrap_or(0)) } else { 0 };
-        let id = if on_shard { shards[shard_index].next_job_id() } else { 0 };
+        let id = if on_shard { shards[shard_index].inbox.next_id() } else { 0 };
         let (mut job, reply_rx) = self.job(req, route, (path, path_values), (shard_index, id), None);
         job.fixed = fixed;
         if !on_shard {
@@ -206,7 +206,7 @@ impl App {
         job.admission = Some(Admission::new(shard, permit));
         shard.push(job);
         // If hyper drops this future (the client went away), the guard cancels the task.
-        let mut guard = CancelOnDrop { shard, id, armed: true };
+        let mut guard = CancelOnDrop { shard: &shard.inbox, id, armed: true };
         let (reply, timed_out) = self.await_reply(reply_rx).await;
         // Past the request timeout the guard stays armed: the handler's task is cancelled.
         guard.armed = timed_out;
@@ -314,7 +314,7 @@ pub async fn stopped(rx: &mut tokio::sync::watch::Receiver<bool>) {
 
 /// Cancels a request's task when the request's future is dropped before its reply arrived.
 pub(crate) struct CancelOnDrop<'a> {
-    pub shard: &'a Shard,
+    pub shard: &'a ShardLoop,
     pub id: u64,
     pub armed: bool,
 }

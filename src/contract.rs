@@ -33,7 +33,8 @@ pub struct Hooks {
     /// `json` switch asks for the standard library's exact output).
     pub base_model: Py<PyAny>,
     pub dump_model: Option<Py<PyAny>>,
-    /// `handle_exception(exc, request) -> Response | None`; None means "unhandled": log, 500.
+    /// `handle_exception(exc, request) -> contract.Handling`: see `Handling` below; None means
+    /// "unhandled": logged by Python, a plain 500.
     pub handle_exception: Py<PyAny>,
     /// `fresh_default(value)`: a per-request default (factory product or deep copy).
     pub fresh_default: Py<PyAny>,
@@ -52,7 +53,7 @@ pub struct Hooks {
     pub make_response: Py<PyAny>,
     /// Response classes whose body is an iterator (`StreamingResponse`, ours and Starlette's).
     pub stream_types: Py<PyAny>,
-    /// `start_stream(response, writer, shard)`: the pump task on a shard's loop.
+    /// `start_stream(response, writer)`: the pump task, started on a shard's loop.
     pub start_stream: Py<PyAny>,
     /// `FileResponse` classes (ours and Starlette's): also in `stream_types`, but planned, not pumped.
     pub file_types: Py<PyAny>,

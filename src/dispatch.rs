@@ -15,7 +15,7 @@ use crate::extract::{Extracted, FastValue, RawValue};
 use crate::plan::{ParamPlan, RoutePlan};
 use crate::reply::{Later, Reply};
 use crate::request::{RequestData, RequestInfo};
-use crate::shards::{Admission, JobRunner, ShardEvent, ShardQueue, Shards};
+use crate::shards::{Admission, JobRunner, ShardEvent, ShardLoop, ShardQueue, Shards};
 
 /// What running a job in Python needs: the route plans, the hooks, and the loop shards.
 pub struct Dispatch {
@@ -177,7 +177,7 @@ fn deliver(
             match Py::new(py, crate::stream::BodyWriter::new(channel.clone(), shard.inbox.clone())) {
                 Ok(writer) => {
                     let function = dispatch.hooks.start_stream.clone_ref(py);
-                    shard.push_event(ShardEvent::Call { function, args: (response, writer.into_any()) });
+                    shard.inbox.push_event(ShardEvent::Call { function, args: (response, writer.into_any()) });
                     (background, after) = channel.defer_after((background, after)).unwrap_or((None, None));
                     reply.later = Later::Stream(crate::stream::StreamReader::new(channel));
                 }
@@ -436,7 +436,8 @@ impl Finish {
             Finish::Route { kwargs } => {
                 from_result(py, &dispatch.hooks, &dispatch.plans[route], result, kwargs.as_ref().map(|k| k.bind(py)))
             }
-            Finish::Middleware | Finish::ErrorHandler { .. } => middleware_reply(py, dispatch, result),
+            Finish::Middleware => response_reply(py, dispatch, result, "a middleware"),
+            Finish::ErrorHandler { .. } => response_reply(py, dispatch, result, "an exception handler"),
         }
     }
 
@@ -479,9 +480,9 @@ fn await_task(
     task: Bound<'_, PyAny>,
     finish: Finish,
 ) {
-    shard.track(job.id, task.clone().unbind());
-    let completion =
-        Completion { dispatch: dispatch.clone(), shard: job.request.shard, job: Mutex::new(Some(job)), finish };
+    shard.inbox.track(job.id, task.clone().unbind());
+    let tracked = shard.inbox.clone();
+    let completion = Completion { dispatch: dispatch.clone(), tracked, job: Mutex::new(Some(job)), finish };
     if let Err(err) = task.call_method1(pyo3::intern!(py, "add_done_callback"), (completion,)) {
         err.print(py);
     }
@@ -492,7 +493,10 @@ fn await_task(
 #[pyclass(frozen, module = "turboapi._core")]
 pub struct Completion {
     dispatch: Arc<Dispatch>,
-    shard: usize,
+    /// The loop the task is tracked on (for cancelling it when its client goes away).
+    tracked: Arc<ShardLoop>,
+    /// The request; its admission (gate permit) is held until the answer is given, an async
+    /// exception handler's included.
     job: Mutex<Option<Job>>,
     finish: Finish,
 }
@@ -500,14 +504,12 @@ pub struct Completion {
 #[pymethods]
 impl Completion {
     fn __call__(&self, py: Python<'_>, task: &Bound<'_, PyAny>) {
-        let Some(mut job) = self.job.lock().ok().and_then(|mut j| j.take()) else {
+        let Some(job) = self.job.lock().ok().and_then(|mut j| j.take()) else {
             return;
         };
         let dispatch = &self.dispatch;
-        let shard = &dispatch.shards[self.shard];
-        shard.untrack(job.id);
-        // The task has ended: its gate permit can admit the next request.
-        drop(job.admission.take());
+        let shard = &dispatch.shards[job.request.shard];
+        self.tracked.untrack(job.id);
         let event_loop = task.call_method0(pyo3::intern!(py, "get_loop")).ok();
         let result = task.call_method0(pyo3::intern!(py, "result"));
         if job.reply.is_closed() {
@@ -533,11 +535,11 @@ impl Completion {
     }
 }
 
-/// What the middleware stack returned: it must be a Response.
-fn middleware_reply(py: Python<'_>, dispatch: &Dispatch, result: &Bound<'_, PyAny>) -> PyResult<Reply> {
+/// What the middleware stack or an exception handler (`who`) returned: it must be a Response.
+fn response_reply(py: Python<'_>, dispatch: &Dispatch, result: &Bound<'_, PyAny>, who: &str) -> PyResult<Reply> {
     if !result.is_instance(dispatch.hooks.response_class.bind(py))? {
         return Err(pyo3::exceptions::PyTypeError::new_err(format!(
-            "a middleware returned {}, not a Response",
+            "{who} returned {}, not a Response",
             result.get_type().name().map(|n| n.to_string()).unwrap_or_default()
         )));
     }
@@ -717,6 +719,21 @@ mod tests {
             shard.drain(py, &dispatch);
             assert_eq!(answered(reply_rx), (200, r#"["x"]"#.to_string()));
             assert_eq!(shard.in_flight.load(std::sync::atomic::Ordering::Relaxed), 0, "admission released");
+        });
+    }
+
+    #[test]
+    fn a_handling_of_an_unknown_kind_is_a_500() {
+        with_python(|py| {
+            // Not one of contract.py's kinds: the core does not guess what the hook meant.
+            let source = "def endpoint(q):\n    raise LookupError(q)\nHandled.kind = 9";
+            let dispatch = dispatch(py, source, false);
+            let (job, mut reply_rx) = job("x");
+            run_sync(py, &dispatch, job);
+            let reply = reply_rx.try_recv().unwrap();
+            assert_eq!(reply.status, 500);
+            let error = reply.error.expect("the error is kept");
+            assert_eq!(error.value(py).to_string(), "x", "the request's own error is what is reported");
         });
     }
 

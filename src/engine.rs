@@ -25,7 +25,7 @@ pub struct Engine {
 
 #[pymethods]
 impl Engine {
-    /// `routes`: route objects in registration order; `hooks`: the hooks object; `config`: dict
+    /// `routes`: each route's `contract.CorePlan`, in registration order; `hooks`: the hooks object; `config`: dict
     /// of settings. What the core reads of each is in contract.rs (python/turboapi/contract.py).
     #[new]
     fn new(routes: &Bound<'_, PyList>, hooks: &Bound<'_, PyAny>, config: &Bound<'_, PyDict>) -> PyResult<Self> {

@@ -232,3 +232,54 @@ impl From<Refusal> for Reply {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(refusal: Refusal) -> (u16, String, Vec<(String, String)>) {
+        let reply = Reply::from(refusal);
+        let headers = reply.headers.iter().map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_string())).collect();
+        (reply.status, String::from_utf8(reply.body.to_vec()).unwrap(), headers)
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn every_refusal_has_its_status_body_and_headers() {
+        let json = |extra: &[(&str, &str)]| headers(&[&[("content-type", JSON)], extra].concat());
+        let text = |extra: &[(&str, &str)]| headers(&[&[("content-type", TEXT)], extra].concat());
+        let closing = text(&[("connection", "close")]);
+        let cases = [
+            (Refusal::NotFound, (404, r#"{"detail":"Not Found"}"#, json(&[]))),
+            (
+                Refusal::MethodNotAllowed("GET, HEAD".into()),
+                (405, r#"{"detail":"Method Not Allowed"}"#, json(&[("allow", "GET, HEAD")])),
+            ),
+            (Refusal::Overloaded(3), (503, r#"{"detail":"Service Unavailable"}"#, json(&[("retry-after", "3")]))),
+            (Refusal::GatewayTimeout, (504, r#"{"detail":"Gateway Timeout"}"#, json(&[]))),
+            (Refusal::BadRequest("Invalid request body"), (400, "Invalid request body", closing.clone())),
+            (Refusal::BodyTimeout, (408, "Request Timeout", closing.clone())),
+            (Refusal::PayloadTooLarge, (413, "Request body too large", closing.clone())),
+            (Refusal::HeadersTooLarge, (431, "Request Header Fields Too Large", closing)),
+            (Refusal::InsufficientStorage, (507, "Insufficient Storage", text(&[]))),
+            (Refusal::Forbidden, (403, "Forbidden", text(&[]))),
+            (Refusal::MissingWebSocketKey, (400, "Missing Sec-WebSocket-Key header", text(&[]))),
+            (
+                Refusal::UnsupportedWebSocketVersion,
+                (426, "Unsupported WebSocket version", text(&[("sec-websocket-version", "13")])),
+            ),
+        ];
+        for (refusal, (status, body, expected)) in cases {
+            assert_eq!(shape(refusal), (status, body.to_string(), expected));
+        }
+    }
+
+    #[test]
+    fn an_allow_list_that_is_not_a_header_value_leaves_the_405_without_it() {
+        let (status, _, headers) = shape(Refusal::MethodNotAllowed("GET\n".into()));
+        assert_eq!((status, headers.len()), (405, 1));
+    }
+}

@@ -107,7 +107,7 @@ pub struct ShardLoop {
 }
 
 impl ShardLoop {
-    pub(crate) fn new() -> Self {
+    fn new() -> Self {
         // SAFETY: eventfd returns a fresh descriptor (or -1, checked) that we alone own.
         let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
         assert!(fd >= 0, "eventfd failed: {}", std::io::Error::last_os_error());
@@ -246,10 +246,6 @@ impl<J> ShardQueue<J> {
         }
     }
 
-    pub fn next_job_id(&self) -> u64 {
-        self.inbox.next_id()
-    }
-
     pub fn push(&self, job: J) {
         {
             let mut jobs = self.jobs.lock().unwrap();
@@ -259,23 +255,6 @@ impl<J> ShardQueue<J> {
             jobs.push_back(job);
         }
         self.inbox.wake();
-    }
-
-    /// The client of job `id` is gone: cancel its task (if it is still running) on the shard.
-    pub fn cancel(&self, id: u64) {
-        self.inbox.cancel(id);
-    }
-
-    pub fn push_event(&self, event: ShardEvent) {
-        self.inbox.push_event(event);
-    }
-
-    pub fn track(&self, id: u64, task: Py<PyAny>) {
-        self.inbox.track(id, task);
-    }
-
-    pub fn untrack(&self, id: u64) {
-        self.inbox.untrack(id);
     }
 
     fn has_work(&self) -> bool {
@@ -336,7 +315,7 @@ impl<J> ShardQueue<J> {
 
 /// The shards of an app and how a request's shard is chosen.
 pub struct Shards<J> {
-    pub queues: Vec<Arc<ShardQueue<J>>>,
+    queues: Vec<Arc<ShardQueue<J>>>,
     policy: ShardPolicy,
     next: AtomicUsize,
 }
@@ -495,13 +474,14 @@ def record(a, b): calls.append((a, b))
             let objects = eval(py, setup, "(Task(), Task(), Future(), calls, record)");
             let [tracked, untracked, future, calls, record]: [Py<PyAny>; 5] =
                 objects.extract::<Vec<Py<PyAny>>>().unwrap().try_into().unwrap();
-            shard.track(7, tracked.clone_ref(py));
-            shard.track(8, untracked.clone_ref(py));
-            shard.untrack(8);
-            shard.cancel(7);
-            shard.cancel(8);
-            shard.push_event(ShardEvent::Resolve(future.clone_ref(py)));
-            shard.push_event(ShardEvent::Call { function: record, args: (py.None(), py.None()) });
+            let inbox = &shard.inbox;
+            inbox.track(7, tracked.clone_ref(py));
+            inbox.track(8, untracked.clone_ref(py));
+            inbox.untrack(8);
+            inbox.cancel(7);
+            inbox.cancel(8);
+            inbox.push_event(ShardEvent::Resolve(future.clone_ref(py)));
+            inbox.push_event(ShardEvent::Call { function: record, args: (py.None(), py.None()) });
             shard.drain(py, &Recorder::default());
             let attr = |obj: &Py<PyAny>, name: &str| obj.bind(py).getattr(name).unwrap().to_string();
             assert_eq!(attr(&tracked, "cancelled"), "True");

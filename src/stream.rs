@@ -265,7 +265,8 @@ impl BodyWriter {
 #[repr(u8)]
 pub enum SendOutcome {
     Sent = 0,
-    /// The queue is over its high-water mark: wait until it is writable, then send again.
+    /// The queue is over its high-water mark. A stream's chunk was NOT queued: wait until it is
+    /// writable, then send it again. A WebSocket message WAS queued: wait before the next one.
     Full = 1,
     /// The reader is gone: stop.
     Gone = 2,

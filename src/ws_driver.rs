@@ -18,8 +18,7 @@ use tokio_tungstenite::WebSocketStream;
 
 use crate::app::App;
 use crate::reply::Reply;
-use crate::shards::Waiter;
-use crate::ws_session::{Inbound, Session, Settings, INBOX_HIGH};
+use crate::ws_session::{Inbound, Session, Settings};
 
 /// After our close frame, how long the peer has to answer with its own before the socket drops.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -79,7 +78,7 @@ where
     loop {
         loop {
             let room = session.inbox_room.notified();
-            if session.state().inbox_bytes <= INBOX_HIGH {
+            if session.inbox_has_room() {
                 break;
             }
             // Not reading because the handler is behind: the peer's silence is ours, not its
@@ -120,10 +119,7 @@ where
                 let (code, reason) =
                     frame.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((1005, String::new()));
                 session.peer_gone(code, reason);
-                {
-                    session.state().closing = true;
-                }
-                session.outbox_ready.notify_one();
+                session.peer_closed();
             }
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
         }
@@ -146,18 +142,11 @@ async fn write_loop<S>(
     let write_limit = settings.ping_interval.map(|p| p + settings.ping_timeout);
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     loop {
-        let batch: Vec<Message> = {
-            let mut state = session.state();
-            state.outbox_bytes = 0;
-            state.outbox.drain(..).collect()
-        };
+        let batch = session.take_outbox();
         if batch.is_empty() {
-            {
-                let state = session.state();
-                // The peer closed and the handler has ended: nothing left to do.
-                if handler_done && (state.peer_gone || state.closing) {
-                    return;
-                }
+            // The peer closed and the handler has ended: nothing left to do.
+            if handler_done && session.is_closed() {
+                return;
             }
             let ready = session.outbox_ready.notified();
             tokio::select! {
@@ -188,7 +177,7 @@ async fn write_loop<S>(
             continue;
         }
         let written = within(write_limit, write_batch(&mut sink, batch)).await;
-        session.state().senders.drain(..).for_each(Waiter::resolve);
+        session.wake_senders();
         let Some(closed) = written else { break };
         if closed && handler_done {
             return;

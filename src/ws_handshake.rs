@@ -65,7 +65,7 @@ pub async fn open(app: &Arc<App>, req: Incoming) -> Opened {
     };
     let shard_index = app.dispatch.shards.pick(route);
     let shard = app.dispatch.shards[shard_index].clone();
-    let id = shard.next_job_id();
+    let id = shard.inbox.next_id();
     let (decision_tx, decision) = oneshot::channel();
     let session = Session::new(shard.inbox.clone(), decision_tx);
     // The handler sees the `ws`/`wss` scheme of a WebSocket scope.
@@ -75,7 +75,7 @@ pub async fn open(app: &Arc<App>, req: Incoming) -> Opened {
     job.admission = Some(crate::shards::Admission::new(&shard, None));
     shard.push(job);
     // The client going away during the handshake cancels the handler.
-    let mut guard = crate::app::CancelOnDrop { shard: &shard, id, armed: true };
+    let mut guard = crate::app::CancelOnDrop { shard: &shard.inbox, id, armed: true };
     let mut done = done;
     let decided = async {
         tokio::select! {

@@ -29,9 +29,9 @@ use crate::shards::{ShardLoop, Waiter};
 use crate::stream::SendOutcome;
 
 /// Queued incoming bytes past which the driver stops reading the socket.
-pub(crate) const INBOX_HIGH: usize = 256 * 1024;
+const INBOX_HIGH: usize = 256 * 1024;
 /// Queued outgoing bytes past which the handler's `send` waits.
-pub(crate) const OUTBOX_HIGH: usize = 64 * 1024;
+const OUTBOX_HIGH: usize = 64 * 1024;
 /// Bytes tungstenite reads from the socket at a time.
 const READ_BUFFER: usize = 16 * 1024;
 
@@ -92,22 +92,22 @@ impl Inbound {
 }
 
 #[derive(Default)]
-pub(crate) struct State {
-    pub(crate) decision: Option<oneshot::Sender<Decision>>,
-    pub(crate) inbox: VecDeque<Inbound>,
-    pub(crate) inbox_bytes: usize,
+struct State {
+    decision: Option<oneshot::Sender<Decision>>,
+    inbox: VecDeque<Inbound>,
+    inbox_bytes: usize,
     /// The handler's `receive` waits on this.
     /// Every task waiting to receive (several may: an ASGI app's tasks), all woken by a message.
-    pub(crate) receivers: Vec<Waiter>,
-    pub(crate) outbox: VecDeque<Message>,
-    pub(crate) outbox_bytes: usize,
+    receivers: Vec<Waiter>,
+    outbox: VecDeque<Message>,
+    outbox_bytes: usize,
     /// The handler's `send` waits on this (the outbox is over `OUTBOX_HIGH`).
     /// Every task waiting to send (a chat broadcast's), all woken once the outbox drained.
-    pub(crate) senders: Vec<Waiter>,
+    senders: Vec<Waiter>,
     /// The socket's reading side has ended: the disconnect is (or was) in the inbox.
-    pub(crate) peer_gone: bool,
+    peer_gone: bool,
     /// A close frame is queued or sent: nothing more goes out.
-    pub(crate) closing: bool,
+    closing: bool,
 }
 
 /// How the handler's task ended: None while it runs; the exception it raised, if any.
@@ -115,17 +115,17 @@ pub(crate) type Outcome = Option<Option<Arc<PyErr>>>;
 
 /// One WebSocket connection as both sides see it.
 pub struct Session {
-    pub(crate) state: Mutex<State>,
-    pub(crate) shard: Arc<ShardLoop>,
+    state: Mutex<State>,
+    shard: Arc<ShardLoop>,
     /// The outbox has something, or the handler ended: wakes the writer.
     pub(crate) outbox_ready: Notify,
     /// The inbox drained below its limit: wakes the reader.
     pub(crate) inbox_room: Notify,
     /// Milliseconds since `epoch` when the peer last sent a frame (for the keepalive).
-    pub(crate) last_seen: AtomicU64,
+    last_seen: AtomicU64,
     /// The reader waits for the inbox to drain (backpressure): the peer is not silent.
     pub(crate) paused: std::sync::atomic::AtomicBool,
-    pub(crate) epoch: Instant,
+    epoch: Instant,
     pub(crate) outcome: Mutex<Outcome>,
     pub(crate) finished: Condvar,
 }
@@ -145,7 +145,7 @@ impl Session {
         })
     }
 
-    pub(crate) fn state(&self) -> std::sync::MutexGuard<'_, State> {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -178,6 +178,35 @@ impl Session {
     pub(crate) fn peer_gone(&self, code: u16, reason: String) {
         self.push_inbound(Inbound::Disconnect(code, reason));
         // A handler waiting to send must learn it now, not at the next message.
+        self.state().senders.drain(..).for_each(Waiter::resolve);
+    }
+
+    /// The inbox is at or below `INBOX_HIGH`: the driver may read the socket.
+    pub(crate) fn inbox_has_room(&self) -> bool {
+        self.state().inbox_bytes <= INBOX_HIGH
+    }
+
+    /// The peer's close frame arrived (tungstenite answers it): nothing more goes out.
+    pub(crate) fn peer_closed(&self) {
+        self.state().closing = true;
+        self.outbox_ready.notify_one();
+    }
+
+    /// Everything queued to send, for the writer (the outbox is empty after).
+    pub(crate) fn take_outbox(&self) -> Vec<Message> {
+        let mut state = self.state();
+        state.outbox_bytes = 0;
+        state.outbox.drain(..).collect()
+    }
+
+    /// The connection is closing from either side (no more messages either way).
+    pub(crate) fn is_closed(&self) -> bool {
+        let state = self.state();
+        state.peer_gone || state.closing
+    }
+
+    /// The outbox was written: handlers waiting to send may go on.
+    pub(crate) fn wake_senders(&self) {
         self.state().senders.drain(..).for_each(Waiter::resolve);
     }
 
