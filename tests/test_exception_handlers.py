@@ -153,3 +153,48 @@ def test_handler_returning_no_response_is_a_500_and_the_app_keeps_serving():
         r = c.get("/bad-middleware")
         assert (r.status_code, r.text) == (500, "Internal Server Error")
         assert c.get("/ok").json() == {"ok": True}
+
+
+@pytest.mark.parametrize("route_kind", ["async", "sync"])
+@pytest.mark.parametrize("handler_kind", ["async", "sync"])
+@pytest.mark.parametrize("returned", [None, {"not": "a response"}])
+def test_a_handler_result_that_is_not_a_response_is_logged_by_name_and_a_500(
+    route_kind, handler_kind, returned, caplog
+):
+    app = FastAPI()
+
+    if handler_kind == "async":
+
+        @app.exception_handler(Odd)
+        async def gives_no_response(request, exc):
+            return returned
+    else:
+
+        @app.exception_handler(Odd)
+        def gives_no_response(request, exc):
+            return returned
+
+    if route_kind == "async":
+
+        @app.get("/odd")
+        async def odd():
+            raise Odd()
+    else:
+
+        @app.get("/odd")
+        def odd():
+            raise Odd()
+
+    @app.get("/ok")
+    def ok():
+        return {"ok": True}
+
+    kind = type(returned).__name__
+    with caplog.at_level("ERROR", logger="turboapi.error"):
+        with TestClient(app, raise_server_exceptions=False) as c:
+            r = c.get("/odd")
+            assert (r.status_code, r.text) == (500, "Internal Server Error")
+            assert c.get("/ok").json() == {"ok": True}
+    failures = [str(record.exc_info[1]) for record in caplog.records if record.exc_info]
+    message = f"exception handler {gives_no_response.__qualname__} returned {kind}, not a Response"
+    assert message in failures, failures

@@ -85,6 +85,24 @@ def test_upload_over_max_upload_size_is_413(tmp_path: Path, spool_dir: Path) -> 
 
 
 @pytest.mark.timeout(60)
+def test_an_upload_that_cannot_be_spooled_is_507_and_the_server_serves_on(tmp_path: Path, spool_dir: Path) -> None:
+    source = tmp_path / "big.bin"
+    big_file(source, 4 * MiB)
+    server = start_server("uploads")
+    try:
+        spool_dir.rmdir()  # the server's TMPDIR is gone: its upload file cannot be made
+        with source.open("rb") as f:
+            r = httpx.post(url(server, "/upload"), files={"file": ("big.bin", f)}, timeout=30)
+        assert (r.status_code, r.text) == (507, "Insufficient Storage")
+        assert r.headers["content-type"] == "text/plain; charset=utf-8"
+        # Small uploads (held in memory) and other requests are answered as before.
+        r = httpx.post(url(server, "/small"), files={"data": ("s.bin", b"12345")})
+        assert r.json() == {"size": 5}
+    finally:
+        server.stop()
+
+
+@pytest.mark.timeout(60)
 def test_chunked_upload_is_spooled_too(tmp_path: Path, spool_dir: Path) -> None:
     """No Content-Length: the core cannot know the size up front and spools as it goes."""
     boundary = "turboapi-test-boundary"

@@ -36,7 +36,7 @@ from .middleware import Middleware, native_layers, needs_asgi, python_layer
 from .middleware.asgi import ASGILayer
 from .middleware.base import BaseHTTPMiddleware
 from .requests import Request
-from .responses import JSONResponse
+from .responses import RESPONSE_TYPES, JSONResponse
 from .routing import _ON_EVENT_DEPRECATION, APIRouter, _generate_unique_id, effective_routes
 
 logger = logging.getLogger("turboapi.error")
@@ -590,7 +590,7 @@ class TurboAPI(starlette.applications.Starlette):
                 result = _call_handler(handler, request, exc, report=False, fallback=self._failed_handler)
             except Exception as failure:
                 result = self._failed_handler(request, failure)
-            if result is None or isinstance(result, (AwaitHandler, HandledAndReported)):
+            if result is None or isinstance(result, AwaitHandler):
                 return result
             return Handled(result)
         logger.error("Exception in request handler", exc_info=exc)
@@ -638,15 +638,27 @@ def _call_handler(
         return sync_default(exc)
     result = handler(request, exc)
     if not inspect.isawaitable(result):
-        return result
+        return _response_of(handler, result)
     if asyncio._get_running_loop() is not None:
-        return AwaitHandler(_awaited(result, request, fallback), report)
-    return asyncio.run(_awaited(result, request, fallback))
+        return AwaitHandler(_awaited(result, request, fallback, handler), report)
+    return asyncio.run(_awaited(result, request, fallback, handler))
 
 
-async def _awaited(awaitable: Any, request: Request, fallback: Callable[[Request, Exception], Any] | None) -> Any:
+def _response_of(handler: Callable[..., Any], result: Any) -> Any:
+    """An exception handler's result, which must be a Response: anything else is an error naming
+    the handler (as under Starlette, where sending it fails), answered as a failing handler is."""
+    if isinstance(result, RESPONSE_TYPES):
+        return result
+    name = getattr(handler, "__qualname__", repr(handler))
+    raise TypeError(f"exception handler {name} returned {type(result).__name__}, not a Response")
+
+
+async def _awaited(
+    awaitable: Any, request: Request, fallback: Callable[[Request, Exception], Any] | None, handler: Any
+) -> Any:
     try:
-        return await awaitable
+        result = await awaitable
+        return _response_of(handler, result)
     except Exception as failure:
         if fallback is None:
             raise

@@ -2,11 +2,13 @@
 
 The core (``turboapi._core``, typed by ``_core.pyi``) reads these objects and values; its side of
 the contract is ``src/contract.rs``, the only Rust module that names Python attributes. A name
-or a value changed here must change there too: ``tests/test_contract.py`` checks that both sides
-agree, and the engine refuses a missing attribute at start-up, naming it.
+or a value changed here must change there too: ``tests/test_contract.py`` checks that the core
+reads every name declared here (the engine refuses a missing one at start-up, naming it) and the
+eager states; the other values are exercised by the stream, WebSocket and exception-handler
+suites, which a mismatch breaks.
 
 - ``Hooks``: the Python functions and classes the core calls (built once per engine).
-- ``EngineConfig``: the settings the engine reads (``Settings.engine_config()``).
+- ``EngineConfig``: the settings the engine reads (``serving.engine_config``).
 - ``CorePlan``: a route as the core runs it, made at start-up from a route object (the core
   never reads the route itself: ``CorePlan.of`` says what it takes from one, ``CoreRoute``).
 - ``EagerState``, ``SendOutcome``, ``Received``: states that cross the boundary as small ints (ints,
@@ -35,7 +37,9 @@ class SendOutcome(enum.IntEnum):
     """What ``BodyWriter.send`` / ``WebSocketChannel.send_*`` did with a chunk or message."""
 
     SENT = 0
-    FULL = 1  # over the high-water mark: wait_writable(), then send again
+    # Over the high-water mark. BodyWriter: the chunk was NOT queued (wait_writable(), then send
+    # it again). WebSocketChannel: the message WAS queued (wait_writable() before the next one).
+    FULL = 1
     GONE = 2  # the reader (the client) is gone: stop
 
 

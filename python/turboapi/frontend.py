@@ -244,7 +244,7 @@ class FrontendRouteGroup(BaseRoute):
     """A router's frontends, with the router's dependencies (run before a file is served). The
     most specific frontend whose path matches answers."""
 
-    #: What `_IncludedRouter` looks for (this module imports routing, not the other way round).
+    #: What `_IncludedRouter` looks for (a duck-typed flag: routing's generic code reads it).
     is_frontend_group = True
 
     def __init__(self, *, dependencies: Sequence[Any] | None = None, dependency_overrides_provider: Any = None) -> None:

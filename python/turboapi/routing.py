@@ -1797,17 +1797,7 @@ def _lifespan_context(router: APIRouter, lifespan: Any) -> Any:
     return lifespan
 
 
-# The frontend module builds on the names above (imported last: it imports this module).
-
-_FRONTEND_NAMES = {
-    "_FrontendStaticFiles": "FrontendStaticFiles",
-    "_FrontendRoute": "FrontendRoute",
-    "_FrontendRouteGroup": "FrontendRouteGroup",
-}
-
-
-def __getattr__(name: str) -> Any:
-    # FastAPI's names for the frontend classes (read late: frontend.py may still be importing).
-    if name in _FRONTEND_NAMES:
-        return getattr(_frontend, _FRONTEND_NAMES[name])
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# FastAPI's names for the frontend classes (fastapi.routing has them).
+_FrontendStaticFiles = _frontend.FrontendStaticFiles
+_FrontendRoute = _frontend.FrontendRoute
+_FrontendRouteGroup = _frontend.FrontendRouteGroup

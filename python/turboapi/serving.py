@@ -22,6 +22,7 @@ from . import _eager, _json, background, routehandler, routetable, streaming
 from ._core import Engine
 from .contract import CorePlan, EngineConfig, Hooks
 from .dependencies import fresh_default
+from .fileresponse import FileResponse, plan
 from .responses import RESPONSE_TYPES, STARLETTE_FILE_TYPES, STREAM_TYPES, ReplyResponse, Response, SendsItself
 
 MiB = 1024 * 1024
@@ -220,8 +221,6 @@ def connection_limit() -> int:
 
 def core_hooks(app: Any, settings: Settings, *, served_asgi: bool) -> Hooks:
     """The Python callables the core needs, gathered once per engine."""
-    from .fileresponse import FileResponse, plan
-
     stack = app._core_middleware(native=settings.native_middleware, served_asgi=served_asgi)
     file_types = (FileResponse, *STARLETTE_FILE_TYPES)
     dumps, dumps_args = _json.engine_hook()
