@@ -26,9 +26,11 @@ named callables (for ``Case.overrides``).
 
 from __future__ import annotations
 
+import email.utils
 import importlib
 import json
 import os
+import time
 import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -332,10 +334,32 @@ def send(client: Any, case: Case) -> Any:
 
 
 def normalize_set_cookie(value: str, strip_name: bool = True) -> tuple[str, list[str]]:
-    """``(name=value, sorted attributes)``: attribute order ignored."""
+    """``(name=value, sorted attributes)``: attribute order ignored.
+
+    An ``expires`` that both servers derive from ``Max-Age`` and the clock is written as
+    ``expires=now+<max-age>`` when it agrees with ``Max-Age`` to within a few seconds: the two
+    servers answer a moment apart, and a second boundary between them is no difference.
+    """
     first, *attrs = value.split(";")
-    attrs = [a.strip() for a in attrs]
-    return first.strip() if strip_name else first, sorted(a for a in attrs if a)
+    attrs = [a.strip() for a in attrs if a.strip()]
+    max_age = next((a.split("=", 1)[1] for a in attrs if a.lower().startswith("max-age=")), None)
+    if max_age is not None and max_age.lstrip("-").isdigit():
+        attrs = [_expires_from_max_age(a, int(max_age)) for a in attrs]
+    return first.strip() if strip_name else first, sorted(attrs)
+
+
+def _expires_from_max_age(attr: str, max_age: int) -> str:
+    """``attr`` itself unless it is an ``expires`` within 5 s of now + ``max_age``."""
+    if not attr.lower().startswith("expires="):
+        return attr
+    try:
+        when = email.utils.parsedate_to_datetime(attr.split("=", 1)[1])
+    except (TypeError, ValueError):
+        return attr
+    if when.tzinfo is None:
+        return attr
+    drift = when.timestamp() - (time.time() + max_age)
+    return f"expires=now+{max_age}" if -5 <= drift <= 5 else attr
 
 
 def allowed_methods(resp: Any) -> list[str] | None:
