@@ -14,11 +14,12 @@ import starlette.applications
 import starlette.middleware.exceptions
 import typing_extensions
 
+from . import appstate
 from .asgi import SERVED_BY_CORE
 from .background import Sequence
 from .concurrency import run_to_end_in_thread
 from .contract import AwaitHandler, Handled, HandledAndReported, Handling
-from .datastructures import Default, State
+from .datastructures import Default
 from .exception_handlers import (
     SYNC_DEFAULTS,
     http_exception_handler,
@@ -102,7 +103,7 @@ class TurboAPI(starlette.applications.Starlette):
         self.summary = summary
         self.description = description
         self.version = version
-        self.state = State()
+        self.state = appstate.State()  # one per loop shard while running on several (appstate)
         # The router keeps the startup and shutdown handlers and the lifespan, as FastAPI's: an
         # included router's are merged into them (see APIRouter.include_router).
         self.router: APIRouter = APIRouter(
@@ -593,6 +594,8 @@ class TurboAPI(starlette.applications.Starlette):
             if result is None or isinstance(result, AwaitHandler):
                 return result
             return Handled(result)
+        if appstate.is_split(self.state):
+            appstate.explain_cross_loop(exc)
         logger.error("Exception in request handler", exc_info=exc)
         handler = self._server_error_handler()
         if handler is None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from . import _eager, _json, background, routehandler, routetable, streaming
+from . import _eager, _json, appstate, background, routehandler, routetable, streaming
 from ._core import Engine
 from .contract import CorePlan, EngineConfig, Hooks
 from .dependencies import fresh_default
@@ -309,6 +309,18 @@ def hosted(app: Any) -> Any:
     return host
 
 
+# With several shards, an object bound to one shard's loop but used from another (a module-level
+# asyncio.Lock) wakes its waiters from the wrong thread: the wake-up is queued on the owner loop
+# without waking it, and with no other traffic there they would wait for ever. A loop that wakes
+# itself this often runs such wake-ups late instead of never (the misuse is also logged, with what
+# to change: appstate.explain_cross_loop). One timer a second per shard costs nothing measurable.
+WAKE_EVERY = 1.0
+
+
+def _keep_waking(loop: asyncio.AbstractEventLoop) -> None:
+    loop.call_later(WAKE_EVERY, _keep_waking, loop)
+
+
 class Runtime:
     """One app running on one Engine: threads started by ``start()``, ended by ``stop()``."""
 
@@ -377,10 +389,13 @@ class Runtime:
 
     def _run_shard(self, index: int, loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
         asyncio.set_event_loop(loop)
+        appstate.enter_shard(index)
         routehandler.shard_of_loop[loop] = index  # for the routes run the ASGI way
         fd = self.engine.shard_fileno(index)
         self.engine.bind_shard_loop(index, loop)
         loop.add_reader(fd, self.engine.drain_shard, index)
+        if self.engine.shard_count > 1:
+            _keep_waking(loop)
         ready.set()
         try:
             loop.run_forever()
@@ -432,6 +447,8 @@ class Runtime:
     def startup(self) -> None:
         self._lifespans = [None] * len(self._shards)
         self.app._lifespan_states = [{} for _ in self._shards]
+        if isinstance(self.app.state, appstate.State):
+            appstate.split(self.app.state, len(self._shards))
         before = routetable.fingerprint(self.app)
         self._on_every_shard(self._startup)
         changed = routetable.changed_routes(before, routetable.fingerprint(self.app))
