@@ -3,7 +3,8 @@
     python tests/apps/basic.py --port 0 --max-body-size 1024 --header-read-timeout 1
 
 Every option except ``--host``/``--port`` is passed to ``app.run()`` as a keyword argument
-(dashes become underscores); values that look like numbers are passed as int or float.
+(dashes become underscores); values that look like numbers are passed as int or float, and
+``true``/``false`` as booleans.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 
 
 def _value(raw: str) -> Any:
+    if raw in ("true", "false"):
+        return raw == "true"
     for kind in (int, float):
         try:
             return kind(raw)

@@ -35,6 +35,14 @@ def live():
     return {"live": live_requests()}
 
 
+@app.get("/gc-frozen")
+def gc_frozen():
+    """How many objects the server moved out of the garbage collector's sight (gc_freeze)."""
+    import gc
+
+    return {"frozen": gc.get_freeze_count()}
+
+
 @app.get("/")
 def root():
     return {"hello": "world"}
