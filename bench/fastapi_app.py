@@ -6,6 +6,13 @@ Run with: python -m uvicorn bench.fastapi_app:app --loop uvloop --http httptools
 adds ``CORSMiddleware(allow_origins=["https://example.com"])`` and ``GZipMiddleware()``
 (minimum_size 500, so only ``/json-large`` gets compressed), as examples/demo.py does; and
 ``BENCH_ECOSYSTEM`` the same session, metrics and ``@app.middleware("http")`` as it.
+
+Handlers are written the way a FastAPI user writes them for speed: ``async def`` for everything
+that does not block (a ``def`` handler or dependency runs in Starlette's threadpool, FastAPI's slow
+path), except ``/json``, which stays ``def`` on purpose: the "``def`` on both sides" row, compared
+with examples/demo.py's ``def`` /json. ``/items-def/{item_id}`` and ``/search-def`` are the ``def``
+versions of ``/items/{item_id}`` and ``/search`` (with a ``def`` dependency), loaded on FastAPI only
+and compared with ours' normal routes, to show what the threadpool path costs.
 """
 
 import asyncio
@@ -63,11 +70,12 @@ class Item(BaseModel):
 
 @app.get("/json")
 def json_sync():
+    """``def`` on purpose: compared with the demo's ``def`` /json (both sides take their slow path)."""
     return {"message": "Hello, World!"}
 
 
 @app.get("/json-large")
-def json_large():
+async def json_large():
     return LARGE
 
 
@@ -77,17 +85,33 @@ async def json_async():
 
 
 @app.get("/items/{item_id}")
-def read_item(item_id: int, q: str | None = None, limit: int = 10):
+async def read_item(item_id: int, q: str | None = None, limit: int = 10):
     return {"item_id": item_id, "q": q, "limit": limit}
 
 
-def pagination(limit: int = 10, offset: int = 0) -> dict[str, int]:
+@app.get("/items-def/{item_id}")
+def read_item_def(item_id: int, q: str | None = None, limit: int = 10):
+    """/items/{item_id} as a ``def`` handler: FastAPI runs it in the threadpool."""
+    return {"item_id": item_id, "q": q, "limit": limit}
+
+
+async def pagination(limit: int = 10, offset: int = 0) -> dict[str, int]:
+    return {"limit": limit, "offset": offset}
+
+
+def pagination_def(limit: int = 10, offset: int = 0) -> dict[str, int]:
     return {"limit": limit, "offset": offset}
 
 
 @app.get("/search")
-def search(q: str, page: dict = Depends(pagination)):
+async def search(q: str, page: dict = Depends(pagination)):
     """Three query parameters, two of them through a dependency."""
+    return {"q": q, **page}
+
+
+@app.get("/search-def")
+def search_def(q: str, page: dict = Depends(pagination_def)):
+    """/search with a ``def`` handler and a ``def`` dependency: two trips to the threadpool."""
     return {"q": q, **page}
 
 
@@ -103,5 +127,5 @@ async def sleep():
 
 
 @app.get("/bytes")
-def raw_bytes():
+async def raw_bytes():
     return Response(content=b"x" * 1024, media_type="application/octet-stream")

@@ -1,15 +1,18 @@
-"""Benchmark suite: turboapi's demo app against FastAPI and a bare hyper server, in one sitting.
+"""Benchmark suite: turboapi's demo app against FastAPI and a bare hyper server.
 
 Usage (from anywhere; paths are resolved from this file):
-    .venv/bin/python bench/run.py                  # the default sections, ~11 min (10 s runs)
-    .venv/bin/python bench/run.py --quick          # the default sections, ~3.5 min (3 s runs)
-    .venv/bin/python bench/run.py --sections routes --routes json,post-items --only ours
+    .venv/bin/python bench/run.py          # the default sections, ~20 min on a quiet machine (routes: 3 sittings
+                                           # of 8 s runs, ~11 min of it); each re-run of a disturbed row adds ~15 s
+    .venv/bin/python bench/run.py --quick  # the default sections, ~7 min (3 s runs; never rewrites README.md)
+    .venv/bin/python bench/run.py --sections routes --routes json,post-items --only ours --sittings 1
     .venv/bin/python bench/run.py --sections middleware   # not in the default list, ~2 min
 
 Sections (--sections, comma list, default all but middleware and ecosystem, run in this order):
     steps   the seed's switch steps on GET /json-async at c=50, all off -> all on
     stress  the defaults on GET /json-async at c=200, 500, 1000 (c=1000 for 30 s in a full run)
-    routes  every demo route on ours, FastAPI (uvicorn) and bare hyper, at c=64 and c=256
+    routes  every demo route on ours, FastAPI (uvicorn) and bare hyper at c=64 (and c=256 for
+            /json-async and /sleep), in --sittings N (default 3) interleaved sittings: each sitting
+            runs ours, then FastAPI, then bare hyper; the tables show the median and min-max
     shards  TURBOAPI_SHARDS = 1, 2, 4, 8, 14 on /json-async and /sleep, and the three shard policies
     rate    server CPU at a fixed 7,000 req/s on /json-async, ours and FastAPI (oha)
     middleware  CORS + GZip on GET /json and /json-large (~2 KiB) at c=64, with Origin and
@@ -20,7 +23,10 @@ Sections (--sections, comma list, default all but middleware and ecosystem, run 
             ours against FastAPI with the same
 
 Every server is pinned to CPU 0, the load tool (and this script) to CPU 1. Prints the tables and
-writes bench/RESULTS.md and bench/results.png. Exit status 1 if any row could not be measured.
+writes bench/RESULTS.md and bench/results.png. A full run (default sections and routes, >= 3
+sittings, no --quick) with no disturbed or failed row also rewrites README.md's headline table
+(between <!-- bench-headline:begin --> and <!-- bench-headline:end -->) from the medians; any other
+run says why it does not. Exit status 1 if any row could not be measured.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ import shlex
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,6 +58,8 @@ import results_blocks
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 RESULTS_FILE = BENCH_DIR / "RESULTS.md"
+README_FILE = REPO_ROOT / "README.md"
+HEADLINE_BEGIN, HEADLINE_END = "<!-- bench-headline:begin -->", "<!-- bench-headline:end -->"
 CHART_FILE = BENCH_DIR / "results.png"
 STATS_SCRIPT = BENCH_DIR / "wrk_stats.lua"
 POST_SCRIPT = BENCH_DIR / "post_items.lua"
@@ -60,6 +69,8 @@ BARE_BINARY = CARGO_TARGET / "release" / "bare_hyper"
 
 HOST = "127.0.0.1"
 FULL_SECONDS, QUICK_SECONDS = 10, 3
+FULL_ROUTE_SECONDS = 8  # the routes section runs every route SITTINGS times: shorter runs
+SITTINGS = 3  # the routes section's default, and the fewest that may rewrite README's headline
 FULL_WARMUP, QUICK_WARMUP = 2, 1
 FULL_STRESS_SECONDS = 30  # the c=1000 run of a full run
 READY_TIMEOUT = 30.0  # a cold import of fastapi/pydantic can take a few seconds on a slow box
@@ -73,7 +84,8 @@ SECTIONS = ["steps", "stress", "routes", "shards", "rate", "workers", "middlewar
 DEFAULT_SECTIONS = ["steps", "stress", "routes", "shards", "rate", "workers"]
 STEP_CONNS = 50
 STRESS_CONNS = [200, 500, 1000]
-ROUTE_CONNS = [64, 256]
+ROUTE_CONNS = [64, 256]  # c=64 for every route; c=256 only for HIGH_CONNS_ROUTES (unless --connections)
+HIGH_CONNS_ROUTES = ("json-async", "sleep")
 SHARD_COUNTS = [1, 2, 4, 8, 14]
 SHARD_CONNS = 256
 POLICIES = ["round_robin", "least_loaded", "route_hash"]
@@ -126,6 +138,7 @@ class Route:
     body: object  # expected JSON value, or bytes for raw responses
     bare: bool = False  # the bare hyper server answers this route too
     headers: tuple[tuple[str, str], ...] = ()  # request headers (wrk -H, and the urllib check)
+    twin_of: str = ""  # a FastAPI-only `def` variant of route `twin_of`: ours is compared through that
 
     @property
     def short(self) -> str:
@@ -141,12 +154,30 @@ ROUTES = [
         "items", "GET /items/42?q=hello", "GET", "/items/42?q=hello", 200, {"item_id": 42, "q": "hello", "limit": 10}
     ),
     Route(
+        "items-def",
+        "GET /items/42?q=hello (FastAPI `def`)",
+        "GET",
+        "/items-def/42?q=hello",
+        200,
+        {"item_id": 42, "q": "hello", "limit": 10},
+        twin_of="items",
+    ),
+    Route(
         "search",
         "GET /search?q=&limit=&offset= (Depends)",
         "GET",
         "/search?q=hello&limit=5&offset=20",
         200,
         {"q": "hello", "limit": 5, "offset": 20},
+    ),
+    Route(
+        "search-def",
+        "GET /search (Depends; FastAPI `def`)",
+        "GET",
+        "/search-def?q=hello&limit=5&offset=20",
+        200,
+        {"q": "hello", "limit": 5, "offset": 20},
+        twin_of="search",
     ),
     Route("post-items", "POST /items", "POST", "/items", 201, {"name": "widget", "price": 9.5, "tags": ["a", "b"]}),
     Route("sleep", "GET /sleep (10 ms)", "GET", "/sleep", 200, {"slept": True}),
@@ -178,6 +209,18 @@ ECO_CONNS = 64
 ECO_SERVERS = [("ours", {"BENCH_ECOSYSTEM": "1"}), ("fastapi", {"BENCH_ECOSYSTEM": "1"})]
 ECO_ROUTE_KEYS = ("json", "json-async", "post-items")
 SERVER_NAMES = {"ours": "ours", "fastapi": "FastAPI", "bare": "bare hyper"}
+# README's headline table: (route key, c, label); `def` twins compare FastAPI's `def` with ours' route.
+HEADLINE_ROWS = [
+    ("json", 64, "GET /json (`def` both)"),
+    ("json-async", 64, "GET /json-async"),
+    ("items", 64, "GET /items/42?q=hello"),
+    ("items-def", 64, "GET /items/42?q=hello (FastAPI `def`)"),
+    ("search", 64, "GET /search?q=&limit=&offset= (a `Depends`)"),
+    ("search-def", 64, "GET /search (a `Depends`; FastAPI `def`)"),
+    ("post-items", 64, "POST /items (pydantic)"),
+    ("sleep", 256, "GET /sleep (10 ms)"),
+    ("bytes", 64, "GET /bytes (1 KiB)"),
+]
 
 
 @dataclass
@@ -204,6 +247,7 @@ class Row:
     seconds: int
     res: Result
     env: dict = field(default_factory=dict)  # TURBOAPI_* set for this server (empty = defaults)
+    sitting: int = 1  # routes section: which of the --sittings this row belongs to
 
 
 # ---------------------------------------------------------------- command line
@@ -224,6 +268,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument("--quick", action="store_true", help=f"{QUICK_SECONDS} s runs, {QUICK_WARMUP} s warm-ups")
     p.add_argument("--duration", type=int, help=f"seconds per measured run (default {FULL_SECONDS})")
+    p.add_argument(
+        "--route-duration",
+        type=int,
+        help=f"seconds per measured run in the routes section (default {FULL_ROUTE_SECONDS}; with --quick or"
+        " --duration, that)",
+    )
+    p.add_argument(
+        "--sittings",
+        type=int,
+        default=SITTINGS,
+        help=f"routes section: interleaved sittings, medians reported (default {SITTINGS}; fewer never"
+        " rewrites README.md)",
+    )
     p.add_argument("--warmup", type=int, help=f"seconds of warm-up per server and route (default {FULL_WARMUP})")
     p.add_argument(
         "--stress-duration",
@@ -232,12 +289,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     keys = [r.key for r in ROUTES]
     p.add_argument("--routes", default=",".join(keys), help=f"routes section: comma list from {','.join(keys)}")
-    p.add_argument("--connections", default=",".join(map(str, ROUTE_CONNS)), help="routes section: wrk -c list")
+    p.add_argument(
+        "--connections",
+        help="routes section: wrk -c list for every route (default: 64, and 256 also for"
+        f" {', '.join(HIGH_CONNS_ROUTES)})",
+    )
     p.add_argument("--only", choices=list(SERVER_NAMES), help="routes and rate sections: one server only")
     p.add_argument("--shard-counts", default=",".join(map(str, SHARD_COUNTS)), help="shards section: counts")
     p.add_argument("--rate", type=int, default=RATE, help=f"rate section: fixed req/s (default {RATE})")
     p.add_argument("--python", default=sys.executable, help="interpreter for our server and uvicorn")
     p.add_argument("--output", type=Path, default=RESULTS_FILE, help="markdown results file")
+    p.add_argument("--readme", type=Path, default=README_FILE, help="README whose headline block a full run rewrites")
     p.add_argument("--chart", type=Path, default=CHART_FILE, help="PNG chart file")
     p.add_argument("--no-chart", action="store_true", help="skip the PNG (and the matplotlib install)")
     args = p.parse_args(argv)
@@ -250,19 +312,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         p.error(f"unknown route(s) {bad}; choose from {keys}")
     args.routes = [r for r in ROUTES if r.key in csv_list(args.routes)]
     try:
-        args.connections = [int(c) for c in csv_list(args.connections)]
+        args.connections = [int(c) for c in csv_list(args.connections)] if args.connections else []
         args.shard_counts = [int(c) for c in csv_list(args.shard_counts)]
     except ValueError:
         p.error("--connections and --shard-counts take comma lists of integers")
+    if args.route_duration is None:
+        args.route_duration = args.duration or (QUICK_SECONDS if args.quick else FULL_ROUTE_SECONDS)
     if args.duration is None:
         args.duration = QUICK_SECONDS if args.quick else FULL_SECONDS
     if args.warmup is None:
         args.warmup = QUICK_WARMUP if args.quick else FULL_WARMUP
     if args.stress_duration is None:
         args.stress_duration = args.duration if args.quick else max(args.duration, FULL_STRESS_SECONDS)
-    numbers = [args.duration, args.stress_duration, args.rate, *args.connections, *args.shard_counts]
-    if min(numbers) < 1 or args.warmup < 0 or not args.routes or not args.connections:
-        p.error("durations, rates, connection and shard counts must be positive, and lists non-empty")
+    numbers = [args.duration, args.route_duration, args.sittings, args.stress_duration, args.rate]
+    numbers += [*args.connections, *args.shard_counts]
+    if min(numbers) < 1 or args.warmup < 0 or not args.routes:
+        p.error("durations, sittings, rates, connection and shard counts must be positive, and lists non-empty")
     return args
 
 
@@ -306,26 +371,39 @@ def find_oha() -> str | None:
     return shutil.which("oha") or (str(cargo_bin) if cargo_bin.exists() else None)
 
 
+# oha 1.16 does not compile with --no-default-features (it needs one TLS backend). Its default is
+# rustls (with aws-lc-rs, C built with cc: no system library needed); native-tls links the system's
+# OpenSSL (libssl-dev), the fallback.
+OHA_INSTALLS = [
+    ["install", "oha", "--locked"],
+    ["install", "oha", "--locked", "--no-default-features", "--features", "native-tls"],
+]
+OHA_INSTALL_TIMEOUT = 1200
+
+
 def ensure_oha() -> tuple[str | None, str]:
-    """oha drives the fixed-rate run (Debian has no wrk2). Installed once with cargo into ~/.cargo/bin."""
+    """oha drives the fixed-rate run (Debian has no wrk2). Installed once with cargo into ~/.cargo/bin.
+
+    Returns (path, "") or (None, why not); a failed install only costs the rate section.
+    """
     path = find_oha()
     if path:
         return path, ""
     cargo = shutil.which("cargo") or str(Path.home() / ".cargo" / "bin" / "cargo")
     if not Path(cargo).exists():
         return None, "oha not installed and no cargo to install it"
-    print("oha not found; `cargo install oha --locked --no-default-features` (one-time, ~5 min) ...", file=sys.stderr)
-    try:
-        out = subprocess.run(
-            [cargo, "install", "oha", "--locked", "--no-default-features"], capture_output=True, text=True, timeout=1800
-        )
-    except subprocess.TimeoutExpired:
-        return None, "cargo install oha timed out"
-    path = find_oha()
-    if not path:
+    for install in OHA_INSTALLS:
+        print(f"oha not found; trying `cargo {shlex.join(install)}` (one-time, several minutes) ...", file=sys.stderr)
+        try:
+            out = subprocess.run([cargo, *install], capture_output=True, text=True, timeout=OHA_INSTALL_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            print(f"  timed out after {OHA_INSTALL_TIMEOUT} s", file=sys.stderr)
+            continue
+        path = find_oha()
+        if path:
+            return path, ""
         print(out.stderr[-3000:], file=sys.stderr)
-        return None, "cargo install oha failed"
-    return path, ""
+    return None, "`cargo install oha` failed (see the output above); install oha by hand to measure it"
 
 
 def build_bare() -> str:
@@ -870,19 +948,40 @@ def section_stress(bench: Bench) -> list[Row]:
     return measure_rows(bench, make_server("ours", args, bench.server_pin), plan, "stress")
 
 
+def serves(server: str, route: Route) -> bool:
+    """Is `route` loaded on `server`? Bare hyper answers a few; a FastAPI `def` twin is FastAPI's only."""
+    if server == "bare":
+        return route.bare
+    return server == "fastapi" or not route.twin_of
+
+
+def route_points(args) -> list[tuple[Route, int]]:
+    """The routes section's (route, c): every --connections value if given, else c=64 for every
+    route and c=256 as well for those where concurrency is the point."""
+    if args.connections:
+        return [(r, c) for r in args.routes for c in args.connections]
+    return [(r, c) for r in args.routes for c in ROUTE_CONNS if c == ROUTE_CONNS[0] or r.key in HIGH_CONNS_ROUTES]
+
+
 def section_routes(bench: Bench) -> list[Row]:
+    """--sittings rounds, back to back; in each, ours, then FastAPI, then bare hyper, each a fresh
+    server, so a slow patch of the machine hits every server rather than one."""
     args, rows = bench.args, []
-    for name in SERVER_NAMES:
-        if args.only not in (None, name):
-            continue
-        routes = [r for r in args.routes if name != "bare" or r.bare]
-        if not routes:
-            continue
-        plan = [(SERVER_NAMES[name], r, c, args.duration) for r in routes for c in args.connections]
-        if name == "bare" and bench.bare_problem:
-            rows += [Row("routes", lbl, name, r, c, s, Result(note=bench.bare_problem)) for lbl, r, c, s in plan]
-            continue
-        rows += measure_rows(bench, make_server(name, args, bench.server_pin), plan, "routes")
+    for sitting in range(1, args.sittings + 1):
+        print(f"-- routes: sitting {sitting} of {args.sittings}", file=sys.stderr)
+        for name in SERVER_NAMES:
+            if args.only not in (None, name):
+                continue
+            plan = [(SERVER_NAMES[name], r, c, args.route_duration) for r, c in route_points(args) if serves(name, r)]
+            if not plan:
+                continue
+            if name == "bare" and bench.bare_problem:
+                new = [Row("routes", lbl, name, r, c, s, Result(note=bench.bare_problem)) for lbl, r, c, s in plan]
+            else:
+                new = measure_rows(bench, make_server(name, args, bench.server_pin), plan, "routes")
+            for row in new:
+                row.sitting = sitting
+            rows += new
     return rows
 
 
@@ -989,7 +1088,10 @@ def section_workers(bench: Bench) -> list[Row]:
     """`turboapi run --workers N` (the supervisor and N processes sharing the port), server and load
     both unpinned: what a second process buys on this machine (DESIGN: 2 workers >= 1.6x 1)."""
     args, rows = bench.args, []
-    saved, bench.load_pin = bench.load_pin, []
+    # Unpinned, the load tool runs on the server's core too: "others" would count it, so it is not
+    # measured here (a row cannot be flagged as disturbed by its own load tool).
+    saved = bench.load_pin, bench.server_cpu, bench.load_cpu
+    bench.load_pin, bench.server_cpu, bench.load_cpu = [], None, None
     try:
         for n in WORKER_COUNTS:
             argv = [args.python, "-m", "turboapi", "run", "examples.demo:app", "--host", HOST, "--port", "{port}"]
@@ -997,7 +1099,7 @@ def section_workers(bench: Bench) -> list[Row]:
             plan = [(f"workers={n}", ROUTE_BY_KEY[key], WORKER_CONNS, args.duration) for key in ("json", "json-async")]
             rows += measure_rows(bench, server, plan, "workers")
     finally:
-        bench.load_pin = saved
+        bench.load_pin, bench.server_cpu, bench.load_cpu = saved
     return rows
 
 
@@ -1088,6 +1190,55 @@ def rps(row: Row | None) -> float | None:
     return row.res.rps if row and not row.res.note else None
 
 
+@dataclass
+class Sittings:
+    """One server, route and c of the routes section over its sittings: the median and the spread."""
+
+    rows: list[Row]
+
+    @property
+    def figures(self) -> list[float]:
+        return [r.res.rps for r in self.rows if rps(r)]
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.figures) if self.figures else None
+
+    @property
+    def median_p95(self) -> float | None:
+        p95s = [r.res.p95_ms for r in self.rows if rps(r) and r.res.p95_ms is not None]
+        return statistics.median(p95s) if p95s else None
+
+    @property
+    def disturbed(self) -> bool:
+        return any(disturbed(r.res) for r in self.rows)
+
+    def cell(self) -> str:
+        """`median (min–max)`, ⚠ if a sitting was disturbed, and how many sittings failed."""
+        if not self.figures:
+            return "-" if not self.rows else "failed"
+        text = fmt_num(self.median)
+        if len(self.figures) > 1:
+            text += f" ({fmt_num(min(self.figures))}–{fmt_num(max(self.figures))})"
+        if self.disturbed:
+            text += " ⚠"
+        failures = sum(1 for r in self.rows if r.res.note)
+        return text + (f" ({failures} of {len(self.rows)} failed)" if failures else "")
+
+
+def sittings_of(rows: list[Row], server: str, key: str, conns: int) -> Sittings:
+    return Sittings(
+        [r for r in rows if r.section == "routes" and r.server == server and r.route.key == key and r.conns == conns]
+    )
+
+
+def compared(rows: list[Row], route: Route, conns: int) -> tuple[Sittings, Sittings, Sittings]:
+    """(ours, FastAPI, bare hyper) for one line of the routes tables; a FastAPI `def` twin's line
+    takes ours from the route it twins."""
+    ours = sittings_of(rows, "ours", route.twin_of or route.key, conns)
+    return ours, sittings_of(rows, "fastapi", route.key, conns), sittings_of(rows, "bare", route.key, conns)
+
+
 # ---------------------------------------------------------------- report: sections
 
 
@@ -1109,23 +1260,24 @@ def table_stress(rows: list[Row]) -> str:
 
 def table_routes_summary(rows: list[Row], args) -> str:
     out = []
-    for route in args.routes:
-        for c in args.connections:
-            ours, fa, bare = (rps(find(rows, "routes", s, route.key, c)) for s in SERVER_NAMES)
-            out.append(
-                [route.label, str(c), fmt_num(ours), fmt_num(fa), fmt_num(bare) if route.bare else "n/a"]
-                + [ratio(ours, fa), ratio(ours, bare) if route.bare else "n/a"]
-            )
-    head = ["route", "c", "ours req/s", "FastAPI req/s", "bare hyper req/s", "ours/FastAPI", "ours/bare hyper"]
+    for route, c in route_points(args):
+        ours, fa, bare = compared(rows, route, c)
+        out.append(
+            [route.label, str(c), ours.cell(), fa.cell(), bare.cell() if route.bare else "n/a"]
+            + [ratio(ours.median, fa.median), ratio(ours.median, bare.median) if route.bare else "n/a"]
+        )
+    head = ["route", "c", "ours req/s", "FastAPI req/s", "bare hyper req/s", "× FastAPI", "× bare hyper"]
     return md_table(head, out)
 
 
 def table_routes_detail(rows: list[Row]) -> str:
-    out = [
-        [r.route.label, SERVER_NAMES[r.server], str(r.conns), *measure_cells(r.res)]
-        for r in sorted((r for r in rows if r.section == "routes"), key=lambda r: (ROUTES.index(r.route), r.conns))
-    ]
-    return md_table(["route", "server", "c", *MEASURE_HEAD], out, align_left=2)
+    servers = list(SERVER_NAMES)
+    routes = sorted(
+        (r for r in rows if r.section == "routes"),
+        key=lambda r: (ROUTES.index(r.route), r.conns, servers.index(r.server), r.sitting),
+    )
+    out = [[r.route.label, SERVER_NAMES[r.server], str(r.conns), str(r.sitting), *measure_cells(r.res)] for r in routes]
+    return md_table(["route", "server", "c", "sitting", *MEASURE_HEAD], out, align_left=2)
 
 
 def table_shards(rows: list[Row]) -> str:
@@ -1192,57 +1344,77 @@ def table_ecosystem(rows: list[Row]) -> str:
     return md_table(["route", "ours", "FastAPI", "ours/FastAPI"], out)
 
 
+def any_disturbed(used: list) -> bool:
+    """Is any of these rows (Row) or sittings (Sittings) flagged ⚠?"""
+    return any(u.disturbed if isinstance(u, Sittings) else bool(u and disturbed(u.res)) for u in used)
+
+
 def targets(rows: list[Row], args) -> list[list[str]]:
-    """Each DESIGN.md performance target: [target, measured, verdict]."""
+    """Each DESIGN.md performance target: [target, measured, verdict]. Routes figures are the
+    medians of the sittings."""
     out = []
 
-    def check(name: str, value: float | None, shown: str, ok, used: list[Row | None]) -> None:
+    def check(name: str, value: float | None, shown: str, ok, used: list) -> None:
         if value is None:
             out.append([name, "-", "not measured"])
             return
         verdict = "met" if ok(value) else "**missed**"
-        if any(u and disturbed(u.res) for u in used):
+        if any_disturbed(used):
             verdict += " (⚠ from a disturbed row: re-run)"
         out.append([name, shown, verdict])
 
-    def row(server: str, route: str, c: int = 64) -> Row | None:
-        found = find(rows, "routes", server, route, c)
-        return found if rps(found) else None
+    def sittings(server: str, route: str, c: int = ROUTE_CONNS[0]) -> Sittings:
+        return sittings_of(rows, server, route, c)
 
     for name, a, b, goal in [
-        ("GET /json def ≥ 15× FastAPI def (c=64)", row("ours", "json"), row("fastapi", "json"), 15),
-        ("GET /json def ≥ 0.7× bare hyper (c=64)", row("ours", "json"), row("bare", "json"), 0.7),
-        ("GET /json-async ≥ 0.8× our def (c=64)", row("ours", "json-async"), row("ours", "json"), 0.8),
-        ("GET /json-async ≥ 5× FastAPI async (c=64)", row("ours", "json-async"), row("fastapi", "json-async"), 5),
-        ("GET /items/42?q= ≥ 8× FastAPI (c=64)", row("ours", "items"), row("fastapi", "items"), 8),
-        ("POST /items ≥ 8× FastAPI (c=64)", row("ours", "post-items"), row("fastapi", "post-items"), 8),
+        ("GET /json def ≥ 15× FastAPI `def` (c=64)", sittings("ours", "json"), sittings("fastapi", "json"), 15),
+        ("GET /json def ≥ 0.7× bare hyper (c=64)", sittings("ours", "json"), sittings("bare", "json"), 0.7),
         (
-            "GET /search (3 query params + Depends) ≥ 8× FastAPI (c=64)",
-            row("ours", "search"),
-            row("fastapi", "search"),
+            "GET /json-async ≥ 5× FastAPI async (c=64)",
+            sittings("ours", "json-async"),
+            sittings("fastapi", "json-async"),
+            5,
+        ),
+        ("GET /json-async ≥ 0.8× our /json (c=64)", sittings("ours", "json-async"), sittings("ours", "json"), 0.8),
+        (
+            "GET /items/42?q= ≥ 8× FastAPI's `async def` twin (c=64)",
+            sittings("ours", "items"),
+            sittings("fastapi", "items"),
+            8,
+        ),
+        ("POST /items ≥ 8× FastAPI (c=64)", sittings("ours", "post-items"), sittings("fastapi", "post-items"), 8),
+        (
+            "GET /search (Depends) ≥ 8× FastAPI's `async def` twin (c=64; /items's bar)",
+            sittings("ours", "search"),
+            sittings("fastapi", "search"),
             8,
         ),
     ]:
-        v = a.res.rps / b.res.rps if a and b else None
-        shown = f"{v:.2f}× ({fmt_num(a.res.rps)} / {fmt_num(b.res.rps)})" if v else ""
+        v = a.median / b.median if a.median and b.median else None
+        shown = f"{v:.2f}× ({fmt_num(a.median)} / {fmt_num(b.median)})" if v else ""
         check(name, v, shown, lambda x, g=goal: x >= g, [a, b])
 
-    sleep = row("ours", "sleep", 256)
-    v = rps(sleep)
+    sleep = sittings("ours", "sleep", 256)
+    v = sleep.median
     check("GET /sleep c=256 ≥ 23,000 req/s", v, f"{fmt_num(v)} req/s", lambda x: x >= 23000, [sleep])
 
     # p95 at c=50: the steps' last row is /json-async with the defaults at c=50; the other JSON
-    # routes are only loaded at c=64 and above, which is a stricter test, so those rows stand in.
-    p95_rows = [find(rows, "steps", "ours", label=STEP_CHANGES[-1][0])]
-    p95_rows += [find(rows, "routes", "ours", k, 64) for k in ("json", "json-async", "items", "post-items")]
-    p95_rows = [x for x in p95_rows if x and not x.res.note]
-    worst = max(p95_rows, key=lambda x: x.res.p95_ms) if p95_rows else None
+    # routes are only loaded at c=64 and above, which is a stricter test, so those (medians) stand in.
+    p95s = []
+    step = find(rows, "steps", "ours", label=STEP_CHANGES[-1][0])
+    if step and not step.res.note:
+        p95s.append((step.res.p95_ms, f"{step.route.label}, c={step.conns}", step))
+    for key in ("json", "json-async", "items", "post-items"):
+        route_p95 = sittings("ours", key)
+        if route_p95.median_p95 is not None:
+            p95s.append((route_p95.median_p95, f"{ROUTE_BY_KEY[key].label}, c=64, median", route_p95))
+    worst = max(p95s, key=lambda x: x[0]) if p95s else None
     check(
         "p95 < 10 ms at c=50 on the JSON routes (c=64 where no c=50 row)",
-        worst.res.p95_ms if worst else None,
-        f"worst {worst.res.p95_ms:.2f} ms ({worst.route.label}, c={worst.conns})" if worst else "",
+        worst[0] if worst else None,
+        f"worst {worst[0]:.2f} ms ({worst[1]})" if worst else "",
         lambda x: x < 10,
-        p95_rows,
+        [used for _, _, used in p95s],
     )
 
     big = find(rows, "stress", "ours", conns=max(STRESS_CONNS))
@@ -1273,7 +1445,92 @@ def targets(rows: list[Row], args) -> list[list[str]]:
     return out
 
 
-def header(args, argv: list[str], rows: list[Row], pin_note: str, fd_limit: str, versions, timings: dict) -> str:
+# ---------------------------------------------------------------- README headline
+
+
+def headline_refusals(rows: list[Row], args) -> list[str]:
+    """Why this run may not rewrite README.md's headline table; [] when it may."""
+    why = []
+    if args.quick:
+        why.append("--quick")
+    if args.sittings < SITTINGS:
+        why.append(f"--sittings {args.sittings} (fewer than {SITTINGS})")
+    if missing := [s for s in DEFAULT_SECTIONS if s not in args.sections]:
+        why.append(f"section(s) {', '.join(missing)} not run")
+    if len(args.routes) < len(ROUTES):
+        why.append("a subset of the routes (--routes)")
+    if args.only:
+        why.append(f"--only {args.only}")
+    if args.connections:
+        why.append("--connections")
+    if args.route_duration < FULL_ROUTE_SECONDS or args.duration < FULL_SECONDS:
+        why.append(f"runs shorter than the defaults ({FULL_SECONDS} s, routes {FULL_ROUTE_SECONDS} s)")
+    if hit := [r for r in rows if disturbed(r.res)]:
+        why.append(f"{len(hit)} disturbed row(s) after the re-run (⚠)")
+    if failed := [r for r in rows if r.res.note]:
+        why.append(f"{len(failed)} row(s) not measured")
+    return why
+
+
+def headline_markdown(rows: list[Row], args) -> str:
+    """The block README.md shows under "make bench": medians, spreads and ratios of medians."""
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    out = []
+    for key, c, label in HEADLINE_ROWS:
+        route = ROUTE_BY_KEY[key]
+        ours, fa, bare = compared(rows, route, c)
+        if route.bare:
+            last = ratio(ours.median, bare.median)
+        elif route.twin_of:
+            last = "FastAPI `def` (its threadpool) vs our usual route"
+        else:
+            last = ""
+        out.append([label, str(c), ours.cell(), fa.cell(), ratio(ours.median, fa.median), last])
+    head = ["route", "c", "turboapi req/s", "FastAPI req/s", "× FastAPI", "× bare hyper / note"]
+    return "\n".join(
+        [
+            f"Median of {args.sittings} sittings (min–max in brackets), {stamp}, commit {git_commit()},"
+            " written by `make bench` (bench/run.py):",
+            "",
+            md_table(head, out, align_left=1),
+        ]
+    )
+
+
+def rewrite_headline(path: Path, markdown: str) -> str:
+    """Replace what stands between the headline markers of `path`; '' or why not."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        return f"cannot read {path}: {e}"
+    begin, end = text.find(HEADLINE_BEGIN), text.find(HEADLINE_END)
+    if begin < 0 or end < begin:
+        return f"{path} has no {HEADLINE_BEGIN} ... {HEADLINE_END} block"
+    start = begin + len(HEADLINE_BEGIN)
+    path.write_text(text[:start] + "\n" + markdown.rstrip() + "\n" + text[end:], encoding="utf-8")
+    return ""
+
+
+def update_headline(rows: list[Row], args) -> str:
+    """Rewrite README's headline if this run may; returns the line RESULTS.md records about it."""
+    why = headline_refusals(rows, args)
+    if not why:
+        problem = rewrite_headline(args.readme, headline_markdown(rows, args))
+        why = [problem] if problem else []
+    if why:
+        print(f"README headline NOT rewritten: {'; '.join(why)}", file=sys.stderr)
+        return f"README headline table: not updated ({'; '.join(why)})"
+    print(f"rewrote the headline table of {args.readme}", file=sys.stderr)
+    return f"README headline table: updated from these medians ({os.path.relpath(args.readme, REPO_ROOT)})"
+
+
+# ---------------------------------------------------------------- report: header
+
+
+def header(
+    args, argv: list[str], rows: list[Row], pin_note: str, fd_limit: str, versions, timings: dict, notes: list[str]
+) -> str:
+    """The top of RESULTS.md; `notes` are extra "- ..." lines (the README headline, skipped sections)."""
     now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     python = os.path.relpath(sys.executable, REPO_ROOT) if sys.executable.startswith(str(REPO_ROOT)) else sys.executable
     cmd = shlex.join([python, "bench/run.py", *argv])
@@ -1297,10 +1554,14 @@ def header(args, argv: list[str], rows: list[Row], pin_note: str, fd_limit: str,
             *versions,
             f"- runs: {args.duration} s measured (c=1000 stress: {args.stress_duration} s) after a {args.warmup} s"
             " warm-up per server and route",
+            f"- routes: {args.route_duration} s runs, median of {args.sittings} sitting(s) interleaved (each sitting:"
+            " ours, then FastAPI, then bare hyper, fresh servers, with their warm-ups)",
             f"- wall time: {took}",
             f"- {quiet}",
+            *(f"- {note}" for note in notes),
             "",
-            "Absolute req/s drift between sittings and machines; compare ratios from one sitting. Latencies are",
+            "Absolute req/s drift between sittings and machines; compare ratios from one run (the routes section:",
+            "ratios of medians over interleaved sittings, min–max in brackets). Latencies are",
             "wrk's (closed loop: at fixed c, latency mostly mirrors throughput). errors = socket errors (connect,",
             "read, write, timeout at wrk's 2 s) + non-2xx/3xx. CPU = server utime+stime over the measured run, all",
             "threads, % of one core (the server is pinned to one core, so ~100% means saturated). others = busy",
@@ -1320,8 +1581,16 @@ def report(rows: list[Row], args) -> str:
     if any(r.section == "stress" for r in rows):
         blocks += ["## Stress: the defaults at high concurrency", table_stress(rows)]
     if any(r.section == "routes" for r in rows):
-        blocks += ["## Routes: ours vs FastAPI (uvicorn, uvloop, httptools) vs bare hyper"]
-        blocks += [table_routes_summary(rows, args), "Per-row figures:", table_routes_detail(rows)]
+        blocks += [
+            "## Routes: ours vs FastAPI (uvicorn, uvloop, httptools) vs bare hyper",
+            f"req/s as the median of {args.sittings} sitting(s) (min–max in brackets); the ratios are ratios of"
+            " medians. FastAPI's handlers are `async def`, as its users write them for speed, except `/json`"
+            " (`def` on both sides); the rows marked FastAPI `def` load its `def` variants (`/items-def`,"
+            " `/search-def`, run in its threadpool) against ours' usual route.",
+            table_routes_summary(rows, args),
+            "Per-row figures:",
+            table_routes_detail(rows),
+        ]
     if any(r.section == "shards" for r in rows):
         blocks += ["## Shard count (TURBOAPI_SHARDS)", table_shards(rows)]
     if any(r.section == "policies" for r in rows):
@@ -1347,7 +1616,7 @@ def report(rows: list[Row], args) -> str:
             f' `@app.middleware("http")` setting a header; c={ECO_CONNS}. req/s:',
             table_ecosystem(rows),
         ]
-    blocks += ['## Targets (DESIGN.md, "Performance targets")']
+    blocks += ['## Targets (DESIGN.md, "Performance targets"; routes from the medians)']
     blocks += [md_table(["target", "measured", "verdict"], targets(rows, args), align_left=3)]
     return "\n\n".join(blocks) + "\n"
 
@@ -1393,14 +1662,14 @@ def chart(rows: list[Row], args, path: Path) -> str:
     fig, axes = plt.subplots(len(panels), 1, figsize=(13, 4.6 * len(panels)), squeeze=False)
     for ax, panel in zip(axes[:, 0], panels, strict=True):
         if panel == "routes":
-            groups = [(rt, c) for rt in args.routes for c in args.connections]
+            groups = route_points(args)
             width = 0.27
             for i, (name, color) in enumerate(zip(SERVER_NAMES, ("tab:blue", "tab:orange", "tab:gray"), strict=True)):
-                vals = [rps(find(rows, "routes", name, rt.key, c)) or 0 for rt, c in groups]
+                vals = [sittings_of(rows, name, rt.key, c).median or 0 for rt, c in groups]
                 xs = [g + (i - 1) * width for g in range(len(groups))]
                 bar_labels(ax, ax.bar(xs, vals, width, label=SERVER_NAMES[name], color=color))
             ax.set_xticks(range(len(groups)), [f"{rt.short}\nc={c}" for rt, c in groups], fontsize=8)
-            ax.set_title("req/s per route (server on one core)")
+            ax.set_title(f"req/s per route, median of {args.sittings} sitting(s) (server on one core)")
         elif panel == "steps":
             steps = [r for r in rows if r.section == "steps"]
             bars = ax.bar([r.label for r in steps], [rps(r) or 0 for r in steps], color="tab:blue")
@@ -1447,6 +1716,10 @@ def main(argv: list[str]) -> int:
     fd_limit = raise_fd_limit()
     wrk = ensure_wrk()
     oha, oha_problem = ensure_oha() if "rate" in args.sections else (find_oha(), "")
+    notes = []
+    if "rate" in args.sections and not oha:
+        notes.append(f"rate section skipped: {oha_problem}")
+        print(f"note: the rate section is skipped: {oha_problem}", file=sys.stderr)
     need_bare = "routes" in args.sections and args.only in (None, "bare") and any(r.bare for r in args.routes)
     bare_problem = build_bare() if need_bare else ""
     if not args.no_chart:
@@ -1461,6 +1734,8 @@ def main(argv: list[str]) -> int:
 
     rows: list[Row] = []
     for section in args.sections:
+        if section == "rate" and not oha:
+            continue
         t0 = time.monotonic()
         print(f"== {section}", file=sys.stderr)
         rows += SECTION_FUNCS[section](bench)
@@ -1469,11 +1744,11 @@ def main(argv: list[str]) -> int:
 
     body = report(rows, args)
     print(body)
+    notes.append(update_headline(rows, args))
     # The sections make stress/soak/fuzz own (bench/results_blocks.py) stay.
     kept = results_blocks.blocks(args.output)
-    args.output.write_text(
-        header(args, argv, rows, pin_note, fd_limit, versions, timings) + "\n\n" + body + kept, encoding="utf-8"
-    )
+    top = header(args, argv, rows, pin_note, fd_limit, versions, timings, notes)
+    args.output.write_text(top + "\n\n" + body + kept, encoding="utf-8")
     print(f"wrote {args.output}", file=sys.stderr)
     if not args.no_chart:
         problem = chart(rows, args, args.chart)
