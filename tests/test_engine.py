@@ -8,6 +8,7 @@ where concurrency, timing or process exit matter.  Every wait is bounded.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import os
@@ -191,6 +192,40 @@ def test_eager_handler_answers_inside_a_task(client: TestClient) -> None:
     assert body["has_task"] is True, "asyncio.current_task() is None in a handler that awaits nothing"
     assert body["same_task"] is True
     assert SHARD_RE.match(body["thread"]), body
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("inline", [True, False])
+def test_a_handler_with_no_await_runs_inline_in_a_context_of_its_own(inline: bool) -> None:
+    """inline_no_await: no Task of its own (the shard's stand-in is current), yet a context of its
+    own and the usual error handling; off, a Task per request."""
+    with TestClient(app, inline_no_await=inline) as c:
+        bodies = [c.get(f"/ctx-inline/r{i}").json() for i in range(4)]
+        assert [(b["entry"], b["after"]) for b in bodies] == [("unset", f"r{i}") for i in range(4)]
+        names = {b["task"] for b in bodies}
+        assert names == {"turboapi-inline-step"} if inline else len(names) == 4, names
+        assert c.get("/raise-inline").json() == {"detail": "inline teapot"}
+        assert c.get("/sleep", params={"seconds": 0.01}).json()["same_task"] is True
+
+
+def test_only_code_with_no_suspension_point_counts_as_unable_to_wait() -> None:
+    from turboapi._eager import _cannot_wait
+
+    async def plain() -> int:
+        return [x for x in range(3)][0]
+
+    async def awaits() -> None:
+        await asyncio.sleep(0)
+
+    async def with_block() -> None:
+        async with asyncio.timeout(1):
+            pass
+
+    async def iterates(source: Any) -> list[Any]:
+        return [x async for x in source]
+
+    assert _cannot_wait(plain.__code__)
+    assert not any(_cannot_wait(f.__code__) for f in (awaits, with_block, iterates))
 
 
 @pytest.mark.timeout(30)

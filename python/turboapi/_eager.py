@@ -8,13 +8,20 @@ as that same Task, so ``asyncio.timeout()``, cancellation and anyio see one Task
 The Task is a C ``asyncio.Task`` running ``_CarryOn``, which continues the already-started
 coroutine, so later steps run at C-Task speed (a pure-Python Task subclass that stepped eagerly
 cost 3-5 us more per step).
+
+A coroutine whose code cannot wait (no ``await`` at all) needs no Task: it runs inline, to its
+end, with the shard's stand-in Task as ``asyncio.current_task()`` (``start``'s docstring).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import dis
+import weakref
 from asyncio import tasks
 from collections.abc import Callable, Coroutine
+from types import CodeType
 from typing import Any
 
 from .contract import EagerState
@@ -75,9 +82,71 @@ class _CarryOn(Coroutine[Any, Any, Any]):
 
 
 def start(coro: Any, loop: Any) -> tuple[int, Any]:
-    """(DONE, result), (FAILED, exception) or (WAITING, task whose result is the handler's)."""
-    started = _CarryOn(coro)
+    """(DONE, result), (FAILED, exception) or (WAITING, task whose result is the handler's).
+
+    A coroutine that cannot wait (``async def`` with no ``await``, as FastAPI's docs write most
+    handlers) runs inline, without a Task of its own: no Task to create, register, schedule and
+    step once more through the loop after it has answered (json-async: 56.5k -> 42.5k instructions
+    a request; POST /items: 81.9k -> 71.7k). The ``inline_no_await`` setting off: ``start_in_task``.
+    """
     context = _context_from_caller(loop) if caller_context else contextvars.copy_context()
+    code = getattr(coro, "cr_code", None)
+    if code is not None and _cannot_wait(code):
+        return _run_inline(coro, loop, context)
+    return _start_in_task(coro, loop, context)
+
+
+def start_in_task(coro: Any, loop: Any) -> tuple[int, Any]:
+    """``start``, every coroutine in a Task of its own."""
+    context = _context_from_caller(loop) if caller_context else contextvars.copy_context()
+    return _start_in_task(coro, loop, context)
+
+
+def _cannot_wait(code: CodeType) -> bool:
+    """Whether a coroutine of ``code`` runs to its end in one step: every ``await`` (``async with``,
+    ``async for``, an async comprehension) suspends through a YIELD_VALUE, and it has none."""
+    known = _no_yield.get(code)
+    if known is None:
+        known = _no_yield[code] = not any(i.opname == "YIELD_VALUE" for i in dis.get_instructions(code))
+    return known
+
+
+#: Code object -> it has no YIELD_VALUE (one entry per ``async def`` handler the app runs).
+_no_yield: dict[CodeType, bool] = {}
+
+
+def _run_inline(coro: Any, loop: Any, context: contextvars.Context) -> tuple[int, Any]:
+    """One step, in the request's own copy of the context, with the shard's stand-in Task as
+    ``asyncio.current_task()`` (a handler that asks for its Task gets one)."""
+    stand_in = _stand_ins.get(loop)
+    if stand_in is None:
+        stand_in = _stand_ins[loop] = loop.create_task(_stand_in(), name="turboapi-inline-step")
+    _enter_task(loop, stand_in)
+    try:
+        awaiting = context.run(coro.send, None)
+    except StopIteration as stop:
+        return DONE, stop.value
+    except BaseException as exc:
+        return FAILED, exc
+    finally:
+        _leave_task(loop, stand_in)
+    # Unreachable for such code; should it ever wait, it carries on in a Task of its own.
+    started = _CarryOn(coro)
+    started.awaiting = awaiting
+    return WAITING, loop.create_task(started, context=context)
+
+
+#: Loop -> the Task that stands in as current during inline steps there: one per shard, waiting
+#: until the shard's loop stops (and cancels it with the other tasks).
+_stand_ins: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+async def _stand_in() -> None:
+    await asyncio.get_running_loop().create_future()
+
+
+def _start_in_task(coro: Any, loop: Any, context: contextvars.Context) -> tuple[int, Any]:
+    started = _CarryOn(coro)
     task = loop.create_task(started, context=context)
     _enter_task(loop, task)
     try:

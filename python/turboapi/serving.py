@@ -74,6 +74,9 @@ class Settings:
     #: sight (``gc.freeze()``): the full collections that requests in flight trigger then scan only
     #: what requests made, not the app's modules and models. Off: Python's default.
     gc_freeze: bool = True
+    #: An ``async def`` handler with no ``await`` runs inline on its shard, without a Task of its
+    #: own (``asyncio.current_task()`` there is the shard's stand-in Task); off: a Task each.
+    inline_no_await: bool = True
     #: Share the port with other worker processes (SO_REUSEPORT); set by ``turboapi run --workers``.
     reuse_port: bool = False
     #: One line per request through the ``turboapi.access`` logger, in uvicorn's format.
@@ -119,7 +122,7 @@ class Settings:
                     raise ValueError(
                         f"forwarded_allow_ips: {item!r} is not an IP address or network (or '*')"
                     ) from None
-        for name in ("native_middleware", "gc_freeze", "reuse_port", "access_log", "proxy_headers"):
+        for name in ("native_middleware", "gc_freeze", "inline_no_await", "reuse_port", "access_log", "proxy_headers"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, not {getattr(self, name)!r}")
         positive = (
@@ -239,7 +242,7 @@ def core_hooks(app: Any, settings: Settings, *, served_asgi: bool) -> Hooks:
         dump_model=_json.dump_model if _json.dumps is _json.orjson_dumps else None,
         handle_exception=app._handle_exception,
         fresh_default=fresh_default,
-        eager_start=_eager.start,
+        eager_start=_eager.start if settings.inline_no_await else _eager.start_in_task,
         start_background=background.start,
         middleware_entry=app._middleware_entry if stack is not None else None,
         native_layers=app._native_layers,

@@ -16,7 +16,7 @@ import time
 
 import anyio
 
-from turboapi import Request, TurboAPI
+from turboapi import HTTPException, Request, TurboAPI
 from turboapi.responses import Response
 
 
@@ -202,6 +202,20 @@ async def ctx(rid: str, pause: float = 0.01):
     middle = REQUEST_ID.get()
     await asyncio.sleep(0)
     return {"rid": rid, "entry": entry, "after": REQUEST_ID.get(), "middle": middle}
+
+
+@app.get("/ctx-inline/{rid}")
+async def ctx_inline(rid: str):
+    """No await: run inline (inline_no_await), still in a context of its own."""
+    entry = REQUEST_ID.get()
+    REQUEST_ID.set(rid)
+    task = asyncio.current_task()
+    return {"entry": entry, "after": REQUEST_ID.get(), "task": task.get_name() if task else None}
+
+
+@app.get("/raise-inline")
+async def raise_inline():
+    raise HTTPException(418, "inline teapot")
 
 
 # -- 3. shard routing --------------------------------------------------------------------------
