@@ -15,12 +15,13 @@ RUST_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Programs some tests start, as COMMAND=DEBIAN-PACKAGE (installed by scripts/system_packages.sh when
-# missing): Chromium and its driver (the /docs browser test), nginx (the proxy test).
-TEST_PROGRAMS := chromium=chromium chromedriver=chromium-driver nginx=nginx
+# missing): Chromium and its driver (the /docs browser test), nginx (the proxy test), PostgreSQL
+# (a database pool on loop shards; make bench-db).
+TEST_PROGRAMS := chromium=chromium chromedriver=chromium-driver nginx=nginx pg_ctlcluster=postgresql
 # pytest's arguments (default: every test); e.g. PYTEST_ARGS="tests/compat -x".
 PYTEST_ARGS ?=
 
-.PHONY: help venv build-release run test test-rust test-python test-core test-programs bench bench-download \
+.PHONY: help venv build-release run test test-rust test-python test-core test-programs bench bench-db bench-download \
 	bench-websocket stress soak fuzz corpus lint fmt clean
 
 help: ## list the targets
@@ -52,7 +53,7 @@ run: build-release ## start examples/demo.py on $(HOST):$(PORT)
 test-rust: ## cargo test (unit tests of the Rust core)
 	LD_LIBRARY_PATH=$(PYLIBDIR) PYO3_PYTHON=$(PYTHON) cargo test --quiet
 
-test-programs: ## install the programs some tests start (Chromium, chromedriver, nginx) when missing
+test-programs: ## install the programs some tests start (Chromium, chromedriver, nginx, PostgreSQL) when missing
 	@scripts/system_packages.sh $(TEST_PROGRAMS)
 
 ECOSYSTEM_STAMP := $(VENV)/.ecosystem-stamp
@@ -76,6 +77,10 @@ test-core: build-release test-programs ## the core, compatibility and server sui
 
 bench: build-release $(ECOSYSTEM_STAMP) ## load benchmark against FastAPI on uvicorn (needs wrk; writes bench/RESULTS.md)
 	$(PY) bench/run.py
+
+bench-db: build-release ## TechEmpower's six test types on PostgreSQL, ours vs FastAPI (~11 min; writes bench/RESULTS-db.md)
+	@scripts/system_packages.sh pg_ctlcluster=postgresql
+	$(PY) bench/db.py
 
 bench-download: build-release ## a 100 MiB FileResponse, ours against FastAPI on uvicorn (prints a table)
 	$(PY) bench/download.py

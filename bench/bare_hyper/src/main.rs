@@ -1,6 +1,7 @@
 //! Bare hyper: the bench's ceiling. Answers every path with `{"message":"Hello, World!"}`
-//! (application/json), and `/bytes` with 1,024 `x` bytes (application/octet-stream), the same
-//! bytes the demo app sends. One current-thread tokio runtime, HTTP/1.1 keep-alive.
+//! (application/json), `/bytes` with 1,024 `x` bytes (application/octet-stream), the same
+//! bytes the demo app sends, and `/plaintext` with `Hello, World!` (text/plain; TechEmpower's
+//! plaintext test, for bench/db.py). One current-thread tokio runtime, HTTP/1.1 keep-alive.
 //!
 //! Usage: bare_hyper PORT   (binds 127.0.0.1:PORT, prints `listening on PORT` once bound)
 
@@ -20,12 +21,13 @@ use tokio::net::TcpListener;
 
 static JSON_BODY: &[u8] = br#"{"message":"Hello, World!"}"#;
 static KIB_BODY: [u8; 1024] = [b'x'; 1024];
+static PLAIN_BODY: &[u8] = b"Hello, World!";
 
 async fn handle(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    let (body, content_type) = if req.uri().path() == "/bytes" {
-        (Bytes::from_static(&KIB_BODY), "application/octet-stream")
-    } else {
-        (Bytes::from_static(JSON_BODY), "application/json")
+    let (body, content_type) = match req.uri().path() {
+        "/bytes" => (Bytes::from_static(&KIB_BODY), "application/octet-stream"),
+        "/plaintext" => (Bytes::from_static(PLAIN_BODY), "text/plain; charset=utf-8"),
+        _ => (Bytes::from_static(JSON_BODY), "application/json"),
     };
     let mut resp = Response::new(Full::new(body));
     resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
