@@ -208,6 +208,18 @@ def test_a_handler_with_no_await_runs_inline_in_a_context_of_its_own(inline: boo
         assert c.get("/sleep", params={"seconds": 0.01}).json()["same_task"] is True
 
 
+@pytest.mark.timeout(30)
+def test_a_stopped_shard_leaves_no_stand_in_task_behind() -> None:
+    """The stand-in Task holds its loop: a TestClient's stopped shards must not keep theirs."""
+    from turboapi import _eager
+
+    with TestClient(app, shards=2) as c:
+        assert c.get("/eager").json()["has_task"] is True
+        loops = [loop for _thread, loop in c._ensure_runtime()._shards]
+        assert any(loop in _eager._stand_ins for loop in loops)
+    assert not any(loop in _eager._stand_ins for loop in loops)
+
+
 def test_only_code_with_no_suspension_point_counts_as_unable_to_wait() -> None:
     from turboapi._eager import _cannot_wait
 

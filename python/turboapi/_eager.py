@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import dis
-import weakref
 from asyncio import tasks
 from collections.abc import Callable, Coroutine
 from types import CodeType
@@ -137,8 +136,13 @@ def _run_inline(coro: Any, loop: Any, context: contextvars.Context) -> tuple[int
 
 
 #: Loop -> the Task that stands in as current during inline steps there: one per shard, waiting
-#: until the shard's loop stops (and cancels it with the other tasks).
-_stand_ins: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+#: until the shard's loop stops, cancels it with its other tasks and forgets it (``forget``).
+_stand_ins: dict[Any, Any] = {}
+
+
+def forget(loop: Any) -> None:
+    """The shard's loop has stopped: its stand-in goes (it holds the loop)."""
+    _stand_ins.pop(loop, None)
 
 
 async def _stand_in() -> None:

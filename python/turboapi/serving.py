@@ -417,6 +417,7 @@ class Runtime:
                 loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.run_until_complete(loop.shutdown_asyncgens())
             routehandler.shard_of_loop.pop(loop, None)
+            _eager.forget(loop)
             loop.close()
 
     def stop(self, timeout: float = 10.0) -> bool:
