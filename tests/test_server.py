@@ -122,8 +122,10 @@ def test_the_app_s_own_objects_are_frozen_after_start_unless_switched_off(
     client: httpx.Client, spawn: Callable[..., ServerProcess]
 ) -> None:
     """gc_freeze: what the app made before serving leaves the collector's full passes."""
-    assert client.get("/gc-frozen").json()["frozen"] > 10_000  # the modules, pydantic, the routes
-    assert get(spawn(gc_freeze="false"), "/gc-frozen").json() == {"frozen": 0}
+    frozen = client.get("/gc-frozen").json()["frozen"]
+    # Off, only what the interpreter itself keeps there (3.12: a few hundred objects; 3.11: none).
+    left_alone = get(spawn(gc_freeze="false"), "/gc-frozen").json()["frozen"]
+    assert frozen > left_alone + 10_000, (frozen, left_alone)  # the modules, pydantic, the routes
 
 
 def test_get_json_with_path_and_query_coercion(client: httpx.Client) -> None:

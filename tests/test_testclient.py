@@ -338,3 +338,32 @@ def test_clients_without_with_share_a_bounded_number_of_runtimes():
     finally:
         for client in clients:
             client.close()
+
+
+def test_a_client_dropped_without_close_still_ends_its_threads_before_exit():
+    """``TestClient(app).get("/")`` drops its client at once; the core's threads must still end
+    before the interpreter finalises (on 3.13 a thread caught there aborts the process)."""
+    import subprocess
+    import sys
+
+    script = """
+import atexit, threading
+# Registered first, so it runs last: after turboapi's own exit handler.
+atexit.register(lambda: print(sorted(t.name for t in threading.enumerate() if t.name.startswith("turboapi"))))
+from turboapi import FastAPI
+from turboapi.testclient import TestClient
+app = FastAPI()
+
+@app.get("/")
+def index():
+    return {"ok": True}
+
+@app.get("/async")
+async def index_async():
+    return {"ok": True}
+
+assert TestClient(app).get("/").json() == {"ok": True}
+assert TestClient(app).get("/async").json() == {"ok": True}
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr

@@ -21,6 +21,10 @@ from .serving import Runtime, Settings
 from .websockets import WebSocketDisconnect
 
 _live: weakref.WeakSet[TestClient] = weakref.WeakSet()
+#: Every runtime a client started, alive while its threads run: ``TestClient(app).get("/")`` drops
+#: its client at once, and its threads must still end before the interpreter finalises (3.13 aborts
+#: on a daemon thread caught there in the core).
+_started: weakref.WeakSet[Runtime] = weakref.WeakSet()
 
 #: Clients serving requests without ``with`` (no lifespan), least recently used first. Each one's
 #: runtime holds the core's threads; past this many, the least recently used idle one is stopped and
@@ -134,6 +138,7 @@ class TestClient(httpx.Client):
         if self._runtime is None:
             runtime = Runtime(self.app, self._settings, client_root_path=self.root_path)
             runtime.start()
+            _started.add(runtime)
             self._run_in_caller_context(runtime)
             self._runtime = runtime
         return self._runtime
@@ -337,3 +342,6 @@ def _stop_all() -> None:
     # Pool and shard threads must end before the interpreter finalises.
     for client in list(_live):
         client.close()
+    for runtime in list(_started):
+        if runtime.started:
+            TestClient._stop_runtime(runtime)
