@@ -331,17 +331,15 @@ def wrk_argv(wrk: str, load_pin: list[str], port: int, test: Test, conns: int, s
     return [*argv, "--", str(PIPELINE_DEPTH)] if test.pipeline else argv
 
 
-def run_wrk(argv: list[str], seconds: int) -> tuple[dict | None, str]:
+def run_wrk(argv: list[str], seconds: int) -> tuple[run.Result | None, str]:
     try:
         out = subprocess.run(argv, cwd=BENCH_DIR, capture_output=True, text=True, timeout=seconds + 60)
     except subprocess.TimeoutExpired:
         return None, "wrk timed out"
     if out.returncode != 0:
         return None, f"wrk failed: {out.stderr.strip()[:160]}"
-    m = re.search(r"^BENCH_STATS (\{.*\})$", out.stdout, re.MULTILINE)
-    if not m:
-        return None, "no BENCH_STATS line in wrk output"
-    return json.loads(m.group(1)), ""
+    stats = run.parse_wrk_stats(out.stdout)
+    return (None, stats.note) if stats.note else (stats, "")
 
 
 class Bench:
@@ -382,13 +380,13 @@ class Bench:
         if err:
             return Run(note=err)
         wall = wall1 - wall0
-        requests = stats["requests"]
+        requests = stats.requests or 0
         cpu_s = (ticks1 - ticks0) / self.tck
         res = Run(
-            rps=requests / (stats["duration_us"] / 1e6) if stats["duration_us"] else None,
+            rps=stats.rps,
             requests=requests,
-            p99_ms=stats["p99_us"] / 1000,
-            errors=sum(stats[k] for k in ("connect", "read", "write", "timeout", "status")),
+            p99_ms=stats.p99_ms,
+            errors=stats.errors,
             cpu_us_per_req=1e6 * cpu_s / requests if requests else None,
             cpu_pct=100 * cpu_s / wall,
             pg_pct=100 * (pg1 - pg0) / self.tck / wall,

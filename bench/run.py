@@ -226,6 +226,7 @@ HEADLINE_ROWS = [
 @dataclass
 class Result:
     rps: float | None = None
+    requests: int | None = None  # completed in the measured run
     p50_ms: float | None = None
     p95_ms: float | None = None
     p99_ms: float | None = None
@@ -865,6 +866,7 @@ def parse_wrk_stats(output: str) -> Result:
     s = json.loads(m.group(1))
     return Result(
         rps=s["requests"] / (s["duration_us"] / 1e6) if s["duration_us"] else None,
+        requests=s["requests"],
         p50_ms=s["p50_us"] / 1000,
         p95_ms=s["p95_us"] / 1000,
         p99_ms=s["p99_us"] / 1000,
