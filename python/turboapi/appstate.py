@@ -112,7 +112,8 @@ def is_split(state: object) -> bool:
     return isinstance(state, State) and bool(state._views)
 
 
-_CROSS_LOOP_WORDS = ("different event loop", "attached to a different loop", "different loop")
+# asyncio's words: "... is bound to a different event loop", "... attached to a different loop".
+_CROSS_LOOP_WORDS = ("different event loop", "different loop")
 CROSS_LOOP_NOTE = (
     "turboapi: an object bound to one loop shard's event loop was used on another. With several "
     "shards, create loop-bound objects (locks, queues, clients, pools) in the lifespan, where "

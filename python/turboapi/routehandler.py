@@ -17,7 +17,6 @@ with ``dependencies.utils.solve_dependencies``, as FastAPI does.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from . import appstate
 from .bodies import is_json_content_type
 from .concurrency import run_in_threadpool
 from .dependencyrunner import NOT_AWAITED
@@ -42,19 +42,6 @@ def _core_of(route: Any) -> tuple[Any, int]:
     return core  # type: ignore[no-any-return]
 
 
-#: Each loop shard's index, by its loop (set by the Runtime).
-shard_of_loop: dict[Any, int] = {}
-
-
-def _shard_index() -> int:
-    """The loop shard running the caller (its lifespan state applies); 0 off a shard."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return 0
-    return shard_of_loop.get(loop, 0)
-
-
 def _prepare(route: Any, connection: Any, method: str, body: bytes) -> tuple[Any, Any]:
     engine, index = _core_of(route)
     scope = connection.scope
@@ -68,7 +55,7 @@ def _prepare(route: Any, connection: Any, method: str, body: bytes) -> tuple[Any
     client = scope.get("client")
     data, nxt = engine.prepare(
         index,
-        _shard_index(),
+        appstate.current_shard() or 0,  # the shard running it (its lifespan state applies); 0 off one
         method,
         target,
         headers,

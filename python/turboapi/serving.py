@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from . import _eager, _json, appstate, background, routehandler, routetable, streaming
+from . import _eager, _json, appstate, background, routetable, streaming
 from ._core import Engine
 from .contract import CorePlan, EngineConfig, Hooks
 from .dependencies import fresh_default
@@ -397,8 +397,7 @@ class Runtime:
 
     def _run_shard(self, index: int, loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
         asyncio.set_event_loop(loop)
-        appstate.enter_shard(index)
-        routehandler.shard_of_loop[loop] = index  # for the routes run the ASGI way
+        appstate.enter_shard(index)  # app.state, and the routes run the ASGI way, know their shard
         fd = self.engine.shard_fileno(index)
         self.engine.bind_shard_loop(index, loop)
         loop.add_reader(fd, self.engine.drain_shard, index)
@@ -416,7 +415,6 @@ class Runtime:
             if pending:
                 loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.run_until_complete(loop.shutdown_asyncgens())
-            routehandler.shard_of_loop.pop(loop, None)
             _eager.forget(loop)
             loop.close()
 

@@ -20,10 +20,9 @@ from .contract import Received
 from .serving import Runtime, Settings
 from .websockets import WebSocketDisconnect
 
-_live: weakref.WeakSet[TestClient] = weakref.WeakSet()
-#: Every runtime a client started, alive while its threads run: ``TestClient(app).get("/")`` drops
-#: its client at once, and its threads must still end before the interpreter finalises (3.13 aborts
-#: on a daemon thread caught there in the core).
+#: Every runtime a client started, alive while its threads run: they must end before the interpreter
+#: finalises (3.13 aborts on a daemon thread caught there in the core), even when the client that
+#: started them is gone already (``TestClient(app).get("/")`` drops its client at once).
 _started: weakref.WeakSet[Runtime] = weakref.WeakSet()
 
 #: Clients serving requests without ``with`` (no lifespan), least recently used first. Each one's
@@ -132,7 +131,6 @@ class TestClient(httpx.Client):
             cookies=cookies,
             follow_redirects=follow_redirects,
         )
-        _live.add(self)
 
     def _ensure_runtime(self) -> Runtime:
         if self._runtime is None:
@@ -339,9 +337,6 @@ class WebSocketTestSession:
 
 @atexit.register
 def _stop_all() -> None:
-    # Pool and shard threads must end before the interpreter finalises.
-    for client in list(_live):
-        client.close()
     for runtime in list(_started):
         if runtime.started:
             TestClient._stop_runtime(runtime)
