@@ -678,6 +678,8 @@ BAD_SETTINGS = [
     ("max_concurrent", 0),
     ("shard_policy", "random"),
     ("batch_size", 0),
+    ("gc_freeze", 1),
+    ("inline_no_await", "sometimes"),
 ]
 
 
@@ -710,6 +712,8 @@ def test_bad_setting_app_run(name: str, value: Any) -> None:
         ("TURBOAPI_BATCH_SIZE", "many"),
         ("TURBOAPI_GATE_TIMEOUT", "soon"),
         ("TURBOAPI_NATIVE_MIDDLEWARE", "maybe"),
+        ("TURBOAPI_GC_FREEZE", "maybe"),
+        ("TURBOAPI_INLINE_NO_AWAIT", "sometimes"),
     ],
 )
 def test_bad_environment_variable(variable: str, value: str) -> None:
