@@ -124,8 +124,13 @@ impl App {
     /// Route, extract, hand to Python, wait for the reply.
     pub async fn respond(self: &Arc<Self>, req: Incoming) -> Reply {
         let is_head = req.method == http::Method::HEAD;
-        let mut reply =
-            if self.layers.is_empty() { self.route_and_run(req).await } else { self.through_layers(req).await };
+        // The layers' future is boxed: inline, its size (the layers' own futures) would be part of
+        // every request's future, with or without layers.
+        let mut reply = if self.layers.is_empty() {
+            self.route_and_run(req).await
+        } else {
+            Box::pin(self.through_layers(req)).await
+        };
         if is_head && !reply.body.is_empty() {
             // HEAD: the GET answer's headers, Content-Length included, and no body.
             if !reply.headers.iter().any(|(n, _)| n == http::header::CONTENT_LENGTH) {

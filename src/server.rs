@@ -183,12 +183,15 @@ pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: Serve
 }
 
 /// A panic while answering a request is that request's 500 (logged), never the process's end.
-async fn catch_panics<F>(future: F) -> http::Response<ResponseBody>
+///
+/// A combinator, not an `async fn`: an `async fn` keeps its argument and the future it awaits
+/// side by side, which would double the size of every request's future (hyper moves it in).
+fn catch_panics<F>(future: F) -> impl std::future::Future<Output = http::Response<ResponseBody>>
 where
     F: std::future::Future<Output = http::Response<ResponseBody>>,
 {
     use futures_util::FutureExt;
-    match std::panic::AssertUnwindSafe(future).catch_unwind().await {
+    std::panic::AssertUnwindSafe(future).catch_unwind().map(|outcome| match outcome {
         Ok(response) => response,
         Err(panic) => {
             let what = panic
@@ -199,7 +202,7 @@ where
             eprintln!("turboapi: internal error while answering a request: {what}");
             Reply::internal_error(None).into_http()
         }
-    }
+    })
 }
 
 async fn shutdown_requested() {
@@ -267,7 +270,9 @@ async fn handle(
         // hyper's own check is per read, so it can overshoot; this one is exact.
         Reply::from(Refusal::HeadersTooLarge)
     } else if let Some(on_upgrade) = on_upgrade {
-        upgrade(&app, incoming, on_upgrade, slot).await
+        // Boxed: the handshake's future is large and rare, and inline it would be part of every
+        // request's future, which hyper moves (copies) once per request.
+        Box::pin(upgrade(&app, incoming, on_upgrade, slot)).await
     } else {
         match with_body(&app, incoming, body, busy).await {
             Ok(incoming) => {
