@@ -30,6 +30,10 @@ REQUEST_TYPES: tuple[type, ...] = (starlette.requests.HTTPConnection,)
 ASGI_VERSION = {"version": "3.0", "spec_version": "2.4"}
 
 
+#: The core names a WebSocket's scheme `ws`/`wss` itself (the TestClient's, `http`/`https`).
+_SECURE = frozenset(("https", "wss"))
+
+
 class _Shared:
     """What every Request and WebSocket object of one request shares (kept on the RequestData):
     its state, its scope once built, and the Request the ASGI way made (then the handler gets it)."""
@@ -96,7 +100,7 @@ class CoreConnection:
             "type": "websocket" if data.websocket is not None else "http",
             "asgi": ASGI_VERSION,
             "http_version": "1.1",
-            "scheme": scheme if data.websocket is None else ("wss" if scheme == "https" else "ws"),
+            "scheme": scheme if data.websocket is None else ("wss" if scheme in _SECURE else "ws"),
             "path": data.path,
             "raw_path": data.raw_path,
             "root_path": data.root_path,
@@ -195,7 +199,7 @@ class CoreConnection:
             query = data.query_string.decode("latin-1")
             scheme = data.scheme
             if data.websocket is not None:
-                scheme = "wss" if scheme == "https" else "ws"
+                scheme = "wss" if scheme in _SECURE else "ws"
             url = self.__dict__["_url"] = URL(f"{scheme}://{host}{data.path}" + (f"?{query}" if query else ""))
         return url
 
