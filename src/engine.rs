@@ -21,6 +21,7 @@ pub struct Engine {
     runtime: tokio::runtime::Runtime,
     listener: Mutex<Option<std::net::TcpListener>>,
     server_config: Mutex<Option<ServerConfig>>,
+    tls: Mutex<Option<server::TlsServing>>,
 }
 
 #[pymethods]
@@ -61,6 +62,7 @@ impl Engine {
             runtime,
             listener: Mutex::new(None),
             server_config: Mutex::new(Some(server_config)),
+            tls: Mutex::new(None),
         })
     }
 
@@ -74,6 +76,19 @@ impl Engine {
         Ok((addr.ip().to_string(), addr.port()))
     }
 
+    /// Serve TLS on the bound socket: `load()` gives the (certificate chain, private key) PEM,
+    /// now and on every SIGHUP; `ca_pem` checks client certificates as `cert_reqs` asks
+    /// (0 none, 1 optional, 2 required). A bad certificate or key is a ValueError naming it.
+    #[pyo3(signature = (load, ca_pem=None, cert_reqs=0))]
+    fn use_tls(&self, load: &Bound<'_, PyAny>, ca_pem: Option<&[u8]>, cert_reqs: u8) -> PyResult<()> {
+        let (cert_pem, key_pem): (Vec<u8>, Vec<u8>) = load.call0()?.extract()?;
+        let client_certs = crate::tls::ClientCerts::from_reqs(cert_reqs).map_err(PyValueError::new_err)?;
+        let tls = crate::tls::Tls::new(&cert_pem, &key_pem, ca_pem, client_certs, &[b"http/1.1"])
+            .map_err(PyValueError::new_err)?;
+        *self.tls.lock().unwrap() = Some(server::TlsServing { tls: Arc::new(tls), load: load.clone().unbind() });
+        Ok(())
+    }
+
     /// Serve the bound socket until SIGINT/SIGTERM; blocks without the GIL.
     fn serve(&self, py: Python<'_>) -> PyResult<()> {
         let listener =
@@ -81,9 +96,10 @@ impl Engine {
         let config =
             self.server_config.lock().unwrap().take().ok_or_else(|| PyRuntimeError::new_err("serve() runs once"))?;
         let app = self.app.clone();
+        let tls = self.tls.lock().unwrap().take();
         py.allow_threads(|| {
             let _guard = self.runtime.enter();
-            self.runtime.block_on(server::serve(app, listener, config));
+            self.runtime.block_on(server::serve(app, listener, config, tls));
         });
         Ok(())
     }

@@ -28,6 +28,7 @@ mod spool;
 mod stream;
 #[cfg(test)]
 mod testing;
+mod tls;
 mod ws_driver;
 mod ws_handshake;
 mod ws_session;

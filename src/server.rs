@@ -17,6 +17,8 @@ use crate::app::{App, Incoming};
 use crate::connection::{Activity, Busy, ClientIo, TrackedBody};
 use crate::contract::ServerConfig;
 use crate::reply::{Later, Refusal, Reply, ResponseBody};
+use crate::tls::{MaybeTls, Tls};
+use pyo3::prelude::*;
 
 /// Bind a listening socket (SO_REUSEADDR; port 0 picks a free one).
 /// With `reuse_port`, several worker processes listen on the same port and the kernel spreads
@@ -38,8 +40,14 @@ pub fn bind(host: &str, port: u16, backlog: i32, reuse_port: bool) -> std::io::R
     Ok(socket.into())
 }
 
+/// TLS for `serve`: the acceptor, and what gives the certificate and key again on SIGHUP.
+pub struct TlsServing {
+    pub tls: Arc<Tls>,
+    pub load: Py<PyAny>,
+}
+
 /// Serve until SIGINT/SIGTERM, then drain in-flight requests.
-pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: ServerConfig) {
+pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: ServerConfig, tls: Option<TlsServing>) {
     let listener = match TcpListener::from_std(listener) {
         Ok(l) => l,
         Err(e) => {
@@ -63,6 +71,11 @@ pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: Serve
     let slots = config.max_connections.map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1))));
     let keep_alive = config.keep_alive_timeout;
     let half_close = config.half_close_timeout;
+    let handshake_timeout = config.header_read_timeout;
+    let tls = tls.map(|TlsServing { tls, load }| {
+        tokio::spawn(reload_on_hangup(tls.clone(), load));
+        tls
+    });
     loop {
         // At the connection limit, stop accepting: new connections wait in the kernel's backlog
         // (and are refused by it once that is full), never a crash or a file-descriptor storm.
@@ -94,23 +107,35 @@ pub async fn serve(app: Arc<App>, listener: std::net::TcpListener, config: Serve
         // it upgrades to (which still counts against max_connections).
         let slot: Slot = Arc::new(std::sync::Mutex::new(slot));
         let service_slot = slot.clone();
+        let secure = tls.is_some();
         let service = service_fn(move |req| {
             let app = app.clone();
             let busy = Busy::enter(&service_activity, has_body(req.headers()));
             let slot = service_slot.clone();
             async move {
-                let reply = catch_panics(handle(app, req, Some(client), server_addr, slot, &busy)).await;
+                let reply = catch_panics(handle(app, req, secure, Some(client), server_addr, slot, &busy)).await;
                 // Counted as being answered until hyper has sent the body (or dropped it); a
                 // stream only until it starts (see `connection`).
                 let streamed = matches!(reply.body(), ResponseBody::Stream(_));
                 Ok::<_, Infallible>(reply.map(|body| TrackedBody::new(body, (!streamed).then_some(busy))))
             }
         });
-        // `with_upgrades`: a WebSocket handshake hands the socket over once its 101 is out.
-        let conn = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
         let mut stopping = stopping.clone();
+        let builder = builder.clone();
+        let tls = tls.clone();
         connections.spawn(async move {
             let _slot = slot;
+            let io = match tls {
+                None => MaybeTls::Plain(stream),
+                // A handshake that fails or takes longer than a request head may is dropped:
+                // there is no HTTP to answer it with yet.
+                Some(tls) => match tokio::time::timeout(handshake_timeout, tls.acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => MaybeTls::Tls(Box::new(stream)),
+                    _ => return,
+                },
+            };
+            // `with_upgrades`: a WebSocket handshake hands the socket over once its 101 is out.
+            let conn = builder.serve_connection(TokioIo::new(io), service).with_upgrades();
             let mut conn = std::pin::pin!(conn);
             // One timer per connection, re-armed to when the connection would have been idle
             // for `keep_alive` (a request in flight counts as activity).
@@ -205,6 +230,32 @@ where
     })
 }
 
+/// On each SIGHUP, the certificate and key are read again and new handshakes get them; open
+/// connections keep theirs. A bad pair is reported and the previous one stays.
+async fn reload_on_hangup(tls: Arc<Tls>, load: Py<PyAny>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else { return };
+    let load = Arc::new(load);
+    while hangups.recv().await.is_some() {
+        let (tls, load) = (tls.clone(), load.clone());
+        let outcome = tokio::task::spawn_blocking(move || {
+            Python::with_gil(|py| {
+                let (cert_pem, key_pem): (Vec<u8>, Vec<u8>) =
+                    load.bind(py).call0().and_then(|pair| pair.extract()).map_err(|e| e.to_string())?;
+                tls.replace(&cert_pem, &key_pem)
+            })
+        })
+        .await;
+        match outcome {
+            Ok(Ok(())) => eprintln!("INFO:     TLS certificate reloaded (SIGHUP)"),
+            Ok(Err(problem)) => {
+                eprintln!("WARNING:  TLS certificate not reloaded, the previous one stays: {problem}")
+            }
+            Err(_) => {}
+        }
+    }
+}
+
 async fn shutdown_requested() {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).ok();
@@ -233,6 +284,7 @@ type Slot = Arc<std::sync::Mutex<Option<tokio::sync::OwnedSemaphorePermit>>>;
 async fn handle(
     app: Arc<App>,
     mut req: http::Request<HyperBody>,
+    secure: bool,
     client: Option<SocketAddr>,
     server: Option<SocketAddr>,
     slot: Slot,
@@ -253,7 +305,7 @@ async fn handle(
     let version = parts.version;
     let too_large_head = head_size(&parts) > app.config.max_header_bytes;
     let mut headers = parts.headers;
-    let (scheme, peer) = apply_forwarded(&app, client, &mut headers);
+    let (scheme, peer) = apply_forwarded(&app, secure, client, &mut headers);
     let incoming = Incoming {
         method: parts.method,
         scheme,
@@ -378,10 +430,11 @@ fn malformed_head(uri: &http::Uri, version: http::Version, headers: &http::Heade
 /// client (and the Host header, rewritten in place).
 fn apply_forwarded(
     app: &App,
+    secure: bool,
     client: Option<SocketAddr>,
     headers: &mut http::HeaderMap,
 ) -> (&'static str, Option<crate::peer::Peer>) {
-    let mut scheme = "http";
+    let mut scheme = if secure { "https" } else { "http" };
     let mut peer = client.map(crate::peer::Peer::Addr);
     if let Some(trusted) = &app.trusted_proxies {
         if let Some(fwd) = crate::proxy::forwarded(trusted, client, headers) {

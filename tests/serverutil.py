@@ -26,7 +26,7 @@ TESTS_DIR = Path(__file__).resolve().parent
 APPS_DIR = TESTS_DIR / "apps"
 HOST = "127.0.0.1"
 STARTUP_DEADLINE = 15.0
-RUNNING_RE = re.compile(r"INFO:\s+turboapi running on http://127\.0\.0\.1:(\d+) \(Press CTRL\+C to quit\)")
+RUNNING_RE = re.compile(r"INFO:\s+turboapi running on https?://127\.0\.0\.1:(\d+) \(Press CTRL\+C to quit\)")
 
 
 class ServerProcess:

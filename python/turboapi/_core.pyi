@@ -67,6 +67,10 @@ class Engine:
     def bind(self, host: str, port: int, backlog: int, reuse_port: bool = False) -> _HostPort:
         """Bind the listening socket; the bound (host, port), so port 0 reports the real one."""
 
+    def use_tls(self, load: Callable[[], tuple[bytes, bytes]], ca_pem: bytes | None = None, cert_reqs: int = 0) -> None:
+        """Serve TLS: `load()` gives the (certificate chain, key) PEM, now and on each SIGHUP;
+        `ca_pem` checks client certificates as `cert_reqs` asks. ValueError names a bad file."""
+
     def serve(self) -> None:
         """Serve the bound socket until SIGINT/SIGTERM (once; after `bind`), without the GIL."""
 

@@ -59,6 +59,11 @@ SETTING_FLAGS: list[tuple[str, str, Any, str]] = [
         str,
         "seconds between WebSocket keepalive pings (default 20; none: off)",
     ),
+    ("--ssl-certfile", "ssl_certfile", str, "serve HTTPS with this certificate chain (PEM); re-read on SIGHUP"),
+    ("--ssl-keyfile", "ssl_keyfile", str, "the certificate's private key (PEM: PKCS#8, RSA or EC)"),
+    ("--ssl-keyfile-password", "ssl_keyfile_password", str, "the password of an encrypted --ssl-keyfile"),
+    ("--ssl-ca-certs", "ssl_ca_certs", str, "CA certificates (PEM) that client certificates are checked against"),
+    ("--ssl-cert-reqs", "ssl_cert_reqs", int, "client certificates: 0 not asked (default), 1 optional, 2 required"),
     (
         "--ws-ping-timeout",
         "ws_ping_timeout",

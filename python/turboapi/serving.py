@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from . import _eager, _json, appstate, background, routetable, streaming
+from . import _eager, _json, appstate, background, routetable, streaming, tls
 from ._core import Engine
 from .contract import CorePlan, EngineConfig, Hooks
 from .dependencies import fresh_default
@@ -94,6 +94,16 @@ class Settings:
     #: past that a silent peer is given before the connection is closed (1011). uvicorn's defaults.
     ws_ping_interval: float | None = 20.0
     ws_ping_timeout: float | None = 20.0
+    #: HTTPS (uvicorn's ``--ssl-*``): the certificate chain and its private key, PEM files (the
+    #: key may be in the certificate's file). Both re-read on SIGHUP.
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    #: The password of an encrypted ssl_keyfile (decrypting needs the ``cryptography`` package).
+    ssl_keyfile_password: str | None = None
+    #: CA certificates (PEM) that client certificates are checked against.
+    ssl_ca_certs: str | None = None
+    #: Client certificates: 0 not asked for (uvicorn's default), 1 optional, 2 required.
+    ssl_cert_reqs: int = 0
 
     @classmethod
     def resolve(cls, overrides: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
@@ -179,6 +189,7 @@ class Settings:
             raise ValueError(f"event_loop must be 'uvloop' or 'asyncio', not {self.event_loop!r}")
         if self.json not in ("orjson", "stdlib"):
             raise ValueError(f"json must be 'orjson' or 'stdlib', not {self.json!r}")
+        tls.check(self)
 
 
 def _seconds(value: Any) -> bool:
@@ -491,7 +502,13 @@ class Runtime:
 
     # -- the socket server ----------------------------------------------------------------
     def serve(self, host: str, port: int) -> None:
+        try:
+            tls.use_tls(self.engine, self.settings)
+        except tls.TLSSetupError as exc:
+            print(f"ERROR:    {exc}", file=sys.stderr, flush=True)
+            raise SystemExit(1) from None
         bound_host, bound_port = self.engine.bind(host, port, self.settings.backlog, self.settings.reuse_port)
+        scheme = "http" if self.settings.ssl_certfile is None else "https"
         self.start()
         try:
             try:
@@ -504,7 +521,7 @@ class Runtime:
                 gc.freeze()
             shown = f"[{bound_host}]" if ":" in bound_host else bound_host
             print(
-                f"INFO:     turboapi running on http://{shown}:{bound_port} (Press CTRL+C to quit)",
+                f"INFO:     turboapi running on {scheme}://{shown}:{bound_port} (Press CTRL+C to quit)",
                 file=sys.stderr,
                 flush=True,
             )
@@ -514,7 +531,9 @@ class Runtime:
             docs_url = getattr(self.app, "docs_url", None)
             if docs_url and getattr(self.app, "openapi_url", None):
                 # As the `fastapi` command says it: the first page a newcomer wants.
-                print(f"INFO:     Documentation at http://{shown}:{bound_port}{docs_url}", file=sys.stderr, flush=True)
+                print(
+                    f"INFO:     Documentation at {scheme}://{shown}:{bound_port}{docs_url}", file=sys.stderr, flush=True
+                )
             with contextlib.suppress(KeyboardInterrupt):
                 self.engine.serve()
             print("INFO:     Shutting down", file=sys.stderr, flush=True)

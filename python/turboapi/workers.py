@@ -121,6 +121,9 @@ class Supervisor:
 
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
+        # SIGHUP goes on to the workers: with TLS each re-reads its certificate; without, each
+        # stops as on its own and is replaced (a restart, as uvicorn's supervisor does).
+        signal.signal(signal.SIGHUP, lambda signum, frame: self.stop_children(signal.SIGHUP))
         if self.port == 0:
             self.reserve_port()
         mode = "dev mode, reloading on changes" if self.reload else f"{self.count} workers"

@@ -10,7 +10,7 @@ import time
 
 from pydantic import BaseModel
 
-from turboapi import Header, HTTPException, Query, Request, TurboAPI
+from turboapi import Header, HTTPException, Query, Request, TurboAPI, WebSocket
 from turboapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 app = TurboAPI()
@@ -170,6 +170,18 @@ async def models() -> list[Item]:
 
 
 # -- the request object -------------------------------------------------------------------
+@app.get("/url")
+async def url_parts(request: Request):
+    return {"url": str(request.url), "scheme": request.url.scheme, "scope_scheme": request.scope["scheme"]}
+
+
+@app.websocket("/ws-url")
+async def websocket_url_parts(websocket: WebSocket):
+    await websocket.accept()
+    await websocket.send_json({"url": str(websocket.url), "scope_scheme": websocket.scope["scheme"]})
+    await websocket.close()
+
+
 @app.post("/inspect/{name}")
 async def inspect_request(name: str, request: Request):
     body = await request.body()
