@@ -77,6 +77,8 @@ impl RootPath {
 pub struct Incoming {
     pub method: http::Method,
     pub scheme: &'static str,
+    /// HTTP/1.0, 1.1 or 2 (`scope["http_version"]`).
+    pub version: http::Version,
     pub uri: http::Uri,
     pub headers: http::HeaderMap,
     pub body: Bytes,
@@ -267,6 +269,7 @@ impl App {
         let request = Arc::new(RequestInfo {
             method: req.method,
             scheme: req.scheme,
+            version: req.version,
             shard,
             raw_path: format!("{}{}", self.root_path.prefix, req.uri.path()),
             root_path: self.root_path.root.clone(),

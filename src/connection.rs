@@ -151,6 +151,10 @@ impl<T> ClientIo<T> {
         ClientIo { io, activity, half_close }
     }
 
+    pub fn get_ref(&self) -> &T {
+        &self.io
+    }
+
     /// The held-back end of stream: Pending while the answer is in progress, then delivered.
     fn poll_held_eof(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if !self.activity.holds_eof() {

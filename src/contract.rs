@@ -149,6 +149,10 @@ pub struct ServerConfig {
     /// A client that shut its sending side still gets its answer while the answer writes to it
     /// at least this often (zero: such a client is taken as gone at once).
     pub half_close_timeout: Duration,
+    /// HTTP/2 besides HTTP/1.1: h2c with prior knowledge, and `h2` offered by ALPN over TLS.
+    pub http2: bool,
+    /// Streams one HTTP/2 connection may have open at once.
+    pub http2_max_concurrent_streams: u32,
 }
 
 /// Everything the engine's `config` dict gives (`turboapi.serving.Settings.engine_config()`).
@@ -194,6 +198,8 @@ impl EngineSettings {
             keep_alive_timeout: seconds(config, "keep_alive_timeout")?,
             max_connections: get(config, "max_connections")?,
             half_close_timeout: seconds(config, "half_close_timeout")?,
+            http2: get(config, "http2")?,
+            http2_max_concurrent_streams: get(config, "http2_max_concurrent_streams")?,
         };
         Ok(EngineSettings {
             app,

@@ -83,8 +83,10 @@ impl Engine {
     fn use_tls(&self, load: &Bound<'_, PyAny>, ca_pem: Option<&[u8]>, cert_reqs: u8) -> PyResult<()> {
         let (cert_pem, key_pem): (Vec<u8>, Vec<u8>) = load.call0()?.extract()?;
         let client_certs = crate::tls::ClientCerts::from_reqs(cert_reqs).map_err(PyValueError::new_err)?;
-        let tls = crate::tls::Tls::new(&cert_pem, &key_pem, ca_pem, client_certs, &[b"http/1.1"])
-            .map_err(PyValueError::new_err)?;
+        let http2 = self.server_config.lock().unwrap().as_ref().is_some_and(|c| c.http2);
+        let alpn: &[&[u8]] = if http2 { &[b"h2", b"http/1.1"] } else { &[b"http/1.1"] };
+        let tls =
+            crate::tls::Tls::new(&cert_pem, &key_pem, ca_pem, client_certs, alpn).map_err(PyValueError::new_err)?;
         *self.tls.lock().unwrap() = Some(server::TlsServing { tls: Arc::new(tls), load: load.clone().unbind() });
         Ok(())
     }
@@ -185,6 +187,7 @@ impl Engine {
         let handshake = Incoming {
             method: http::Method::GET,
             scheme: if scheme == "https" || scheme == "wss" { "https" } else { "http" },
+            version: http::Version::HTTP_11,
             uri,
             headers: header_map(headers)?,
             body: Bytes::new(),
@@ -249,6 +252,7 @@ impl Engine {
         let incoming = Incoming {
             method,
             scheme: if scheme == "https" || scheme == "wss" { "https" } else { "http" },
+            version: http::Version::HTTP_11,
             uri,
             headers: header_map(headers)?,
             body: crate::pybytes::body_from_pybytes(body),
@@ -295,6 +299,7 @@ impl Engine {
             let incoming = Incoming {
                 method,
                 scheme,
+                version: http::Version::HTTP_11,
                 uri,
                 headers: header_map,
                 body: Bytes::from(body),

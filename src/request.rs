@@ -12,6 +12,7 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 pub struct RequestInfo {
     pub method: http::Method,
     pub scheme: &'static str,
+    pub version: http::Version,
     /// The loop shard running the request (0 for sync handlers): selects its lifespan state.
     pub shard: usize,
     /// Percent-decoded path, as Starlette's `scope["path"]` (with `root_path` in front when the
@@ -112,6 +113,12 @@ impl RequestData {
         self.info.scheme
     }
 
+    /// `scope["http_version"]`: "1.0", "1.1" or "2".
+    #[getter]
+    fn http_version(&self) -> &'static str {
+        crate::access_log::version_of(self.info.version)
+    }
+
     #[getter]
     fn path(&self) -> &str {
         &self.info.path
@@ -198,6 +205,7 @@ impl RequestInfo {
         RequestInfo {
             method,
             scheme: "http",
+            version: http::Version::HTTP_11,
             shard: 0,
             path: path.to_string(),
             raw_path: path.to_string(),

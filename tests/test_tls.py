@@ -67,7 +67,12 @@ def test_https_serves_the_app_with_its_scheme(ca: trustme.CA, tmp_path: Path) ->
         with httpx.Client(verify=client_context(ca), timeout=5) as client:
             url = client.get(f"{base}/url?x=1")
             assert url.status_code == 200
-            assert url.json() == {"url": f"{base}/url?x=1", "scheme": "https", "scope_scheme": "https"}
+            assert url.json() == {
+                "url": f"{base}/url?x=1",
+                "scheme": "https",
+                "scope_scheme": "https",
+                "http_version": "1.1",
+            }
             item = client.get(f"{base}/items/42", params={"q": "tls"})
             assert item.json()["item_id"] == 42 and item.json()["q"] == "tls"
             body = "x" * 200_000  # a body over many TLS records

@@ -187,6 +187,10 @@ class RequestData:
         """The URL scheme: "http" or "https" ("ws"/"wss" too from a trusted X-Forwarded-Proto)."""
 
     @property
+    def http_version(self) -> str:
+        """``scope["http_version"]``: "1.0", "1.1" or "2"."""
+
+    @property
     def shard(self) -> int:
         """The loop shard running the request (0 for sync handlers): picks the lifespan state."""
 

@@ -154,6 +154,8 @@ class EngineConfig(TypedDict):
     keep_alive_timeout: float
     max_connections: int | None
     half_close_timeout: float
+    http2: bool
+    http2_max_concurrent_streams: int
     io_threads: int
     access_log: bool
     proxy_headers: bool

@@ -99,7 +99,7 @@ class CoreConnection:
         scope: dict[str, Any] = {
             "type": "websocket" if data.websocket is not None else "http",
             "asgi": ASGI_VERSION,
-            "http_version": "1.1",
+            "http_version": data.http_version,
             "scheme": scheme if data.websocket is None else ("wss" if scheme in _SECURE else "ws"),
             "path": data.path,
             "raw_path": data.raw_path,

@@ -94,6 +94,11 @@ class Settings:
     #: past that a silent peer is given before the connection is closed (1011). uvicorn's defaults.
     ws_ping_interval: float | None = 20.0
     ws_ping_timeout: float | None = 20.0
+    #: HTTP/2 besides HTTP/1.1: h2c (cleartext, prior knowledge) and ``h2`` offered by ALPN over
+    #: TLS. Off: HTTP/1.1 only. WebSockets are HTTP/1.1 either way.
+    http2: bool = True
+    #: Streams one HTTP/2 connection may have open at once (hypercorn's default).
+    http2_max_concurrent_streams: int = 100
     #: HTTPS (uvicorn's ``--ssl-*``): the certificate chain and its private key, PEM files (the
     #: key may be in the certificate's file). Both re-read on SIGHUP.
     ssl_certfile: str | None = None
@@ -132,7 +137,15 @@ class Settings:
                     raise ValueError(
                         f"forwarded_allow_ips: {item!r} is not an IP address or network (or '*')"
                     ) from None
-        for name in ("native_middleware", "gc_freeze", "inline_no_await", "reuse_port", "access_log", "proxy_headers"):
+        for name in (
+            "native_middleware",
+            "gc_freeze",
+            "inline_no_await",
+            "reuse_port",
+            "access_log",
+            "proxy_headers",
+            "http2",
+        ):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, not {getattr(self, name)!r}")
         positive = (
@@ -145,6 +158,7 @@ class Settings:
             "max_headers",
             "backlog",
             "ws_max_size",
+            "http2_max_concurrent_streams",
         )
         for name in (*positive, "gate_queue"):
             value = getattr(self, name)
@@ -290,6 +304,8 @@ def engine_config(settings: Settings, *, root_path: str) -> EngineConfig:
         path_prefix=settings.root_path,
         keep_alive_timeout=float(settings.keep_alive_timeout),
         half_close_timeout=float(settings.half_close_timeout),
+        http2=settings.http2,
+        http2_max_concurrent_streams=settings.http2_max_concurrent_streams,
         body_read_timeout=float(settings.body_read_timeout),
         request_timeout=None if settings.request_timeout is None else float(settings.request_timeout),
         max_connections=settings.max_connections or connection_limit(),

@@ -11,7 +11,14 @@ import time
 from pydantic import BaseModel
 
 from turboapi import Header, HTTPException, Query, Request, TurboAPI, WebSocket
-from turboapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from turboapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 
 app = TurboAPI()
 
@@ -172,7 +179,24 @@ async def models() -> list[Item]:
 # -- the request object -------------------------------------------------------------------
 @app.get("/url")
 async def url_parts(request: Request):
-    return {"url": str(request.url), "scheme": request.url.scheme, "scope_scheme": request.scope["scheme"]}
+    return {
+        "url": str(request.url),
+        "scheme": request.url.scheme,
+        "scope_scheme": request.scope["scheme"],
+        "http_version": request.scope["http_version"],
+    }
+
+
+@app.get("/stream")
+async def stream(n: int = 5):
+    """n chunks, a loop turn apart: a response that goes out as it is made."""
+
+    async def chunks():
+        for i in range(n):
+            await asyncio.sleep(0)
+            yield f"chunk {i}\n".encode()
+
+    return StreamingResponse(chunks(), media_type="text/plain")
 
 
 @app.websocket("/ws-url")

@@ -218,8 +218,7 @@ NOT_HTTP = {
     "crlf-then-nul": b"\r\n\r\n\x00\x00\x00",
     "tls-client-hello": tls_client_hello(),
     "sslv2-client-hello": bytes.fromhex("802b0103010012000000100100800700c0030080060040020080") + bytes(16),
-    "http2-preface": b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
-    "http2-preface-settings": b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes.fromhex("000000040000000000"),
+    # HTTP/2's preface is not here: the server speaks HTTP/2 (tests/test_http2.py).
     "ssh-banner": b"SSH-2.0-OpenSSH_9.6\r\n",
     "smtp-ehlo": b"EHLO example.com\r\n",
     "redis-ping": b"*1\r\n$4\r\nPING\r\n",
