@@ -21,7 +21,7 @@ TEST_PROGRAMS := chromium=chromium chromedriver=chromium-driver nginx=nginx pg_c
 # pytest's arguments (default: every test); e.g. PYTEST_ARGS="tests/compat -x".
 PYTEST_ARGS ?=
 
-.PHONY: help venv build-release run test test-rust test-python test-core test-programs bench bench-db bench-download \
+.PHONY: help venv build-release run test test-rust test-python test-core test-programs bench bench-db bench-h2 bench-download \
 	bench-websocket stress soak fuzz corpus lint fmt clean
 
 help: ## list the targets
@@ -81,6 +81,9 @@ bench: build-release $(ECOSYSTEM_STAMP) ## load benchmark against FastAPI on uvi
 bench-db: build-release ## TechEmpower's six test types on PostgreSQL, ours vs FastAPI (~11 min; writes bench/RESULTS-db.md)
 	@scripts/system_packages.sh pg_ctlcluster=postgresql
 	$(PY) bench/db.py
+
+bench-h2: build-release ## /json over h2c, h2+TLS, HTTP/1.1+TLS and plain, against hypercorn and uvicorn (h2load; writes bench/RESULTS-h2.md)
+	$(PY) bench/h2.py
 
 bench-download: build-release ## a 100 MiB FileResponse, ours against FastAPI on uvicorn (prints a table)
 	$(PY) bench/download.py
