@@ -83,7 +83,7 @@ bench-db: build-release ## TechEmpower's six test types on PostgreSQL, ours vs F
 	$(PY) bench/db.py
 
 bench-h2: build-release ## /json over h2c, h2+TLS, HTTP/1.1+TLS and plain, against hypercorn and uvicorn (h2load; writes bench/RESULTS-h2.md)
-	$(PY) bench/h2.py
+	$(PY) bench/http2.py
 
 bench-download: build-release ## a 100 MiB FileResponse, ours against FastAPI on uvicorn (prints a table)
 	$(PY) bench/download.py

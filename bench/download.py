@@ -52,6 +52,15 @@ def wait_ready(port: int, deadline: float) -> None:
     raise RuntimeError(f"server on port {port} did not start")
 
 
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if the server has not gone within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -103,11 +112,7 @@ def measure(name: str, argv: list[str], env: dict[str, str], size: int, rounds: 
             peak = max(peak, rss_kib(proc.pid))
         cpu = cpu_seconds(proc.pid) - cpu_before
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
     mib = size / (1 << 20)
     return {
         "rate": mib / statistics.median(times),

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from download import free_port, wait_ready
+from download import free_port, stop, wait_ready
 
 REPO = Path(__file__).resolve().parent.parent
 CRATE = REPO / "bench" / "ws_load"
@@ -71,14 +71,6 @@ def serve(argv: list[str], tmp: str) -> tuple[subprocess.Popen[bytes], int]:
     )
     wait_ready(port, time.monotonic() + 30)
     return proc, port
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def main() -> None:

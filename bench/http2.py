@@ -2,7 +2,7 @@
 and plain HTTP/1.1, against hypercorn (HTTP/2) and uvicorn (TLS, HTTP/1.1) serving the FastAPI
 twin, in one sitting.
 
-Usage: .venv/bin/python bench/h2.py [--seconds 8] [--connections 64] [--sittings 3]
+Usage: .venv/bin/python bench/http2.py [--seconds 8] [--connections 64] [--sittings 3]
 
 Load: h2load (Debian's nghttp2-client, installed when missing), the same tool for every row, at
 the same concurrency: ``--connections`` connections with one request in flight each (``-m 1``).
@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from download import free_port, wait_ready
+from download import free_port, stop, wait_ready
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "RESULTS-h2.md"
@@ -138,14 +138,6 @@ def serve(argv: list[str], settings: dict[str, str]) -> tuple[subprocess.Popen[b
     wait_ready(port, time.monotonic() + 30)
     time.sleep(0.5)
     return proc, port
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def h2load(tool: str, url: str, flags: list[str], connections: int, seconds: float) -> tuple[float, int]:
