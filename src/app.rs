@@ -126,7 +126,7 @@ impl App {
     /// Route, extract, hand to Python, wait for the reply.
     pub async fn respond(self: &Arc<Self>, req: Incoming) -> Reply {
         let is_head = req.method == http::Method::HEAD;
-        // The layers' future is boxed: inline, its size (the layers' own futures) would be part of
+        // The layers' future is boxed: inline, its size (the layers' own futures) would enlarge
         // every request's future, with or without layers.
         let mut reply = if self.layers.is_empty() {
             self.route_and_run(req).await

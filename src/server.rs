@@ -411,8 +411,8 @@ async fn handle(
         // hyper's own check is per read, so it can overshoot; this one is exact.
         Reply::from(Refusal::HeadersTooLarge)
     } else if let Some(on_upgrade) = on_upgrade {
-        // Boxed: the handshake's future is large and rare, and inline it would be part of every
-        // request's future, which hyper moves (copies) once per request.
+        // Boxed: the handshake's future is large and rare; inline, it would enlarge every
+        // request's future (allocated and written once per request).
         Box::pin(upgrade(&app, incoming, on_upgrade, slot)).await
     } else {
         match with_body(&app, incoming, body, busy).await {

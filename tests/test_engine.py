@@ -680,6 +680,10 @@ BAD_SETTINGS = [
     ("batch_size", 0),
     ("gc_freeze", 1),
     ("inline_no_await", "sometimes"),
+    ("http2", "yes"),
+    ("http2_max_concurrent_streams", 0),
+    ("ssl_cert_reqs", 5),
+    ("ssl_certfile", 42),
 ]
 
 
@@ -714,6 +718,9 @@ def test_bad_setting_app_run(name: str, value: Any) -> None:
         ("TURBOAPI_NATIVE_MIDDLEWARE", "maybe"),
         ("TURBOAPI_GC_FREEZE", "maybe"),
         ("TURBOAPI_INLINE_NO_AWAIT", "sometimes"),
+        ("TURBOAPI_HTTP2", "maybe"),
+        ("TURBOAPI_HTTP2_MAX_CONCURRENT_STREAMS", "lots"),
+        ("TURBOAPI_SSL_CERT_REQS", "required"),
     ],
 )
 def test_bad_environment_variable(variable: str, value: str) -> None:

@@ -44,6 +44,13 @@ def write_pair(ca: trustme.CA, folder: Path, name: str = "server", password: byt
     return cert_path, key_path
 
 
+def write_ca(ca: trustme.CA, folder: Path) -> Path:
+    """The CA's certificate, for ``ssl_ca_certs``."""
+    path = folder / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return path
+
+
 def client_context(ca: trustme.CA) -> ssl.SSLContext:
     context = ssl.create_default_context()
     ca.configure_trust(context)
@@ -174,8 +181,7 @@ def test_a_bad_certificate_or_key_is_a_one_line_start_up_error(
 
 def test_client_certificates_are_required_and_checked(ca: trustme.CA, tmp_path: Path) -> None:
     cert, key = write_pair(ca, tmp_path)
-    ca_file = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
+    ca_file = write_ca(ca, tmp_path)
     with spawner() as spawn:
         server = spawn(ssl_certfile=cert, ssl_keyfile=key, ssl_ca_certs=ca_file, ssl_cert_reqs=2)
         url = f"https://{HOST}:{server.port}/url"
@@ -194,8 +200,7 @@ def test_client_certificates_are_required_and_checked(ca: trustme.CA, tmp_path: 
 
 def test_optional_client_certificates_admit_anonymous_clients(ca: trustme.CA, tmp_path: Path) -> None:
     cert, key = write_pair(ca, tmp_path)
-    ca_file = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
+    ca_file = write_ca(ca, tmp_path)
     with spawner() as spawn:
         server = spawn(ssl_certfile=cert, ssl_keyfile=key, ssl_ca_certs=ca_file, ssl_cert_reqs=1)
         with httpx.Client(verify=client_context(ca), timeout=5) as client:

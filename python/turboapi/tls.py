@@ -28,9 +28,7 @@ def use_tls(engine: Any, settings: Any) -> None:
             ca_pem,
             int(settings.ssl_cert_reqs),
         )
-    except TLSSetupError:
-        raise
-    except ValueError as exc:  # the core's: a certificate or key it cannot use
+    except ValueError as exc:  # ours (a file), or the core's (a certificate or key it cannot use)
         raise TLSSetupError(str(exc)) from None
 
 
