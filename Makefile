@@ -21,7 +21,7 @@ TEST_PROGRAMS := chromium=chromium chromedriver=chromium-driver nginx=nginx pg_c
 # pytest's arguments (default: every test); e.g. PYTEST_ARGS="tests/compat -x".
 PYTEST_ARGS ?=
 
-.PHONY: help venv build-release run test test-rust test-python test-core test-programs bench bench-db bench-h2 bench-download \
+.PHONY: help venv build-release run test test-rust test-python test-core test-programs bench bench-db bench-h2 bench-h2-windows bench-download \
 	bench-websocket stress soak fuzz corpus lint fmt clean
 
 help: ## list the targets
@@ -84,6 +84,9 @@ bench-db: build-release ## TechEmpower's six test types on PostgreSQL, ours vs F
 
 bench-h2: build-release ## /json over h2c, h2+TLS, HTTP/1.1+TLS and plain, against hypercorn and uvicorn (h2load; writes bench/RESULTS-h2.md)
 	$(PY) bench/http2.py
+
+bench-h2-windows: build-release ## HTTP/2 upload rate and memory for each flow-control window (~1 min; writes bench/RESULTS-h2-windows.md)
+	$(PY) bench/http2_windows.py
 
 bench-download: build-release ## a 100 MiB FileResponse, ours against FastAPI on uvicorn (prints a table)
 	$(PY) bench/download.py

@@ -153,6 +153,12 @@ pub struct ServerConfig {
     pub http2: bool,
     /// Streams one HTTP/2 connection may have open at once.
     pub http2_max_concurrent_streams: u32,
+    /// HTTP/2 flow control: windows sized to each connection's measured bandwidth-delay
+    /// product, or else fixed: request-body bytes a client may send on one stream, and on one
+    /// connection, before the server has taken them (what an idle receiver can make it buffer).
+    pub http2_adaptive_window: bool,
+    pub http2_stream_window: u32,
+    pub http2_connection_window: u32,
 }
 
 /// Everything the engine's `config` dict gives (`turboapi.serving.Settings.engine_config()`).
@@ -200,6 +206,9 @@ impl EngineSettings {
             half_close_timeout: seconds(config, "half_close_timeout")?,
             http2: get(config, "http2")?,
             http2_max_concurrent_streams: get(config, "http2_max_concurrent_streams")?,
+            http2_stream_window: get(config, "http2_stream_window")?,
+            http2_connection_window: get(config, "http2_connection_window")?,
+            http2_adaptive_window: get(config, "http2_adaptive_window")?,
         };
         Ok(EngineSettings {
             app,

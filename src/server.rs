@@ -196,6 +196,12 @@ fn http2_builder(config: &ServerConfig) -> hyper::server::conn::http2::Builder<T
         // either, the connection ends with GOAWAY.
         .max_pending_accept_reset_streams(20)
         .max_local_error_reset_streams(1024);
+    if config.http2_adaptive_window {
+        h2.adaptive_window(true);
+    } else {
+        h2.initial_stream_window_size(config.http2_stream_window)
+            .initial_connection_window_size(config.http2_connection_window);
+    }
     h2
 }
 

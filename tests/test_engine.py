@@ -682,6 +682,9 @@ BAD_SETTINGS = [
     ("inline_no_await", "sometimes"),
     ("http2", "yes"),
     ("http2_max_concurrent_streams", 0),
+    ("http2_stream_window", 1000),
+    ("http2_connection_window", 2**31),
+    ("http2_adaptive_window", "yes"),
     ("ssl_cert_reqs", 5),
     ("ssl_certfile", 42),
 ]

@@ -9,6 +9,7 @@ frames no polite client sends.
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import signal
 import socket
@@ -188,6 +189,27 @@ class RawH2:
                 break
         return seen
 
+    def post(self, path: str, body: bytes) -> tuple[dict, list[h2.events.Event]]:
+        """POST ``body`` as fast as the server's windows allow; the JSON answer, and every event."""
+        stream_id = self.conn.get_next_available_stream_id()
+        headers = [(":method", "POST"), (":scheme", "http"), (":authority", HOST), (":path", path)]
+        self.conn.send_headers(stream_id, [*headers, ("content-length", str(len(body)))])
+        seen: list[h2.events.Event] = []
+        sent = 0
+        while sent < len(body):
+            room = min(self.conn.local_flow_control_window(stream_id), self.conn.max_outbound_frame_size)
+            if room > 0:
+                self.conn.send_data(stream_id, body[sent : sent + room], end_stream=sent + room >= len(body))
+                sent += room
+                self.flush()
+            else:  # wait for the server to open its window
+                new = self.events_until(lambda new: len(new) > 0, timeout=5)
+                assert new, f"the server left the window shut after {sent} bytes"
+                seen += new
+        seen += self.events_until(lambda new: any(isinstance(e, h2.events.StreamEnded) for e in new))
+        answer = b"".join(e.data for e in seen if isinstance(e, h2.events.DataReceived))
+        return json.loads(answer), seen
+
     def close(self) -> None:
         self.sock.close()
 
@@ -251,6 +273,49 @@ def test_oversized_headers_are_refused_on_their_stream_and_serving_goes_on(serve
     refused = any(isinstance(e, (h2.events.StreamReset, h2.events.ConnectionTerminated)) for e in events)
     assert refused or statuses == ["431"], events
     raw.close()
+    still_serves(server)
+
+
+# -- flow control ------------------------------------------------------------------------------
+def announced_windows(raw: RawH2) -> tuple[int, int]:
+    """The stream window the server's SETTINGS announce, and its connection window (grown from
+    HTTP/2's initial one by a WINDOW_UPDATE, when it is larger)."""
+
+    def both(seen: list[h2.events.Event]) -> bool:
+        settings = any(isinstance(e, h2.events.RemoteSettingsChanged) for e in seen)
+        return settings and any(isinstance(e, h2.events.WindowUpdated) and e.stream_id == 0 for e in seen)
+
+    events = raw.events_until(both, timeout=1.5)
+    stream = raw.conn.remote_settings.initial_window_size
+    grown = sum(e.delta for e in events if isinstance(e, h2.events.WindowUpdated) and e.stream_id == 0)
+    return stream, 65_535 + grown
+
+
+def test_fixed_windows_are_announced_and_a_body_that_fits_goes_in_one_go() -> None:
+    with spawner() as spawn:
+        server = spawn(http2_adaptive_window="false", http2_stream_window=300_000, http2_connection_window=2_000_000)
+        raw = RawH2(server.port)
+        try:
+            assert announced_windows(raw) == (300_000, 2_000_000)
+            body = b"w" * 290_000  # within the stream window: no WINDOW_UPDATE needed to send it
+            answer, events = raw.post("/upload", body)
+            assert answer["size"] == len(body)
+            assert not any(isinstance(e, h2.events.PingReceived) for e in events), "no BDP probes when fixed"
+        finally:
+            raw.close()
+
+
+def test_the_adaptive_window_starts_at_http2s_initial_and_probes_the_path(server) -> None:
+    raw = RawH2(server.port)
+    try:
+        assert announced_windows(raw)[0] == 65_535
+        body = b"a" * 1_000_000  # 15 windows of 64 KiB: the server must keep reopening them
+        answer, events = raw.post("/upload", body)
+        assert answer["size"] == len(body)
+        # hyper measures the bandwidth-delay product with PINGs while data arrives.
+        assert any(isinstance(e, h2.events.PingReceived) for e in events)
+    finally:
+        raw.close()
     still_serves(server)
 
 

@@ -156,6 +156,9 @@ class EngineConfig(TypedDict):
     half_close_timeout: float
     http2: bool
     http2_max_concurrent_streams: int
+    http2_stream_window: int
+    http2_connection_window: int
+    http2_adaptive_window: bool
     io_threads: int
     access_log: bool
     proxy_headers: bool

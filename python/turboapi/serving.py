@@ -27,6 +27,8 @@ from .fileresponse import FileResponse, plan
 from .responses import RESPONSE_TYPES, STARLETTE_FILE_TYPES, STREAM_TYPES, ReplyResponse, Response, SendsItself
 
 MiB = 1024 * 1024
+#: HTTP/2's flow-control windows start at 65,535 bytes and cannot exceed 2**31 - 1 (RFC 9113 6.9).
+H2_WINDOW_MIN, H2_WINDOW_MAX = 65_535, 2**31 - 1
 
 
 logger = logging.getLogger("turboapi")
@@ -99,6 +101,14 @@ class Settings:
     http2: bool = True
     #: Streams one HTTP/2 connection may have open at once (hypercorn's default).
     http2_max_concurrent_streams: int = 100
+    #: HTTP/2 flow control. On (the default), hyper sizes each connection's windows to its
+    #: measured bandwidth-delay product (PINGs while data arrives), from 64 KiB up to 16 MiB.
+    #: Off: fixed windows of these many bytes, what a client may send of request bodies on one
+    #: stream and on one connection ahead of the handler reading them. ``bench/http2_windows.py``
+    #: measured the choice (bench/RESULTS-h2-windows.md).
+    http2_adaptive_window: bool = True
+    http2_stream_window: int = 1 * MiB
+    http2_connection_window: int = 1 * MiB
     #: HTTPS (uvicorn's ``--ssl-*``): the certificate chain and its private key, PEM files (the
     #: key may be in the certificate's file). Both re-read on SIGHUP.
     ssl_certfile: str | None = None
@@ -145,6 +155,7 @@ class Settings:
             "access_log",
             "proxy_headers",
             "http2",
+            "http2_adaptive_window",
         ):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, not {getattr(self, name)!r}")
@@ -197,6 +208,13 @@ class Settings:
             value = getattr(self, name)
             if value is not None and not _seconds(value):
                 raise ValueError(f"{name} must be a positive number of seconds or None, not {value!r}")
+        for name in ("http2_stream_window", "http2_connection_window"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not H2_WINDOW_MIN <= value <= H2_WINDOW_MAX:
+                raise ValueError(
+                    f"{name} must be a number of bytes from {H2_WINDOW_MIN} to {H2_WINDOW_MAX} "
+                    f"(HTTP/2's range), not {value!r}"
+                )
         if self.root_path and not str(self.root_path).startswith("/"):
             raise ValueError(f"root_path must start with '/', not {self.root_path!r}")
         if self.event_loop not in ("uvloop", "asyncio"):
@@ -306,6 +324,9 @@ def engine_config(settings: Settings, *, root_path: str) -> EngineConfig:
         half_close_timeout=float(settings.half_close_timeout),
         http2=settings.http2,
         http2_max_concurrent_streams=settings.http2_max_concurrent_streams,
+        http2_stream_window=settings.http2_stream_window,
+        http2_connection_window=settings.http2_connection_window,
+        http2_adaptive_window=settings.http2_adaptive_window,
         body_read_timeout=float(settings.body_read_timeout),
         request_timeout=None if settings.request_timeout is None else float(settings.request_timeout),
         max_connections=settings.max_connections or connection_limit(),
