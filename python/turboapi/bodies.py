@@ -41,11 +41,12 @@ def is_json_content_type(content_type: str) -> bool:
     return subtype == "json" or subtype.endswith("+json")
 
 
-def read_json_body(raw: bytes, content_type: str | None) -> Any:
-    """FastAPI's reading of a JSON body: parsed only with a JSON content type, else the raw bytes."""
+def read_json_body(raw: bytes, content_type: str | None, strict: bool = True) -> Any:
+    """FastAPI's reading of a JSON body: parsed with a JSON content type (or, not ``strict``,
+    with none at all), else the raw bytes."""
     if not raw:
         return None
-    if not content_type or not is_json_content_type(content_type):
+    if not (is_json_content_type(content_type) if content_type else not strict):
         return raw
     try:
         return json.loads(raw)
@@ -63,8 +64,9 @@ class ReceivedBody:
 
     __slots__ = ("raw", "content_type", "value", "prevalidated", "form")
 
-    def __init__(self, sig: EndpointSignature, data: Any, *, prevalidate: bool = True) -> None:
-        """``prevalidate=False``: the caller already tried the one-model fast path, and it failed."""
+    def __init__(self, sig: EndpointSignature, data: Any, *, strict: bool, prevalidate: bool = True) -> None:
+        """``strict``: the route's ``strict_content_type``. ``prevalidate=False``: the caller
+        already tried the one-model fast path, and it failed."""
         path = data.body_path
         self.content_type: str | None = data.content_type
         self.value: Any = None
@@ -98,7 +100,7 @@ class ReceivedBody:
                 return
             except ValueError:
                 pass  # FastAPI's exact flow below produces FastAPI's exact errors.
-        self.value = read_json_body(self.raw, self.content_type)
+        self.value = read_json_body(self.raw, self.content_type, strict)
 
     @classmethod
     def absent(cls) -> ReceivedBody:

@@ -228,7 +228,7 @@ class DependencyRunner:
         if not self.route.signature.body:
             return None
         try:
-            return ReceivedBody(self.route.signature, scope.data)
+            return ReceivedBody(self.route.signature, scope.data, strict=self.route.strict_json)
         except RequestValidationError as exc:
             locate(exc, self.route, scope.data)
             raise

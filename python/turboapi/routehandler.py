@@ -179,7 +179,7 @@ def _answers_as_planned(spec: HandlerSpec, route: Any) -> bool:
         and isinstance(spec.response_class, DefaultPlaceholder) != route.custom_response_class
         and spec.response_field is route.response_field
         and spec.dump_options == route._dump_options
-        and _value(spec.strict_content_type) is True
+        and bool(_value(spec.strict_content_type)) == route.strict_json
         and spec.stream_item_field is route.stream_item_field
         and spec.is_json_stream == route.is_json_stream
     )

@@ -133,12 +133,18 @@ class PlannedRoute:
         callbacks: list[Any] | None = None,
         generate_unique_id_function: Any = None,
         dependency_overrides_provider: Any = None,
+        strict_content_type: Any = Default(True),
         **unsupported: Any,
     ) -> None:
         for key, value in unsupported.items():
             if value not in (None, [], {}, True, False) and not isinstance(value, _Default):
                 raise FastAPIError(f"route option {key}= is not supported by turboapi yet")
         self.dependencies = list(dependencies or [])
+        #: As given (a ``Default(...)`` the router's or an include's setting may still replace).
+        self.strict_content_type = strict_content_type
+        #: FastAPI's ``strict_content_type``: a body without a Content-Type is not read as JSON.
+        strict = strict_content_type.value if isinstance(strict_content_type, _Default) else strict_content_type
+        self.strict_json = bool(strict)
         self.openapi_extra = openapi_extra
         #: Routes documented as this operation's OpenAPI callbacks, never served.
         self.callbacks = callbacks
@@ -731,6 +737,9 @@ class APIRouter(starlette.routing.Router):
         kwargs["callbacks"] = self.callbacks + list(kwargs.get("callbacks") or [])
         kwargs["deprecated"] = kwargs.get("deprecated") or self.deprecated
         kwargs["include_in_schema"] = kwargs.get("include_in_schema", True) and self.include_in_schema
+        kwargs["strict_content_type"] = _value_or_default(
+            kwargs.get("strict_content_type", Default(True)), self.strict_content_type
+        )
         route_class = route_class_override or self.route_class
         self.routes.append(route_class(self.prefix + path, endpoint, **kwargs))
         self._mark_routes_changed()
@@ -1409,6 +1418,9 @@ def _effective_api_route(route: APIRoute, include: _RouterIncludeContext) -> API
             route.generate_unique_id_function,
             included.generate_unique_id_function,
             include.generate_unique_id_function,
+        ),
+        strict_content_type=_value_or_default(
+            route.strict_content_type, included.strict_content_type, include.strict_content_type
         ),
     )
     # What a request's scope reports (`scope["route"]`): the route the user registered.

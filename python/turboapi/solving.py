@@ -117,7 +117,7 @@ def solve_simple(
     if sig.body:
         # FastAPI reads the body first: a JSON syntax error is the only error reported.
         try:
-            body = ReceivedBody(sig, data, prevalidate=not tried_fast)
+            body = ReceivedBody(sig, data, strict=route.strict_json, prevalidate=not tried_fast)
         except RequestValidationError as exc:
             locate(exc, route, data, connection)
             raise
