@@ -3,9 +3,10 @@
 SHELL := /bin/bash
 
 # PYTHON picks the interpreter (3.11, 3.12 or 3.13), e.g. `make test PYTHON=python3.13`; each one
-# gets its own venv (.venv for the default python3, .venv-3.13 for the others).
+# gets its own venv (.venv for the default python3, .venv-3.13 for the others, .venv-3.13t for a
+# free-threaded build: make python-ft).
 PYTHON ?= python3
-PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+PYVER := $(shell $(PYTHON) -c 'import sys, sysconfig; print("%d.%d" % sys.version_info[:2] + ("t" if sysconfig.get_config_var("Py_GIL_DISABLED") else ""))' 2>/dev/null)
 VENV ?= $(if $(filter python3,$(PYTHON)),.venv,.venv-$(PYVER))
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.deps-stamp
@@ -21,7 +22,7 @@ TEST_PROGRAMS := chromium=chromium chromedriver=chromium-driver nginx=nginx pg_c
 # pytest's arguments (default: every test); e.g. PYTEST_ARGS="tests/compat -x".
 PYTEST_ARGS ?=
 
-.PHONY: help venv build-release run test test-rust test-python test-core test-programs bench bench-db bench-h2 bench-h2-windows bench-download \
+.PHONY: help venv build-release run test test-rust test-python test-core test-programs python-ft bench bench-db bench-h2 bench-h2-windows bench-download \
 	bench-websocket stress soak fuzz corpus lint fmt clean
 
 help: ## list the targets
@@ -30,7 +31,7 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	@[ -n "$(PYVER)" ] || { echo "make: PYTHON=$(PYTHON) is not a Python interpreter this shell can run"; exit 1; }
 	@command -v cargo >/dev/null || { echo "make: building needs the Rust toolchain (cargo), from https://rustup.rs"; exit 1; }
-	@PYTHON=$(PYTHON) scripts/system_packages.sh cc=gcc python:ensurepip=python$(PYVER)-venv
+	@PYTHON=$(PYTHON) scripts/system_packages.sh cc=gcc python:ensurepip=python$(subst t,,$(PYVER))-venv
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	@# The runtime and dev dependencies as pyproject.toml lists them (one list, no copy here).
@@ -66,6 +67,13 @@ test-python: build-release test-programs $(ECOSYSTEM_STAMP) ## pytest against th
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 test: build-release test-rust test-python ## build, then cargo test and pytest
+
+# Free-threaded CPython 3.13 (issue 18), built once from Debian's source package into FT_PREFIX,
+# kept between runs. A venv on it is not made yet: the newest pydantic-core and orjson (PyO3 past
+# 0.26) and cffi 2 (hence cryptography and trustme) refuse 3.13t, so it needs pinned versions.
+FT_PREFIX ?= $(HOME)/.cache/turboapi/python-3.13t
+python-ft: ## free-threaded CPython 3.13 from Debian's source, built once into FT_PREFIX (~3 min)
+	scripts/python_ft.sh $(FT_PREFIX)
 
 # Every suite but the reliability suites (hypothesis, the malformed corpus, timeouts), the
 # packaging and browser tests, which exercise what does not depend on the Python version, and the

@@ -5,7 +5,8 @@
 #
 # Usage: scripts/system_packages.sh COMMAND=PACKAGE...   e.g. nginx=nginx chromedriver=chromium-driver
 #   COMMAND is looked up in PATH and in /usr/sbin and /sbin (nginx lives there, outside a user's PATH);
-#   a COMMAND of the form python:MODULE means "PYTHON (env, default python3) can import MODULE".
+#   a COMMAND of the form python:MODULE means "PYTHON (env, default python3) can import MODULE", and
+#   header:PATH "the C header PATH is installed" (under /usr/include, or its multiarch folder).
 set -euo pipefail
 
 missing=()
@@ -15,6 +16,9 @@ for pair in "$@"; do
     case "$command" in
         python:*)
             "${PYTHON:-python3}" -c "import ${command#python:}" 2>/dev/null && continue ;;
+        header:*)
+            compgen -G "/usr/include/${command#header:}" >/dev/null && continue
+            compgen -G "/usr/include/*-linux-gnu/${command#header:}" >/dev/null && continue ;;
         *)
             command -v "$command" >/dev/null 2>&1 && continue
             [ -x "/usr/sbin/$command" ] || [ -x "/sbin/$command" ] && continue ;;
