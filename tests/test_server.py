@@ -346,9 +346,18 @@ def test_invalid_content_length_400(limited: ServerProcess) -> None:
     assert_still_serving(limited)
 
 
-def test_slow_client_closed_after_header_read_timeout(limited: ServerProcess) -> None:
+@pytest.mark.parametrize(
+    "first_bytes",
+    [
+        b"GET /fast HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Partial: ",  # hyper's HTTP/1.1 head timer
+        b"PR",  # the start of HTTP/2's preface: the core's peek waits for the rest
+        b"",  # nothing at all: neither protocol is known yet
+    ],
+    ids=["partial-head", "partial-h2-preface", "silent"],
+)
+def test_slow_client_closed_after_header_read_timeout(limited: ServerProcess, first_bytes: bytes) -> None:
     with limited.connect(timeout=5.0) as sock:
-        sock.sendall(b"GET /fast HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Partial: ")  # head never completes
+        sock.sendall(first_bytes)  # and nothing more
         started = time.monotonic()
         reader = ResponseReader(sock)
         closed = reader.at_eof(timeout=3.0)

@@ -41,7 +41,7 @@ def is_json_content_type(content_type: str) -> bool:
     return subtype == "json" or subtype.endswith("+json")
 
 
-def read_json_body(raw: bytes, content_type: str | None, strict: bool = True) -> Any:
+def read_json_body(raw: bytes, content_type: str | None, strict: bool) -> Any:
     """FastAPI's reading of a JSON body: parsed with a JSON content type (or, not ``strict``,
     with none at all), else the raw bytes."""
     if not raw:

@@ -7,6 +7,7 @@ runs the Rust core's routing and extraction).
 
 from __future__ import annotations
 
+import functools
 import types
 
 import pytest
@@ -22,87 +23,58 @@ class Item(BaseModel):
     price: float
 
 
-def build(pkg: types.ModuleType) -> object:
-    app = pkg.FastAPI(strict_content_type=False)
-    strict_router = pkg.APIRouter(strict_content_type=True)
-    plain_router = pkg.APIRouter()
+def build(pkg: types.ModuleType, app_strict: bool) -> object:
+    """The app's setting (the default, or off), and every level below it set the other way or
+    left to inherit."""
+    app = pkg.FastAPI() if app_strict else pkg.FastAPI(strict_content_type=False)
+    opposite = pkg.APIRouter(strict_content_type=not app_strict)
+    inheriting = pkg.APIRouter()
 
-    @app.post("/lenient/model")
-    def lenient_model(item: Item) -> Item:
+    @app.post("/app/model")
+    def app_model(item: Item) -> Item:
         return item
 
-    @app.post("/lenient/fields")
-    def lenient_fields(name: str = pkg.Body(), price: float = pkg.Body()) -> dict:
+    @app.post("/app/fields")
+    def app_fields(name: str = pkg.Body(), price: float = pkg.Body()) -> dict:
         return {"name": name, "price": price}
 
-    def route_strict(item: Item) -> Item:
+    def route_opposite(item: Item) -> Item:
         return item
 
     # (FastAPI's decorators do not take the setting; add_api_route does.)
-    app.router.add_api_route("/route-strict", route_strict, methods=["POST"], strict_content_type=True)
+    app.router.add_api_route("/route", route_opposite, methods=["POST"], strict_content_type=not app_strict)
 
-    @strict_router.post("/model")
-    def router_strict(item: Item) -> Item:
+    @opposite.post("/model")
+    def router_opposite(item: Item) -> Item:
         return item
 
-    @plain_router.post("/model")
+    @inheriting.post("/model")
     def inherits(item: Item) -> Item:
         return item
 
-    @plain_router.post("/with-dependency")
+    @inheriting.post("/with-dependency")
     def with_dependency(item: Item, tag: str = pkg.Depends(lambda: "dep")) -> dict:
         return {"item": item.model_dump(), "tag": tag}
 
-    app.include_router(strict_router, prefix="/strict-router")
-    app.include_router(plain_router, prefix="/included")
-    return app
-
-
-def build_default(pkg: types.ModuleType) -> object:
-    app = pkg.FastAPI()
-    lenient = pkg.APIRouter(strict_content_type=False)
-
-    @app.post("/strict")
-    def strict(item: Item) -> Item:
-        return item
-
-    def route_lenient(item: Item) -> Item:
-        return item
-
-    app.router.add_api_route("/route-lenient", route_lenient, methods=["POST"], strict_content_type=False)
-
-    @lenient.post("/model")
-    def router_lenient(item: Item) -> Item:
-        return item
-
-    app.include_router(lenient, prefix="/lenient-router")
+    app.include_router(opposite, prefix="/router")
+    app.include_router(inheriting, prefix="/included")
     return app
 
 
 BODY = b'{"name": "widget", "price": 2.5}'
-CASES = [
-    (build, "/lenient/model"),
-    (build, "/lenient/fields"),
-    (build, "/route-strict"),
-    (build, "/strict-router/model"),
-    (build, "/included/model"),
-    (build, "/included/with-dependency"),
-    (build_default, "/strict"),
-    (build_default, "/route-lenient"),
-    (build_default, "/lenient-router/model"),
-]
+PATHS = ["/app/model", "/app/fields", "/route", "/router/model", "/included/model", "/included/with-dependency"]
 
 
-@pytest.mark.parametrize(("builder", "path"), CASES)
+@pytest.mark.parametrize("app_strict", [True, False], ids=["app-strict", "app-lenient"])
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize(
     "headers",
     [{}, {"content-type": "application/json"}, {"content-type": "text/plain"}],
     ids=["no-content-type", "json", "text"],
 )
-def test_a_body_without_content_type_is_json_only_where_strictness_is_off(builder, path, headers) -> None:
-    clients = both(builder)
+def test_a_body_without_content_type_is_json_only_where_strictness_is_off(app_strict, path, headers) -> None:
     answers = {}
-    for name, client in clients.items():
+    for name, client in both(functools.partial(build, app_strict=app_strict)).items():
         with client:
             response = client.post(path, content=BODY, headers=headers)
             answers[name] = (response.status_code, response.json())
@@ -112,6 +84,6 @@ def test_a_body_without_content_type_is_json_only_where_strictness_is_off(builde
 def test_the_cases_cover_both_outcomes() -> None:
     """The parametrised test compares; this pins what FastAPI answers, so that it cannot pass with
     both frameworks refusing (or accepting) everything."""
-    for builder, path, expected in [(build, "/lenient/model", 200), (build_default, "/strict", 422)]:
-        with both(builder)["turboapi"] as client:
+    for app_strict, path, expected in [(False, "/app/model", 200), (True, "/app/model", 422), (True, "/route", 200)]:
+        with both(functools.partial(build, app_strict=app_strict))["turboapi"] as client:
             assert client.post(path, content=BODY).status_code == expected
