@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from pydantic import BaseModel
 
 from turboapi import FastAPI, HTTPException
 from turboapi.responses import JSONResponse
@@ -198,3 +199,27 @@ def test_a_handler_result_that_is_not_a_response_is_logged_by_name_and_a_500(
     failures = [str(record.exc_info[1]) for record in caplog.records if record.exc_info]
     message = f"exception handler {gives_no_response.__qualname__} returned {kind}, not a Response"
     assert message in failures, failures
+
+
+class Named(BaseModel):
+    name: str
+
+
+@pytest.mark.parametrize("encoder", ["orjson", "stdlib"])
+def test_nan_in_the_input_is_echoed_as_null_in_the_422(encoder: str) -> None:
+    """JSON has no NaN, Python's json reads it, the 422 echoes it: orjson writes null, the stdlib
+    encoder refuses it and the body is written again with null (FastAPI answers 500)."""
+    if encoder == "orjson":
+        pytest.importorskip("orjson")
+    app = FastAPI()
+
+    @app.post("/named")
+    def named(item: Named) -> Named:
+        return item
+
+    with TestClient(app, json=encoder) as client:
+        for body, echoed in [(b'{"name": NaN}', None), (b'{"name": [1.5, -Infinity]}', [1.5, None])]:
+            response = client.post("/named", content=body, headers={"content-type": "application/json"})
+            assert response.status_code == 422, response.text
+            assert response.json()["detail"][0]["loc"] == ["body", "name"]
+            assert response.json()["detail"][0]["input"] == echoed

@@ -1,4 +1,5 @@
-"""JSON encoding for responses: orjson by default, the standard library by switch.
+"""JSON encoding for responses: orjson by default, the standard library by switch (and by default
+where orjson is not installed: it has no build for free-threaded CPython 3.13).
 
 Both produce FastAPI's output for the types ``jsonable_encoder`` knows (pydantic models, dataclasses,
 enums, datetimes, UUIDs, Decimals, sets, paths...).
@@ -16,12 +17,18 @@ from pathlib import PurePath
 from types import GeneratorType
 from typing import Any
 
-import orjson
 from pydantic import BaseModel
 
 from .encoders import decimal_encoder
 
-ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
+try:
+    import orjson
+except ImportError:
+    orjson = None  # type: ignore[assignment]
+
+#: The ``json`` setting's default: orjson when it is installed.
+DEFAULT = "stdlib" if orjson is None else "orjson"
+ORJSON_OPTIONS = 0 if orjson is None else orjson.OPT_NON_STR_KEYS
 
 
 def encode_default(obj: Any) -> Any:
@@ -62,17 +69,24 @@ def stdlib_dumps(obj: Any) -> bytes:
 
 
 # The encoder the running app uses; `select("stdlib")` switches it (the `json` setting).
-dumps: Callable[[Any], bytes] = orjson_dumps
+dumps: Callable[[Any], bytes] = orjson_dumps if orjson is not None else stdlib_dumps
+
+
+def check(name: str) -> None:
+    """Refuse a ``json`` setting this process cannot honour, naming the problem."""
+    if name not in ("orjson", "stdlib"):
+        raise ValueError(f"json must be 'orjson' or 'stdlib', not {name!r}")
+    if name == "orjson" and orjson is None:
+        raise ValueError(
+            "json='orjson' needs the orjson package, which is not installed (it has no free-threaded "
+            "build for Python 3.13): install it, or set json='stdlib'"
+        )
 
 
 def select(name: str) -> None:
     global dumps
-    if name == "orjson":
-        dumps = orjson_dumps
-    elif name in ("stdlib", "json"):
-        dumps = stdlib_dumps
-    else:
-        raise ValueError(f"json must be 'orjson' or 'stdlib', not {name!r}")
+    check(name)
+    dumps = orjson_dumps if name == "orjson" else stdlib_dumps
 
 
 def dump_model(model: BaseModel) -> bytes:

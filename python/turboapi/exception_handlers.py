@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from .encoders import jsonable_encoder
@@ -28,11 +29,24 @@ def validation_error_response(exc: RequestValidationError) -> Response:
     content = {"detail": jsonable_encoder(exc.errors())}
     try:
         return JSONResponse(status_code=422, content=content)
-    except (TypeError, UnicodeEncodeError):
+    except (TypeError, UnicodeEncodeError, ValueError):
         # The errors echo the client's input, which may hold lone surrogates ("\ud800" in its
-        # JSON): UTF-8 cannot carry them, so they go out as JSON escapes. FastAPI answers 500.
-        body = json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+        # JSON): UTF-8 cannot carry them, so they go out as JSON escapes. Or NaN and ±Infinity
+        # (Python's json reads them): the stdlib encoder refuses them, so they go out as null, as
+        # orjson writes them. FastAPI answers 500 to both: a client's bad input is a 4xx here.
+        body = json.dumps(_finite(content), ensure_ascii=True, separators=(",", ":")).encode("ascii")
         return Response(body, status_code=422, media_type="application/json")
+
+
+def _finite(value: Any) -> Any:
+    """``value`` (jsonable_encoder's output) with NaN and ±Infinity as None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
 
 
 async def http_exception_handler(request: Any, exc: HTTPException) -> Response:

@@ -42,7 +42,8 @@ class Settings:
     shards: int = 1
     shard_policy: str = "round_robin"
     event_loop: str = "uvloop"
-    json: str = "orjson"
+    #: "orjson", or "stdlib" (the default where orjson is not installed).
+    json: str = _json.DEFAULT
     batch_size: int = 128
     max_concurrent: int | None = 512
     gate_queue: int = 4096
@@ -219,8 +220,7 @@ class Settings:
             raise ValueError(f"root_path must start with '/', not {self.root_path!r}")
         if self.event_loop not in ("uvloop", "asyncio"):
             raise ValueError(f"event_loop must be 'uvloop' or 'asyncio', not {self.event_loop!r}")
-        if self.json not in ("orjson", "stdlib"):
-            raise ValueError(f"json must be 'orjson' or 'stdlib', not {self.json!r}")
+        _json.check(self.json)
         tls.check(self)
 
 

@@ -406,6 +406,7 @@ def test_jsonable_encoder_special_values(f: str) -> None:
 def test_orjson_response_is_deprecated(f: str) -> None:
     from importlib import import_module
 
+    pytest.importorskip("orjson")  # not on free-threaded 3.13 (scripts/requirements.py)
     responses = import_module(f"{f}.responses")
     errors = import_module(f"{f}.exceptions")
     with pytest.warns(errors.FastAPIDeprecationWarning, match="ORJSONResponse is deprecated"):
