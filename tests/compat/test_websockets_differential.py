@@ -49,6 +49,7 @@ TestClient (see the comments where it matters):
 ``COMPAT_ONLY_FASTAPI=1`` compares FastAPI against a second FastAPI app (validates the scenarios).
 """
 
+import asyncio
 import hashlib
 import importlib
 import types
@@ -178,6 +179,14 @@ def build_main(fw: Any) -> Built:
                 await websocket.send_text(f"message {i}")
             else:
                 await websocket.send_json({"i": i, "text": UNICODE})
+        await websocket.close(code=1000, reason="burst done")
+
+    @app.websocket("/late-burst/{n}")
+    async def late_burst(websocket: WebSocket, n: int):
+        await websocket.accept()
+        await asyncio.sleep(0.3)  # the client has left by now: every send comes after its close
+        for i in range(n):
+            await websocket.send_text(f"message {i}")
         await websocket.close(code=1000, reason="burst done")
 
     # -- handshake ----------------------------------------------------------------------------
@@ -1612,6 +1621,13 @@ def test_two_sessions_at_once(apps: Apps) -> None:
 def test_server_messages_left_unread(apps: Apps) -> None:
     """The client leaves while the server's messages and close wait unread: nothing raised."""
     ref = differential(apps, connect_only("/burst/60"))
+    assert ref["client"] == [NO_EXTRAS, "session ended"]
+
+
+def test_server_messages_sent_after_the_client_left(apps: Apps) -> None:
+    """Every send after the client's close: Starlette's TestClient queues them unread, and nothing is
+    raised (a real server refuses them: the handler's WebSocketDisconnect(1006) stays its own)."""
+    ref = differential(apps, connect_only("/late-burst/5"))
     assert ref["client"] == [NO_EXTRAS, "session ended"]
 
 
