@@ -22,28 +22,33 @@ TEST_PROGRAMS := chromium=chromium chromedriver=chromium-driver nginx=nginx pg_c
 # pytest's arguments (default: every test); e.g. PYTEST_ARGS="tests/compat -x".
 PYTEST_ARGS ?=
 
-.PHONY: help venv build-release run test test-rust test-python test-core test-programs python-ft bench bench-db bench-h2 bench-h2-windows bench-download \
+.PHONY: help venv build-release run test test-rust test-python test-core test-programs python-ft bench bench-db bench-h2 bench-h2-windows bench-ft bench-download \
 	bench-websocket stress soak fuzz corpus lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml scripts/requirements.py
 	@[ -n "$(PYVER)" ] || { echo "make: PYTHON=$(PYTHON) is not a Python interpreter this shell can run"; exit 1; }
 	@command -v cargo >/dev/null || { echo "make: building needs the Rust toolchain (cargo), from https://rustup.rs"; exit 1; }
 	@PYTHON=$(PYTHON) scripts/system_packages.sh cc=gcc python:ensurepip=python$(subst t,,$(PYVER))-venv
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	@# The runtime and dev dependencies as pyproject.toml lists them (one list, no copy here).
-	$(PY) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
-		print("\n".join(p["dependencies"] + p["optional-dependencies"]["dev"]))' > $(VENV)/requirements.txt
+	@# The runtime and dev dependencies as pyproject.toml lists them, changed where 3.13t needs it.
+	$(PY) scripts/requirements.py > $(VENV)/requirements.txt
 	$(PY) -m pip install -q "maturin>=1.5,<2" -r $(VENV)/requirements.txt
 	touch $@
 
 venv: $(STAMP) ## create .venv with the runtime and dev dependencies
 
 $(EXT_STAMP): $(STAMP) $(RUST_SOURCES)
+ifeq ($(findstring t,$(PYVER)),t)
+	@# Free-threaded: pyproject's orjson cannot install there and `maturin develop` would insist on
+	@# it, so the same editable install through pip, with the dependencies the venv step chose.
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+else
 	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH maturin develop --release -q
+endif
 	touch $@
 
 build-release: $(EXT_STAMP) ## build the Rust extension in release mode into the venv
@@ -60,7 +65,17 @@ test-programs: ## install the programs some tests start (Chromium, chromedriver,
 ECOSYSTEM_STAMP := $(VENV)/.ecosystem-stamp
 $(ECOSYSTEM_STAMP): tests/ecosystem/requirements.txt $(STAMP)
 	@# The FastAPI/Starlette libraries tests/ecosystem runs on turboapi, pinned there.
+ifeq ($(findstring t,$(PYVER)),t)
+	@# Free-threaded 3.13: some of them (or what they need) do not install there. Each is tried
+	@# alone, with the venv's pins; the tests of those that do not install are skipped.
+	$(PY) scripts/requirements.py --pins > $(VENV)/pins.txt
+	@sed 's/#.*//' tests/ecosystem/requirements.txt | while read -r requirement; do \
+		[ -z "$$requirement" ] || $(PY) -m pip install -q -c $(VENV)/pins.txt "$$requirement" >/dev/null 2>&1 \
+		|| echo "ecosystem: $$requirement does not install on free-threaded 3.13: its tests are skipped"; \
+	done
+else
 	$(PY) -m pip install -q -r tests/ecosystem/requirements.txt
+endif
 	touch $@
 
 test-python: build-release test-programs $(ECOSYSTEM_STAMP) ## pytest against the real server and the TestClient
@@ -69,11 +84,13 @@ test-python: build-release test-programs $(ECOSYSTEM_STAMP) ## pytest against th
 test: build-release test-rust test-python ## build, then cargo test and pytest
 
 # Free-threaded CPython 3.13 (issue 18), built once from Debian's source package into FT_PREFIX,
-# kept between runs. A venv on it is not made yet: the newest pydantic-core and orjson (PyO3 past
-# 0.26) and cffi 2 (hence cryptography and trustme) refuse 3.13t, so it needs pinned versions.
+# kept between runs, and a venv on it (.venv-3.13t; scripts/requirements.py says what each
+# dependency needs there). Then e.g. `make test PYTHON=$(FT_PYTHON)`.
 FT_PREFIX ?= $(HOME)/.cache/turboapi/python-3.13t
-python-ft: ## free-threaded CPython 3.13 from Debian's source, built once into FT_PREFIX (~3 min)
+FT_PYTHON := $(FT_PREFIX)/bin/python3.13t
+python-ft: ## free-threaded CPython 3.13 from Debian's source (~3 min, once) and .venv-3.13t with turboapi on it
 	scripts/python_ft.sh $(FT_PREFIX)
+	$(MAKE) build-release PYTHON=$(FT_PYTHON)
 
 # Every suite but the reliability suites (hypothesis, the malformed corpus, timeouts), the
 # packaging and browser tests, which exercise what does not depend on the Python version, and the
@@ -95,6 +112,14 @@ bench-h2: build-release ## /json over h2c, h2+TLS, HTTP/1.1+TLS and plain, again
 
 bench-h2-windows: build-release ## HTTP/2 upload rate and memory for each flow-control window (~1 min; writes bench/RESULTS-h2-windows.md)
 	$(PY) bench/http2_windows.py
+
+# CPython 3.13 with the GIL, the free-threaded build's baseline (pyenv's, as CI uses it).
+PY313 ?= $(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/3.13.*/bin/python3.13)))
+bench-ft: build-release ## 1 vs 2 shards and workers, CPython 3.13 against free-threaded 3.13t (~10 min; writes bench/RESULTS-ft.md)
+	@[ -n "$(PY313)" ] || { echo "make: bench-ft needs CPython 3.13 with the GIL (pyenv's: PY313=path/to/python3.13)"; exit 1; }
+	$(MAKE) build-release PYTHON=$(PY313)
+	$(MAKE) python-ft
+	$(PY) bench/free_threading.py
 
 bench-download: build-release ## a 100 MiB FileResponse, ours against FastAPI on uvicorn (prints a table)
 	$(PY) bench/download.py

@@ -7,12 +7,17 @@
 # The source is Debian 13's python3.13 (3.13.5), fetched with apt-get source through a deb-src list
 # of its own (the machine's apt configuration is not touched); apt checks it against the signed
 # index. Upstream's tarball from the package is built as it is (Debian's patches are for its own
-# packaging), without PGO, which would triple the build time.
+# packaging), without PGO, which would triple the build time, and with a shared libpython, as
+# pyenv builds its interpreters (the GIL build the benchmarks compare it with).
 set -euo pipefail
 
 prefix=${1:?usage: scripts/python_ft.sh PREFIX}
 python="$prefix/bin/python3.13t"
-if "$python" -c 'import sys, ssl, ctypes, sqlite3, lzma, bz2, zlib; assert not sys._is_gil_enabled()' 2>/dev/null; then
+# What a usable build has: the optional modules, the GIL off, and libpython as a shared library
+# (`cargo test` links it into a test binary, which a static, non-PIC libpython cannot be).
+check='import sys, sysconfig, ssl, ctypes, sqlite3, lzma, bz2, zlib
+assert not sys._is_gil_enabled() and sysconfig.get_config_var("Py_ENABLE_SHARED")'
+if "$python" -c "$check" 2>/dev/null; then
     exit 0
 fi
 
@@ -45,11 +50,12 @@ source_dir=$(ls -d "$work"/Python-3.13.*/)
 echo "python-ft: building $(basename "$source_dir") with --disable-gil into $prefix (a few minutes)"
 (
     cd "$source_dir"
-    ./configure --disable-gil --prefix="$prefix" --with-ensurepip=install >"$work/configure.log" 2>&1 \
+    ./configure --disable-gil --enable-shared LDFLAGS="-Wl,-rpath,$prefix/lib" --prefix="$prefix" \
+        --with-ensurepip=install >"$work/configure.log" 2>&1 \
         || { tail -n 30 "$work/configure.log"; exit 1; }
     make -j"$(nproc)" >"$work/make.log" 2>&1 || { tail -n 40 "$work/make.log"; exit 1; }
     make install >"$work/install.log" 2>&1 || { tail -n 30 "$work/install.log"; exit 1; }
 )
-"$python" -c 'import sys, ssl, ctypes, sqlite3, lzma, bz2, zlib; assert not sys._is_gil_enabled()'
+"$python" -c "$check"
 rm -rf "$work"
 echo "python-ft: $("$python" -VV)"

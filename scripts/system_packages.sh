@@ -36,6 +36,11 @@ if [ "$(id -u)" != 0 ]; then
     command -v sudo >/dev/null 2>&1 || { echo "system packages: need root or sudo to install ${missing[*]}" >&2; exit 1; }
     sudo=(sudo)
 fi
+# One apt at a time: CI builds the free-threaded Python (its headers) while the test programs install.
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"${TMPDIR:-/tmp}/turboapi-system-packages.lock"
+    flock 9
+fi
 # apt's own output (debconf notes and the like) is shown only when a step fails.
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

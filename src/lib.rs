@@ -36,7 +36,9 @@ mod ws_test;
 
 use pyo3::prelude::*;
 
-#[pymodule]
+/// `gil_used = false`: on free-threaded CPython the module keeps the GIL off. Its state is behind
+/// Rust's `Sync` types (mutexes, atomics, channels), never behind the GIL (ARCHITECTURE.md).
+#[pymodule(gil_used = false)]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::Engine>()?;
     m.add_class::<engine::ReplyBody>()?;

@@ -24,9 +24,10 @@ _EXHAUSTED: Any = object()
 # Context-manager exits get threads of their own. If ``__exit__`` had to queue for the shared pool while
 # every worker sits in an ``__enter__`` waiting for a resource only an exit gives back (a connection pool,
 # say), nothing would ever move. This pool is sized far beyond any realistic number of simultaneous exits,
-# so an exit never waits; its idle threads are reused, so a thread is not started per exit.
-_exit_pool: ThreadPoolExecutor | None = None
+# so an exit never waits; its idle threads are reused, so a thread is not started per exit. Made here
+# (it starts no thread until used), not on first use: shards on free-threaded Python could race to make two.
 _EXIT_POOL_SIZE = 1024
+_exit_pool = ThreadPoolExecutor(max_workers=_EXIT_POOL_SIZE, thread_name_prefix="turboapi-cm-exit")
 
 
 async def run_in_threadpool(func: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
@@ -68,9 +69,6 @@ async def iterate_in_threadpool(iterator: Iterable[_T]) -> AsyncIterator[_T]:
 
 async def _run_exit(func: Callable[..., _T], *args: Any) -> _T:
     """``func(*args)`` on the exit pool; a caller cancelled meanwhile still waits for it to finish."""
-    global _exit_pool
-    if _exit_pool is None:
-        _exit_pool = ThreadPoolExecutor(max_workers=_EXIT_POOL_SIZE, thread_name_prefix="turboapi-cm-exit")
     call = functools.partial(contextvars.copy_context().run, func, *args)
     future = asyncio.get_running_loop().run_in_executor(_exit_pool, call)
     try:

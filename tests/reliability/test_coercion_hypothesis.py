@@ -12,7 +12,7 @@ JSON body must be equal. turboapi's ``TestClient`` drives the real Rust extracti
 
 Also: the ``Range`` header of ``FileResponse`` (``turboapi/fileresponse.py``) against Starlette's.
 
-Runs are reproducible: the ``ci`` profile of tests/conftest.py (the default) is derandomised and
+Runs are reproducible: the ``ci`` profile of tests/hypothesis_profiles.py (the default) is derandomised and
 replays the counterexamples kept in tests/hypothesis-examples/, so a test passes or fails the same
 way on every run; wider random exploration is ``make fuzz`` (``--hypothesis-profile=fuzz``, which
 writes what it finds into that directory, to be committed). A counterexample is also kept as an
@@ -46,7 +46,7 @@ from turboapi.testclient import TestClient
 LONG_RUN = int(os.environ.get("TURBOAPI_FUZZ_EXAMPLES", "0"))
 pytestmark = pytest.mark.timeout(60 if not LONG_RUN else 60 + LONG_RUN // 5)
 
-#: derandomize and database come from the profile (tests/conftest.py): not set here.
+#: derandomize and database come from the profile (tests/hypothesis_profiles.py): not set here.
 FUZZ = settings(
     max_examples=LONG_RUN or 150,
     deadline=None,

@@ -27,7 +27,7 @@ chunks (the path of an upload past 1 MiB, which the TestClient never takes), com
 FastAPI's ``/raw``. Two tests, since hypothesis stops exploring soon after a first failure: a failure
 of one route would otherwise hide what the other routes do.
 
-Runs are reproducible: the ``ci`` profile of tests/conftest.py (the default) is derandomised and
+Runs are reproducible: the ``ci`` profile of tests/hypothesis_profiles.py (the default) is derandomised and
 replays the counterexamples kept in tests/hypothesis-examples/, so a test passes or fails the same
 way on every run; wider random exploration is ``make fuzz`` (``--hypothesis-profile=fuzz``, and
 ``TURBOAPI_FUZZ_EXAMPLES`` examples per test), which writes what it finds into that directory, to be
@@ -70,7 +70,7 @@ pytestmark = [
     ),
 ]
 
-#: derandomize and database come from the profile (tests/conftest.py): not set here.
+#: derandomize and database come from the profile (tests/hypothesis_profiles.py): not set here.
 FUZZ = settings(
     max_examples=LONG_RUN or 150,
     deadline=None,

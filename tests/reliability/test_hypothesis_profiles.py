@@ -1,4 +1,4 @@
-"""The hypothesis profiles of tests/conftest.py (issue 13): the normal run is derandomised and still
+"""The hypothesis profiles of tests/hypothesis_profiles.py (issue 13): the normal run is derandomised and still
 replays the committed counterexamples.
 
 Hypothesis documents ``derandomize=True`` as implying ``database=None`` (and refuses both in one
@@ -27,7 +27,7 @@ def test_the_active_profile() -> None:
     if name == "ci":
         assert current.derandomize
         assert current.database == ReadOnlyDatabase(DirectoryBasedExampleDatabase(EXAMPLES))
-        # the literals of turboapi's modules are left out of what hypothesis draws (tests/conftest.py)
+        # the literals of turboapi's modules are left out of what hypothesis draws (tests/hypothesis_profiles.py)
         local = providers._get_local_constants()
         assert not any(local.set_for_type(kind) for kind in ("integer", "float", "bytes", "string"))
     else:

@@ -123,7 +123,9 @@ def test_in_process_requests_are_all_released() -> None:
         baseline, objects = settle(live_requests()), connections_alive()
         for _ in range(150):
             one_of_each()
-        assert settle(baseline) == baseline
+        # At most the baseline: on free-threaded Python an object freed from another thread goes
+        # at that thread's next merge, so the warm-up's may still count in the baseline.
+        assert settle(baseline) <= baseline
         assert connections_alive() <= objects
         assert len(EXITS) == 151  # the dependency's exit ran every time
 
