@@ -1,8 +1,8 @@
 """Print what a venv on the running interpreter installs: pyproject.toml's runtime and dev
 dependencies (one list, no copy here), changed where free-threaded CPython 3.13 needs it.
 
-Usage: python scripts/requirements.py [--pins]  (the Makefile runs it with the venv's python;
---pins: only the exact versions, as a constraints file)
+Usage: python scripts/requirements.py [--pins | --runtime]  (the Makefile runs it with the venv's
+python; --pins: only the exact versions, as a constraints file; --runtime: without the dev ones)
 
 On 3.13t (PEP 703, ``make python-ft``) some packages publish no free-threaded wheel and their
 sources refuse that interpreter. What each dependency needs there is FREE_THREADED below; the rest
@@ -40,9 +40,9 @@ def requirement_name(requirement: str) -> str:
     return match.group(0).lower()
 
 
-def requirements(free_threaded: bool) -> list[str]:
+def requirements(free_threaded: bool, runtime_only: bool = False) -> list[str]:
     project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["project"]
-    listed = project["dependencies"] + project["optional-dependencies"]["dev"]
+    listed = project["dependencies"] + ([] if runtime_only else project["optional-dependencies"]["dev"])
     if not free_threaded:
         return listed
     changed = []
@@ -60,4 +60,8 @@ def pins(free_threaded: bool) -> list[str]:
 
 if __name__ == "__main__":
     free_threaded = bool(sysconfig.get_config_var("Py_GIL_DISABLED")) and sys.version_info[:2] == (3, 13)
-    print("\n".join(pins(free_threaded) if sys.argv[1:] == ["--pins"] else requirements(free_threaded)))
+    option = sys.argv[1:2]
+    if option == ["--pins"]:
+        print("\n".join(pins(free_threaded)))
+    else:
+        print("\n".join(requirements(free_threaded, runtime_only=option == ["--runtime"])))
