@@ -60,7 +60,32 @@ def orjson_dumps(obj: Any) -> bytes:
     return orjson.dumps(obj, encode_default, ORJSON_OPTIONS)
 
 
+class _NotNative(Exception):
+    """A value json.dumps does not know: jsonable_encoder must convert the whole value first."""
+
+
+def _not_native(obj: Any) -> Any:
+    # A model is what jsonable_encoder makes of it (its JSON-mode dump), whose values are native.
+    if isinstance(obj, BaseModel):
+        return obj.model_dump(mode="json", by_alias=True)
+    raise _NotNative
+
+
+#: json.dumps as FastAPI calls it, refusing what else jsonable_encoder would have to convert.
+_native_encoder = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"), default=_not_native
+)
+
+
 def stdlib_dumps(obj: Any) -> bytes:
+    """FastAPI's encoding: ``json.dumps(jsonable_encoder(obj))``. A value made only of JSON's own
+    types (dicts, lists, strings, numbers, booleans, None) and pydantic models is written by json's
+    C encoder at once: jsonable_encoder would return an equal value, and walking it in Python cost
+    more than all the rest of a small route (GET /json: half the req/s on free-threaded 3.13)."""
+    try:
+        return _native_encoder.encode(obj).encode("utf-8")
+    except (_NotNative, TypeError):  # TypeError: a key that is not a str, int, float, bool or None
+        pass
     from .encoders import jsonable_encoder
 
     return json.dumps(
