@@ -23,7 +23,7 @@ EXIT_USAGE = 2
 SETTING_FLAGS: list[tuple[str, str, Any, str]] = [
     ("--shards", "shards", int, "loop shards (threads with their own event loop) for async handlers"),
     ("--event-loop", "event_loop", str, "uvloop (default) or asyncio"),
-    ("--json", "json", str, "orjson (default) or stdlib"),
+    ("--json", "json", str, "orjson (the default where installed) or stdlib"),
     ("--max-concurrent", "max_concurrent", str, "async handlers in flight per shard; 'none' turns the gate off"),
     ("--batch-size", "batch_size", int, "requests a shard starts per wake-up"),
     (
