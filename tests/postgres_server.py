@@ -69,15 +69,13 @@ def _free_port() -> int:
 
 def _as_owner(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     """Runs a PostgreSQL program as the cluster's owner (``postgres`` when we are root)."""
-    preexec = None
     if os.geteuid() == 0:
+        # subprocess switches user in C between fork and exec: a preexec_fn would run Python in
+        # the forked child, which deadlocks when another thread held a lock at the fork (it did,
+        # on free-threaded 3.13, where the TestClient's threads run alongside).
         owner = pwd.getpwnam("postgres")
-
-        def preexec() -> None:
-            os.setgid(owner.pw_gid)
-            os.setuid(owner.pw_uid)
-
-    return subprocess.run(argv, preexec_fn=preexec, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]
+        kwargs = {"user": owner.pw_uid, "group": owner.pw_gid, "extra_groups": [], **kwargs}
+    return subprocess.run(argv, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]
 
 
 @contextlib.contextmanager
