@@ -208,7 +208,16 @@ impl Engine {
                 }
                 ("accept", connection, subprotocol, out_headers).into_pyobject(py)
             }
-            Opened::Denied { code, reason } => ("deny", code, reason).into_pyobject(py),
+            Opened::Denied { code, reason, done } => {
+                // Starlette's TestClient raises the denial once the handler has ended (it may go
+                // on after its close); with shards running in parallel the client would else see
+                // the handler's state before it does. Bounded: a handler that never ends.
+                if let Some(done) = done {
+                    let wait = async { tokio::time::timeout(std::time::Duration::from_secs(10), done).await };
+                    py.allow_threads(|| self.runtime.block_on(wait)).ok();
+                }
+                ("deny", code, reason).into_pyobject(py)
+            }
             Opened::Refused(reply) => {
                 let error = match &reply.error {
                     Some(err) => err.clone_ref(py).into_value(py).into_any(),

@@ -36,6 +36,8 @@ pub enum Opened {
     Denied {
         code: u16,
         reason: Py<PyAny>,
+        /// The handler's reply: it may still run after its close (the TestClient waits for it).
+        done: Option<oneshot::Receiver<Reply>>,
     },
     Accepted {
         session: Arc<Session>,
@@ -82,7 +84,7 @@ pub async fn open(app: &Arc<App>, req: Incoming) -> Opened {
             biased;
             decided = decision => match decided {
                 Ok(Decision::Accept { subprotocol, headers }) => Ok((subprotocol, headers)),
-                Ok(Decision::Deny { code, reason }) => Err(Opened::Denied { code, reason }),
+                Ok(Decision::Deny { code, reason }) => Err(Opened::Denied { code, reason, done: None }),
                 Err(_) => Err(Opened::Refused(Reply::internal_error(None))),
             },
             reply = &mut done => {
@@ -105,6 +107,7 @@ pub async fn open(app: &Arc<App>, req: Incoming) -> Opened {
     guard.armed = false;
     let opened = match decided {
         Ok((subprotocol, headers)) => return Opened::Accepted { session, subprotocol, headers, done },
+        Err(Opened::Denied { code, reason, .. }) => Opened::Denied { code, reason, done: Some(done) },
         Err(opened) => opened,
     };
     // Denied or failed: nothing will read the inbox; the handler may still be running.

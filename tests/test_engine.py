@@ -101,7 +101,9 @@ def run_app_expecting_failure(args: list[str], env_vars: dict[str, str] | None =
         capture_output=True,
         cwd=str(TESTS_DIR.parent),
         env=env,
-        timeout=20,
+        # A hang guard: a cold start compiles every module (no .pyc where PYTHONDONTWRITEBYTECODE
+        # is set), which on free-threaded 3.13 under CI's three suites took more than 20 s.
+        timeout=60,
     )
     return done.returncode, done.stderr.decode("utf-8", "replace")
 
@@ -705,7 +707,7 @@ def test_bad_setting_testclient(name: str, value: Any) -> None:
         TestClient(app, **{name: value})
 
 
-@pytest.mark.timeout(30)
+@pytest.mark.timeout(90)
 @pytest.mark.parametrize(("name", "value"), BAD_SETTINGS)
 def test_bad_setting_app_run(name: str, value: Any) -> None:
     code, stderr = run_app_expecting_failure([f"--{name.replace('_', '-')}", str(value)])
@@ -714,7 +716,7 @@ def test_bad_setting_app_run(name: str, value: Any) -> None:
     assert "running on" not in stderr
 
 
-@pytest.mark.timeout(30)
+@pytest.mark.timeout(90)
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
