@@ -8,6 +8,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 PYVER := $(shell $(PYTHON) -c 'import sys, sysconfig; print("%d.%d" % sys.version_info[:2] + ("t" if sysconfig.get_config_var("Py_GIL_DISABLED") else ""))' 2>/dev/null)
 VENV ?= $(if $(filter python3,$(PYTHON)),.venv,.venv-$(PYVER))
+# "t" on a free-threaded interpreter (PYVER 3.13t): some dependencies are installed another way.
+FREE_THREADED := $(findstring t,$(PYVER))
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.deps-stamp
 EXT_STAMP := $(VENV)/.ext-stamp
@@ -42,7 +44,7 @@ $(STAMP): pyproject.toml scripts/requirements.py
 venv: $(STAMP) ## create .venv with the runtime and dev dependencies
 
 $(EXT_STAMP): $(STAMP) $(RUST_SOURCES)
-ifeq ($(findstring t,$(PYVER)),t)
+ifeq ($(FREE_THREADED),t)
 	@# Free-threaded: pyproject's orjson cannot install there and `maturin develop` would insist on
 	@# it, so the same editable install through pip, with the dependencies the venv step chose.
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
@@ -65,7 +67,7 @@ test-programs: ## install the programs some tests start (Chromium, chromedriver,
 ECOSYSTEM_STAMP := $(VENV)/.ecosystem-stamp
 $(ECOSYSTEM_STAMP): tests/ecosystem/requirements.txt $(STAMP)
 	@# The FastAPI/Starlette libraries tests/ecosystem runs on turboapi, pinned there.
-ifeq ($(findstring t,$(PYVER)),t)
+ifeq ($(FREE_THREADED),t)
 	@# Free-threaded 3.13: some of them (or what they need) do not install there. Each is tried
 	@# alone, with the venv's pins; the tests of those that do not install are skipped.
 	$(PY) scripts/requirements.py --pins > $(VENV)/pins.txt

@@ -72,3 +72,16 @@ def test_the_stdlib_encoder_refuses_non_finite_floats_as_fastapi_does(value: Any
         json.dumps(jsonable_encoder(value), allow_nan=False)
     with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
         _json.stdlib_dumps(value)
+
+
+def test_asking_for_orjson_where_it_is_not_installed_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What free-threaded 3.13 sees (no orjson build there), on every build: the setting is refused
+    with a message naming the package and the alternative, before anything starts."""
+    from turboapi.serving import Settings
+
+    monkeypatch.setattr(_json, "orjson", None)
+    with pytest.raises(ValueError, match=r"json='orjson' needs the orjson package.*set json='stdlib'"):
+        Settings(json="orjson").check()
+    Settings(json="stdlib").check()
+    with pytest.raises(ValueError, match="json must be 'orjson' or 'stdlib', not 'yaml'"):
+        _json.check("yaml")
