@@ -99,7 +99,7 @@ python-ft: ## free-threaded CPython 3.13 from Debian's source (~3 min, once) and
 # ecosystem suite (third-party libraries, run on the default Python).
 CORE_SUITES := tests --ignore=tests/reliability --ignore=tests/test_packaging.py --ignore=tests/test_docs_browser.py \
 	--ignore=tests/ecosystem
-test-core: build-release test-programs ## the core, compatibility and server suites (CI runs them on 3.12 and 3.13)
+test-core: build-release test-programs ## the core, compatibility and server suites (CI: all on 3.13, a subset on 3.12 and 3.13t)
 	$(PY) -m pytest -q $(CORE_SUITES)
 
 bench: build-release $(ECOSYSTEM_STAMP) ## load benchmark against FastAPI on uvicorn (needs wrk; writes bench/RESULTS.md)
