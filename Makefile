@@ -105,7 +105,7 @@ test-core: build-release test-programs ## the core, compatibility and server sui
 bench: build-release $(ECOSYSTEM_STAMP) ## load benchmark against FastAPI on uvicorn (needs wrk; writes bench/RESULTS.md)
 	$(PY) bench/run.py
 
-bench-db: build-release ## TechEmpower's six test types on PostgreSQL, ours vs FastAPI (~11 min; writes bench/RESULTS-db.md)
+bench-db: build-release ## TechEmpower's six test types on PostgreSQL, ours vs FastAPI (~13 min; writes bench/RESULTS-db.md)
 	@scripts/system_packages.sh pg_ctlcluster=postgresql
 	$(PY) bench/db.py
 

@@ -1,7 +1,7 @@
 """TechEmpower's six test types on a real PostgreSQL: turboapi against FastAPI on uvicorn.
 
 Usage (from anywhere; paths are resolved from this file):
-    .venv/bin/python bench/db.py                      # every test, 3 sittings of 10 s runs: ~11 min
+    .venv/bin/python bench/db.py                      # every test, 3 sittings of 10 s runs: ~13 min
     .venv/bin/python bench/db.py --quick              # 3 s runs, 1 s warm-ups: ~4 min
     .venv/bin/python bench/db.py --quick --tests db,fortunes --sittings 1
 
@@ -72,8 +72,11 @@ PG_BOUND_PCT = 90.0  # PostgreSQL at or above this share of its core: the databa
 LOAD_BOUND_PCT = 95.0  # CPU 1 (wrk + PostgreSQL) this busy, with the server's core below
 SERVER_BOUND_PCT = 90.0  # this, bounds req/s too: the server is not what limits it
 
-SERVER_LABELS = {"ours": "turboapi", "fastapi": "FastAPI", "bare": "bare hyper"}
-SERVER_ORDER = ["ours", "fastapi", "bare"]
+SERVER_LABELS = {"ours": "turboapi", "fastapi": "FastAPI", "bare": "bare hyper", "floor": "handler alone"}
+SERVER_ORDER = ["ours", "fastapi", "bare", "floor"]
+# The floor (bench/tfb_floor.py): the database test types' handlers called without a server.
+FLOOR_SCRIPT = BENCH_DIR / "tfb_floor.py"
+FLOOR_KINDS = ("db", "queries", "fortunes")
 UVICORN_ARGS = (
     "-m uvicorn bench.tfb_app:app --host 127.0.0.1 --port {port} --loop uvloop --http httptools"
     " --no-access-log --log-level warning --workers 1"
@@ -155,7 +158,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--sittings", type=int, default=SITTINGS, help=f"runs of each (test, server) (default {SITTINGS})")
     p.add_argument("--connections", type=int, default=CONNS, help=f"wrk -c (default {CONNS})")
     p.add_argument("--tests", default=",".join(TEST_BY_KEY), help=f"comma list from {','.join(TEST_BY_KEY)}")
-    p.add_argument("--servers", default="ours,fastapi,bare", help="comma list from ours,fastapi,bare")
+    p.add_argument(
+        "--servers",
+        default=",".join(SERVER_ORDER),
+        help="comma list from ours,fastapi,bare,floor (floor: the database handlers alone, bench/tfb_floor.py)",
+    )
     p.add_argument("--pool", type=int, default=POOL, help=f"database connections per server in total (default {POOL})")
     p.add_argument("--shards", type=int, default=SHARDS, help=f"TURBOAPI_SHARDS for turboapi (default {SHARDS})")
     p.add_argument("--python", default=sys.executable, help="interpreter for the servers")
@@ -313,6 +320,15 @@ def check_answer(port: int, test: Test, dsn: str) -> str | None:
 # ---------------------------------------------------------------- servers and load
 
 
+def takes(server: str, test: Test) -> bool:
+    """Whether `server` has a row for `test` (bare hyper has no database; the floor only that)."""
+    if server == "bare":
+        return test.bare
+    if server == "floor":
+        return test.kind in FLOOR_KINDS
+    return True
+
+
 def make_server(name: str, args, pin: list[str], dsn: str) -> run.Server:
     env = {"BENCH_DSN": dsn, "BENCH_DB_POOL": str(args.pool)}
     if name == "ours":
@@ -401,6 +417,38 @@ class Bench:
             res.note = "no requests completed"
         return res
 
+    def measure_floor(self, test: Test) -> Run:
+        """The test's handler alone (bench/tfb_floor.py), pinned where the servers run, with the
+        same pool and as many tasks as wrk has connections: what any server spends at least."""
+        argv = [*self.server_pin, self.args.python, str(FLOOR_SCRIPT), test.key, str(self.args.duration)]
+        argv += [str(self.args.warmup), str(self.args.connections)]
+        env = os.environ | {"BENCH_DSN": self.pg.dsn, "BENCH_DB_POOL": str(self.args.pool)}
+        time.sleep(SETTLE)
+        pg0, load0, wall0 = postgres_ticks(self.master), run.core_ticks(self.load_cpu), time.monotonic()
+        try:
+            out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=self.args.duration + 120)
+        except subprocess.TimeoutExpired:
+            return Run(note="the floor timed out")
+        pg1, load1, wall = postgres_ticks(self.master), run.core_ticks(self.load_cpu), time.monotonic() - wall0
+        if out.returncode != 0:
+            return Run(note=f"the floor failed: {out.stderr.strip()[-160:]}")
+        figures = json.loads(out.stdout.strip().splitlines()[-1])
+        calls, cpu_s, busy_s = figures["calls"], figures["cpu_s"], figures["wall_s"]
+        if not calls:
+            return Run(note="the floor completed no calls")
+        res = Run(
+            rps=calls / busy_s,
+            requests=calls,
+            cpu_us_per_req=1e6 * cpu_s / calls,
+            cpu_pct=100 * cpu_s / busy_s,
+            pg_pct=100 * (pg1 - pg0) / self.tck / wall,  # over the whole process (start-up is short)
+        )
+        # No "others" figure: CPU 0's busy time over the call includes the floor's own start-up.
+        busy, total = (b - a for a, b in zip(load0, load1, strict=True))
+        if total > 0:
+            res.load_busy_pct = 100.0 * busy / total
+        return res
+
 
 # ---------------------------------------------------------------- report
 
@@ -448,7 +496,7 @@ def table(rows: list[Row], test: Test) -> str:
             rps,
             fmt_x(row.median("rps"), fast and fast.median("rps")) if row.server != "fastapi" else "1×",
             fmt(row.median("p99_ms"), 1),
-            f"{errors:,}",
+            "—" if row.server == "floor" else f"{errors:,}",
             fmt(row.median("cpu_us_per_req"), 1),
             fmt_x(row.median("cpu_us_per_req"), fast and fast.median("cpu_us_per_req"))
             if row.server != "fastapi"
@@ -490,6 +538,7 @@ def verdicts(rows: list[Row]) -> list[str]:
         bound = pg >= PG_BOUND_PCT or (load >= LOAD_BOUND_PCT and server < SERVER_BOUND_PCT)
         if speed >= 3:
             out.append(f"- {name}: **met**, {speed:.2f}× the req/s, CPU/req {cpu:.2f}× ({where})")
+            continue
         elif bound:
             verdict = "**met**" if cpu <= 0.25 else "**missed**"
             what = "PostgreSQL-bound" if pg >= PG_BOUND_PCT else "bound by CPU 1 (wrk + PostgreSQL), not the server"
@@ -501,15 +550,53 @@ def verdicts(rows: list[Row]) -> list[str]:
                 f"- {name}: **missed**, {speed:.2f}× the req/s, not database-bound; server CPU/req {cpu:.2f}× "
                 f"FastAPI's ({where})"
             )
+        out[-1] += floor_arithmetic(rows, test, ours, fast)
     test = TEST_BY_KEY["plaintext"]
     ours, bare = find(rows, test, "ours"), find(rows, test, "bare")
     name = "Plaintext (pipelined): ≥ 0.75× bare hyper's req/s"
     if ours and bare and ours.median("rps") and bare.median("rps"):
         r = ours.median("rps") / bare.median("rps")
-        out.append(f"- {name}: **{'met' if r >= 0.75 else 'missed'}**, {r:.2f}×")
+        line = f"- {name}: **{'met' if r >= 0.75 else 'missed'}**, {r:.2f}×"
+        bare_us, ours_us = bare.median("cpu_us_per_req"), ours.median("cpu_us_per_req")
+        if r < 0.75 and bare_us and ours_us:
+            # Both CPU-bound on one core: 0.75× the req/s is at most 1/0.75 of bare hyper's CPU per
+            # request, which has to hold the GIL hand-off and a Python handler as well.
+            line += (
+                f"; bare hyper spends {bare_us:.1f} µs of CPU per request, so 0.75× allows "
+                f"{bare_us / 0.75:.1f} µs, {bare_us / 0.75 - bare_us:.1f} µs for everything Python; "
+                f"turboapi spends {ours_us:.1f} µs"
+            )
+        out.append(line)
     else:
         out.append(f"- {name}: not measured")
     return out
+
+
+def floor_arithmetic(rows: list[Row], test: Test, ours: Row, fast: Row) -> str:
+    """What 3× asks of the server, given the handler's own cost (both servers CPU-bound on one
+    core, so req/s goes as 1 / CPU per request): FastAPI's CPU/req ÷ 3, less the floor."""
+    floor = find(rows, test, "floor")
+    floor_us = floor.median("cpu_us_per_req") if floor else None
+    ours_us, fast_us = ours.median("cpu_us_per_req"), fast.median("cpu_us_per_req")
+    if not (floor_us and ours_us and fast_us):
+        return ""
+    needed, allowed = fast_us / 3, fast_us / 3 - floor_us
+    what = "asyncpg, its pool, Jinja2" if test.kind == "fortunes" else "asyncpg, its pool"
+    text = (
+        f". 3× FastAPI's req/s at its {fast_us:.0f} µs CPU/req needs ≤ {needed:.0f} µs per request; the "
+        f"handler alone ({what}; no HTTP) costs {floor_us:.0f} µs"
+    )
+    if allowed <= 0:
+        text += ": out of reach with these handlers"
+    else:
+        text += f", which leaves {allowed:.0f} µs for the server around it"
+        json_row = find(rows, TEST_BY_KEY["json"], "ours")
+        if json_row and json_row.median("cpu_us_per_req"):
+            text += f" (turboapi's whole GET /json costs {json_row.median('cpu_us_per_req'):.1f} µs)"
+    return (
+        text + f". Above the floor turboapi spends {ours_us - floor_us:.0f} µs per request, FastAPI "
+        f"{fast_us - floor_us:.0f} µs ({(ours_us - floor_us) / (fast_us - floor_us):.2f}×)"
+    )
 
 
 def machine() -> str:
@@ -562,7 +649,12 @@ def report(rows: list[Row], args, argv: list[str], notes: list[str], started: fl
         "the bottleneck and req/s says little about the server. **CPU 1 busy**: the load core as a "
         "whole (wrk + PostgreSQL + db.py); near 100% with the server's core below, the load side "
         "limits req/s. **errors**: socket errors + non-2xx/3xx, summed over the sittings. ⚠: runs "
-        "where other processes took more than 10% of CPU 0 (kept in the median; see the header).",
+        "where other processes took more than 10% of CPU 0 (kept in the median; see the header). "
+        "**handler alone**: bench/tfb_floor.py calls the test's handler (the same code, FastAPI's "
+        "Request) from as many tasks as wrk has connections, on one uvloop with the same pool, pinned "
+        "to CPU 0 after the servers have stopped: its CPU per call estimates what any server running "
+        "these handlers pays before HTTP and routing (an estimate: its tasks wait for the pool as "
+        "wrk's connections do).",
         "",
     ]
     for test in args.tests:
@@ -591,8 +683,8 @@ def main(argv: list[str]) -> int:
     if "bare" in args.servers and any(t.bare for t in args.tests):
         if problem := run.build_bare():
             print(f"bare hyper unavailable: {problem}", file=sys.stderr)
-    rows = [Row(t, s) for t in args.tests for s in args.servers if s != "bare" or t.bare]
-    servers_used = [s for s in args.servers if any(r.server == s for r in rows)]
+    rows = [Row(t, s) for t in args.tests for s in args.servers if takes(s, t)]
+    servers_used = [s for s in args.servers if s != "floor" and any(r.server == s for r in rows)]
     print("starting PostgreSQL and loading TFB's tables ...", file=sys.stderr)
     with postgres_server.temporary_postgres() as pg:
         asyncio.run(tfb_data.load(pg.dsn))
@@ -652,6 +744,17 @@ def sitting_rows(bench: Bench, rows: list[Row], order: list[str]) -> None:
     finally:
         for server in servers.values():
             run.stop(server)
+    # The floor once the servers are gone, so that it has CPU 0 to itself.
+    for test in bench.args.tests:
+        row = find(rows, test, "floor")
+        if row is not None:
+            res = bench.measure_floor(test)
+            row.runs.append(res)
+            figures = res.note or (
+                f"{res.rps:,.0f} calls/s, {res.cpu_us_per_req:.0f} µs CPU/call, CPU {res.cpu_pct:.0f}%, "
+                f"PostgreSQL {res.pg_pct:.0f}%"
+            )
+            print(f"  {test.key:10} {SERVER_LABELS['floor']:10} {figures}", file=sys.stderr)
 
 
 if __name__ == "__main__":
