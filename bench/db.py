@@ -72,8 +72,16 @@ PG_BOUND_PCT = 90.0  # PostgreSQL at or above this share of its core: the databa
 LOAD_BOUND_PCT = 95.0  # CPU 1 (wrk + PostgreSQL) this busy, with the server's core below
 SERVER_BOUND_PCT = 90.0  # this, bounds req/s too: the server is not what limits it
 
-SERVER_LABELS = {"ours": "turboapi", "fastapi": "FastAPI", "bare": "bare hyper", "floor": "handler alone"}
-SERVER_ORDER = ["ours", "fastapi", "bare", "floor"]
+SERVER_LABELS = {
+    "ours": "turboapi",
+    "ours-other": "turboapi, SCHED_OTHER",
+    "fastapi": "FastAPI",
+    "bare": "bare hyper",
+    "floor": "handler alone",
+}
+SERVER_ORDER = ["ours", "ours-other", "fastapi", "bare", "floor"]
+# turboapi with batch_scheduling off, on the tests where handing requests between threads shows.
+OTHER_POLICY_KINDS = ("json", "db", "fortunes")
 # The floor (bench/tfb_floor.py): the database test types' handlers called without a server.
 FLOOR_SCRIPT = BENCH_DIR / "tfb_floor.py"
 FLOOR_KINDS = ("db", "queries", "fortunes")
@@ -161,7 +169,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--servers",
         default=",".join(SERVER_ORDER),
-        help="comma list from ours,fastapi,bare,floor (floor: the database handlers alone, bench/tfb_floor.py)",
+        help="comma list from ours,ours-other,fastapi,bare,floor (ours-other: batch_scheduling off; floor: "
+        "the database handlers alone, bench/tfb_floor.py)",
     )
     p.add_argument("--pool", type=int, default=POOL, help=f"database connections per server in total (default {POOL})")
     p.add_argument("--shards", type=int, default=SHARDS, help=f"TURBOAPI_SHARDS for turboapi (default {SHARDS})")
@@ -326,14 +335,17 @@ def takes(server: str, test: Test) -> bool:
         return test.bare
     if server == "floor":
         return test.kind in FLOOR_KINDS
+    if server == "ours-other":
+        return test.kind in OTHER_POLICY_KINDS
     return True
 
 
 def make_server(name: str, args, pin: list[str], dsn: str) -> run.Server:
     env = {"BENCH_DSN": dsn, "BENCH_DB_POOL": str(args.pool)}
-    if name == "ours":
+    if name in ("ours", "ours-other"):
         argv = [*pin, args.python, "-m", "turboapi", "run", "bench.tfb_app:app", "--host", HOST, "--port", "{port}"]
         env |= {"BENCH_FRAMEWORK": "turboapi", "TURBOAPI_SHARDS": str(args.shards)}
+        env["TURBOAPI_BATCH_SCHEDULING"] = "0" if name == "ours-other" else "1"
         return run.Server(name, argv, "running on http://127.0.0.1:{port}", env)
     if name == "fastapi":
         return run.Server(name, [*pin, args.python, *UVICORN_ARGS.split()], None, env | {"BENCH_FRAMEWORK": "fastapi"})
@@ -551,6 +563,13 @@ def verdicts(rows: list[Row]) -> list[str]:
                 f"FastAPI's ({where})"
             )
         out[-1] += floor_arithmetic(rows, test, ours, fast)
+    gains = []
+    for test in TESTS:
+        on, off = find(rows, test, "ours"), find(rows, test, "ours-other")
+        if on and off and on.median("rps") and off.median("rps"):
+            gains.append(f"{test.key} {on.median('rps') / off.median('rps'):.2f}×")
+    if gains:
+        out.append(f"- What `batch_scheduling` buys (turboapi's req/s, on ÷ off): {', '.join(gains)}")
     test = TEST_BY_KEY["plaintext"]
     ours, bare = find(rows, test, "ours"), find(rows, test, "bare")
     name = "Plaintext (pipelined): ≥ 0.75× bare hyper's req/s"
@@ -635,7 +654,8 @@ def report(rows: list[Row], args, argv: list[str], notes: list[str], started: fl
         f"- {'; '.join(notes)}; runs where other processes took > {DISTURBED_PCT:.0f}% of CPU 0 (⚠): "
         f"{sum((r.others_pct or 0) > DISTURBED_PCT for row in rows for r in row.good)} of "
         f"{sum(len(row.good) for row in rows)}",
-        f"- turboapi: `python -m turboapi run bench.tfb_app:app`, TURBOAPI_SHARDS={args.shards} "
+        f"- turboapi: `python -m turboapi run bench.tfb_app:app`, TURBOAPI_SHARDS={args.shards}, "
+        "batch_scheduling on (the rows 'turboapi, SCHED_OTHER': TURBOAPI_BATCH_SCHEDULING=0) "
         f"({args.shards} pool(s) of {max(1, args.pool // args.shards)}); FastAPI: uvicorn --loop uvloop "
         f"--http httptools, 1 worker, no access log (1 pool of {args.pool}); same bench/tfb_app.py",
         f"- wrk -t{WRK_THREADS} -c{args.connections}, {args.duration} s runs after {args.warmup} s warm-ups, "

@@ -166,6 +166,8 @@ pub struct EngineSettings {
     pub app: Config,
     pub server: ServerConfig,
     pub io_threads: usize,
+    /// The I/O threads under SCHED_BATCH (serving.Settings.batch_scheduling says why).
+    pub batch_scheduling: bool,
     pub access_log: bool,
     /// `--forwarded-allow-ips` when `--proxy-headers` is on.
     pub forwarded_allow_ips: Option<String>,
@@ -214,6 +216,7 @@ impl EngineSettings {
             app,
             server,
             io_threads: get(config, "io_threads")?,
+            batch_scheduling: get(config, "batch_scheduling")?,
             access_log: get(config, "access_log")?,
             forwarded_allow_ips: if get::<bool>(config, "proxy_headers")? {
                 Some(get(config, "forwarded_allow_ips")?)

@@ -690,6 +690,7 @@ BAD_SETTINGS = [
     ("batch_size", 0),
     ("gc_freeze", 1),
     ("inline_no_await", "sometimes"),
+    ("batch_scheduling", "sometimes"),
     ("http2", "yes"),
     ("http2_max_concurrent_streams", 0),
     ("http2_stream_window", 1000),

@@ -8,11 +8,13 @@ stderr for what it logs.  Every wait is bounded; servers are always killed in fi
 import asyncio
 import importlib.util
 import json
+import os
 import signal
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -126,6 +128,29 @@ def test_the_app_s_own_objects_are_frozen_after_start_unless_switched_off(
     # Off, only what the interpreter itself keeps there (3.12: a few hundred objects; 3.11: none).
     left_alone = get(spawn(gc_freeze="false"), "/gc-frozen").json()["frozen"]
     assert frozen > left_alone + 10_000, (frozen, left_alone)  # the modules, pydantic, the routes
+
+
+def io_thread_policies(proc: ServerProcess) -> set[str]:
+    """The scheduling policies of the core's I/O threads (field 41 of /proc/<pid>/task/<tid>/stat)."""
+    policies = set()
+    for task in Path(f"/proc/{proc.proc.pid}/task").iterdir():
+        if (task / "comm").read_text().strip() == "turboapi-io":
+            policy = int((task / "stat").read_text().rsplit(")", 1)[1].split()[38])
+            policies.add({os.SCHED_OTHER: "other", os.SCHED_BATCH: "batch"}.get(policy, str(policy)))
+    return policies
+
+
+def test_the_server_threads_run_under_sched_batch_unless_switched_off(
+    client: httpx.Client, server: ServerProcess, spawn: Callable[..., ServerProcess]
+) -> None:
+    """batch_scheduling: the I/O threads, the loop shards and the sync pool under SCHED_BATCH."""
+    assert client.get("/sched-policy").json() == {"policy": "batch"}
+    assert client.get("/sched-policy-async").json() == {"policy": "batch"}
+    assert io_thread_policies(server) == {"batch"}
+    off = spawn(batch_scheduling="false")
+    assert get(off, "/sched-policy").json() == {"policy": "other"}
+    assert get(off, "/sched-policy-async").json() == {"policy": "other"}
+    assert io_thread_policies(off) == {"other"}
 
 
 def test_get_json_with_path_and_query_coercion(client: httpx.Client) -> None:

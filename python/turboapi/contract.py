@@ -160,6 +160,7 @@ class EngineConfig(TypedDict):
     http2_connection_window: int
     http2_adaptive_window: bool
     io_threads: int
+    batch_scheduling: bool
     access_log: bool
     proxy_headers: bool
     forwarded_allow_ips: str

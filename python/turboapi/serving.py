@@ -80,6 +80,10 @@ class Settings:
     #: An ``async def`` handler with no ``await`` runs inline on its shard, without a Task of its
     #: own (``asyncio.current_task()`` there is the shard's stand-in Task); off: a Task each.
     inline_no_await: bool = True
+    #: The server's threads (I/O, loop shards, sync pool) run under Linux's SCHED_BATCH policy: a
+    #: thread woken by another (a request handed to a shard, its reply handed back) waits for the
+    #: running one to block instead of preempting it mid-batch. Off: the default policy (SCHED_OTHER).
+    batch_scheduling: bool = True
     #: Share the port with other worker processes (SO_REUSEPORT); set by ``turboapi run --workers``.
     reuse_port: bool = False
     #: One line per request through the ``turboapi.access`` logger, in uvicorn's format.
@@ -152,6 +156,7 @@ class Settings:
             "native_middleware",
             "gc_freeze",
             "inline_no_await",
+            "batch_scheduling",
             "reuse_port",
             "access_log",
             "proxy_headers",
@@ -306,6 +311,7 @@ def engine_config(settings: Settings, *, root_path: str) -> EngineConfig:
         max_upload_size=settings.max_upload_size,
         batch_size=settings.batch_size,
         io_threads=settings.io_threads,
+        batch_scheduling=settings.batch_scheduling,
         header_read_timeout=float(settings.header_read_timeout),
         graceful_timeout=float(settings.graceful_timeout),
         max_header_bytes=settings.max_header_bytes,
@@ -377,6 +383,14 @@ def _keep_waking(loop: asyncio.AbstractEventLoop) -> None:
     loop.call_later(WAKE_EVERY, _keep_waking, loop)
 
 
+def batch_this_thread() -> None:
+    """The calling thread under SCHED_BATCH (the ``batch_scheduling`` setting; the core does the same
+    for its I/O threads). Where the platform has no such policy, nothing changes."""
+    if hasattr(os, "SCHED_BATCH"):
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+
+
 class Runtime:
     """One app running on one Engine: threads started by ``start()``, ended by ``stop()``."""
 
@@ -412,7 +426,7 @@ class Runtime:
         if self.started:
             return
         for i in range(self.settings.sync_workers):
-            t = threading.Thread(target=self.engine.worker_loop, name=f"turboapi-sync-{i}", daemon=True)
+            t = threading.Thread(target=self._run_sync_worker, name=f"turboapi-sync-{i}", daemon=True)
             t.start()
             self._workers.append(t)
         for index in range(self.engine.shard_count):
@@ -443,7 +457,14 @@ class Runtime:
             for record in records:
                 write(logger, *record)
 
+    def _run_sync_worker(self) -> None:
+        if self.settings.batch_scheduling:
+            batch_this_thread()
+        self.engine.worker_loop()
+
     def _run_shard(self, index: int, loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
+        if self.settings.batch_scheduling:
+            batch_this_thread()
         asyncio.set_event_loop(loop)
         appstate.enter_shard(index)  # app.state, and the routes run the ASGI way, know their shard
         fd = self.engine.shard_fileno(index)

@@ -50,6 +50,24 @@ def gc_frozen():
     return {"frozen": gc.get_freeze_count()}
 
 
+def _policy() -> str:
+    import os
+
+    return {os.SCHED_OTHER: "other", os.SCHED_BATCH: "batch"}.get(os.sched_getscheduler(0), "another")
+
+
+@app.get("/sched-policy")
+def sched_policy_sync():
+    """The scheduling policy of the sync pool thread running this (batch_scheduling)."""
+    return {"policy": _policy()}
+
+
+@app.get("/sched-policy-async")
+async def sched_policy_async():
+    """The scheduling policy of the loop shard running this (batch_scheduling)."""
+    return {"policy": _policy()}
+
+
 @app.get("/")
 def root():
     return {"hello": "world"}
