@@ -82,6 +82,7 @@ def rows(cert: Path, key: Path) -> list[tuple[str, list[str], dict[str, str], st
     python = sys.executable
     ours = [python, "examples/demo.py", "--host", "127.0.0.1", "--port", "{port}"]
     tls = {"TURBOAPI_SSL_CERTFILE": str(cert), "TURBOAPI_SSL_KEYFILE": str(key)}
+    other = {"TURBOAPI_BATCH_SCHEDULING": "0"}
     uvicorn = [
         python,
         "-m",
@@ -118,6 +119,9 @@ def rows(cert: Path, key: Path) -> list[tuple[str, list[str], dict[str, str], st
         ("turboapi h2c", ours, {}, "http", []),
         # The same 64 requests in flight, multiplexed as HTTP/2 clients do (browsers, gRPC).
         ("turboapi h2 TLS, 8 connections × 8 streams", ours, tls, "https", ["-c", "8", "-m", "8"]),
+        # What batch_scheduling buys on each protocol (off: the threads' default policy).
+        ("turboapi HTTP/1.1 TLS, SCHED_OTHER", ours, tls | other, "https", ["--h1"]),
+        ("turboapi h2 TLS, SCHED_OTHER", ours, tls | other, "https", []),
         (
             "uvicorn (FastAPI) HTTP/1.1 TLS",
             uvicorn + ["--ssl-certfile", str(cert), "--ssl-keyfile", str(key)],
@@ -224,6 +228,19 @@ def main() -> None:
             None,
         ),
         ("(TLS HTTP/1.1 against uvicorn's)", "turboapi HTTP/1.1 TLS", "uvicorn (FastAPI) HTTP/1.1 TLS", None),
+        (
+            "(batch_scheduling on ÷ off, HTTP/1.1 over TLS)",
+            "turboapi HTTP/1.1 TLS",
+            "turboapi HTTP/1.1 TLS, SCHED_OTHER",
+            None,
+        ),
+        ("(batch_scheduling on ÷ off, h2 over TLS)", "turboapi h2 TLS", "turboapi h2 TLS, SCHED_OTHER", None),
+        (
+            "(h2 over TLS against HTTP/1.1 over TLS, both with batch_scheduling off)",
+            "turboapi h2 TLS, SCHED_OTHER",
+            "turboapi HTTP/1.1 TLS, SCHED_OTHER",
+            None,
+        ),
         (
             "(bare hyper: its h2 over TLS against its HTTP/1.1 over TLS)",
             "bare hyper h2 TLS",
