@@ -2,11 +2,12 @@
 
     BENCH_DSN=postgresql://... python bench/tfb_floor.py db 10 2 64
 
-calls the handler of one test type (``db``, ``fortunes``, ``queries1``, ``queries20``) in a loop from
-64 tasks (as many as wrk has connections) on one uvloop, with the app's own lifespan pool, for a warm-up and then
-a measured number of seconds, and prints {"calls", "cpu_s", "wall_s"} as JSON. What this process
-spends per call (asyncpg, its pool, Jinja2, the handler's Python) is what any server running these
-handlers spends at least; a server's CPU per request minus this is the framework's share.
+calls the handler of one test type (``db``, ``fortunes``, ``queries1``, ``queries20``) in a loop
+from 64 tasks (as many as wrk has connections) on one uvloop, with the app's own lifespan pool, for
+a warm-up and then a measured number of seconds, and prints {"calls", "cpu_s", "wall_s"} as JSON.
+What this process spends per call (asyncpg, its pool, Jinja2, the handler's Python) is about what
+any server running these handlers spends on them: an estimate, not a bound, since its tasks wait
+for the pool as wrk's connections do. A server's CPU per request minus it is roughly its own share.
 
 The handlers are FastAPI's (``BENCH_FRAMEWORK=fastapi``): Starlette's Request takes a bare scope,
 and a ``TemplateResponse`` renders its page when it is made, so the fortunes' Jinja2 work is in.

@@ -433,8 +433,9 @@ fn header_map(headers: Vec<(Vec<u8>, Vec<u8>)>) -> PyResult<http::HeaderMap> {
 
 /// The calling thread under SCHED_BATCH (`batch_scheduling`): woken by a loop shard with a reply,
 /// an I/O thread waits for the shard to block rather than preempting it mid-batch, and the reverse.
-/// On one core that halves the context switches per request of a handler that waits (measured on
-/// bench/tfb_app's /db: 1.55 switches a request under SCHED_OTHER, 0.4 under SCHED_BATCH).
+/// On one core that cuts the context switches of a handler that waits about fourfold (measured on
+/// bench/tfb_app's /db: 1.55 switches a request under SCHED_OTHER, 0.4 under SCHED_BATCH). Off,
+/// the threads keep the policy they inherit (normally SCHED_OTHER).
 fn batch_this_thread() {
     #[cfg(target_os = "linux")]
     {

@@ -82,7 +82,8 @@ class Settings:
     inline_no_await: bool = True
     #: The server's threads (I/O, loop shards, sync pool) run under Linux's SCHED_BATCH policy: a
     #: thread woken by another (a request handed to a shard, its reply handed back) waits for the
-    #: running one to block instead of preempting it mid-batch. Off: the default policy (SCHED_OTHER).
+    #: running one to block instead of preempting it mid-batch. Off: the policy the process started
+    #: with (normally SCHED_OTHER).
     batch_scheduling: bool = True
     #: Share the port with other worker processes (SO_REUSEPORT); set by ``turboapi run --workers``.
     reuse_port: bool = False
