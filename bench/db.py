@@ -503,18 +503,20 @@ def table(rows: list[Row], test: Test) -> str:
         if failed:
             rps += f" ({failed} of {len(row.runs)} failed)"
         errors = sum(r.errors or 0 for r in row.good)
+
+        def versus(attr: str, row: Row = row) -> str:
+            """This row's median against FastAPI's (its own row: 1×)."""
+            return "1×" if row.server == "fastapi" else fmt_x(row.median(attr), fast and fast.median(attr))
+
+        floor = row.server == "floor"  # calls of the handler, not requests: no req/s ratio, no errors
         cells = [
             name,
             rps,
-            fmt_x(row.median("rps"), fast and fast.median("rps"))
-            if row.server not in ("fastapi", "floor")
-            else ("1×" if row.server == "fastapi" else "—"),
+            "—" if floor else versus("rps"),
             fmt(row.median("p99_ms"), 1),
-            "—" if row.server == "floor" else f"{errors:,}",
+            "—" if floor else f"{errors:,}",
             fmt(row.median("cpu_us_per_req"), 1),
-            fmt_x(row.median("cpu_us_per_req"), fast and fast.median("cpu_us_per_req"))
-            if row.server != "fastapi"
-            else "1×",
+            versus("cpu_us_per_req"),
             f"{fmt(row.median('cpu_pct'))}%",
             "—" if row.server == "bare" or test.kind in ("json", "plaintext") else f"{fmt(row.median('pg_pct'))}%",
             f"{fmt(row.median('load_busy_pct'))}%",

@@ -22,6 +22,8 @@ pub struct Engine {
     listener: Mutex<Option<std::net::TcpListener>>,
     server_config: Mutex<Option<ServerConfig>>,
     tls: Mutex<Option<server::TlsServing>>,
+    /// The engine's threads (I/O, sync pool, loop shards) under SCHED_BATCH (`batch_this_thread`).
+    batch_scheduling: bool,
 }
 
 #[pymethods]
@@ -64,6 +66,7 @@ impl Engine {
             listener: Mutex::new(None),
             server_config: Mutex::new(Some(server_config)),
             tls: Mutex::new(None),
+            batch_scheduling: settings.batch_scheduling,
         })
     }
 
@@ -110,6 +113,9 @@ impl Engine {
     /// Body of a sync-pool thread: run jobs until the pool stops. The thread keeps its Python
     /// thread state for its whole life and releases the GIL only while parked.
     fn worker_loop(&self, py: Python<'_>) {
+        if self.batch_scheduling {
+            batch_this_thread();
+        }
         let pool = self.app.pool.clone();
         pool.enter();
         loop {
@@ -158,8 +164,12 @@ impl Engine {
         Ok(self.shard(index)?.fileno())
     }
 
-    /// Attach (or with None, detach) the event loop that runs shard `index`'s tasks.
+    /// Attach (or with None, detach) the event loop that runs shard `index`'s tasks. Called on the
+    /// loop's own thread, which attaching makes one of the engine's (its scheduling policy too).
     fn bind_shard_loop(&self, index: usize, event_loop: Option<Py<PyAny>>) -> PyResult<()> {
+        if self.batch_scheduling && event_loop.is_some() {
+            batch_this_thread();
+        }
         self.shard(index)?.bind_loop(event_loop);
         Ok(())
     }
@@ -431,8 +441,10 @@ fn header_map(headers: Vec<(Vec<u8>, Vec<u8>)>) -> PyResult<http::HeaderMap> {
     Ok(crate::reply::header_pairs(headers)?.into_iter().collect())
 }
 
-/// The calling thread under SCHED_BATCH (`batch_scheduling`): woken by a loop shard with a reply,
-/// an I/O thread waits for the shard to block rather than preempting it mid-batch, and the reverse.
+/// The calling thread under SCHED_BATCH (`batch_scheduling`; the I/O threads at their start, the
+/// sync pool's and the shards' as they enter `worker_loop` and `bind_shard_loop`): woken by a loop
+/// shard with a reply, an I/O thread waits for the shard to block rather than preempting it
+/// mid-batch, and the reverse.
 /// On one core that cuts the context switches of a handler that waits about fourfold (measured on
 /// bench/tfb_app's /db: 1.55 switches a request under SCHED_OTHER, 0.4 under SCHED_BATCH). Off,
 /// the threads keep the policy they inherit (normally SCHED_OTHER).
@@ -440,8 +452,11 @@ fn batch_this_thread() {
     #[cfg(target_os = "linux")]
     {
         let param = libc::sched_param { sched_priority: 0 };
-        // SAFETY: pid 0 is the calling thread; `param` is a live sched_param. A failure (a
+        // The system call itself: musl's sched_setscheduler() always fails with ENOSYS.
+        // SAFETY: tid 0 is the calling thread; `param` is a live sched_param. A failure (a
         // seccomp filter, say) leaves the thread under its default policy, which is only slower.
-        unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) };
+        unsafe {
+            libc::syscall(libc::SYS_sched_setscheduler, 0, libc::SCHED_BATCH, &param as *const libc::sched_param)
+        };
     }
 }

@@ -93,7 +93,8 @@ class Engine:
         """Shard `index`'s wake-up descriptor, for the loop's `add_reader`."""
 
     def bind_shard_loop(self, index: int, event_loop: asyncio.AbstractEventLoop | None) -> None:
-        """Attach (or with None detach) the event loop that runs shard `index`'s tasks."""
+        """Attach (or with None detach) the event loop that runs shard `index`'s tasks; called on the
+        loop's own thread, which then takes the engine's scheduling policy (batch_scheduling)."""
 
     def drain_shard(self, index: int) -> None:
         """The loop's reader callback for shard `index`: start the next batch of requests."""

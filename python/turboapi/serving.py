@@ -384,14 +384,6 @@ def _keep_waking(loop: asyncio.AbstractEventLoop) -> None:
     loop.call_later(WAKE_EVERY, _keep_waking, loop)
 
 
-def batch_this_thread() -> None:
-    """The calling thread under SCHED_BATCH (the ``batch_scheduling`` setting; the core does the same
-    for its I/O threads). Where the platform has no such policy, nothing changes."""
-    if hasattr(os, "SCHED_BATCH"):
-        with contextlib.suppress(OSError):
-            os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
-
-
 class Runtime:
     """One app running on one Engine: threads started by ``start()``, ended by ``stop()``."""
 
@@ -427,7 +419,7 @@ class Runtime:
         if self.started:
             return
         for i in range(self.settings.sync_workers):
-            t = threading.Thread(target=self._run_sync_worker, name=f"turboapi-sync-{i}", daemon=True)
+            t = threading.Thread(target=self.engine.worker_loop, name=f"turboapi-sync-{i}", daemon=True)
             t.start()
             self._workers.append(t)
         for index in range(self.engine.shard_count):
@@ -458,14 +450,7 @@ class Runtime:
             for record in records:
                 write(logger, *record)
 
-    def _run_sync_worker(self) -> None:
-        if self.settings.batch_scheduling:
-            batch_this_thread()
-        self.engine.worker_loop()
-
     def _run_shard(self, index: int, loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
-        if self.settings.batch_scheduling:
-            batch_this_thread()
         asyncio.set_event_loop(loop)
         appstate.enter_shard(index)  # app.state, and the routes run the ASGI way, know their shard
         fd = self.engine.shard_fileno(index)
